@@ -254,7 +254,7 @@ func freePort() (int, error) {
 
 // findBinDir locates the PostgreSQL server binaries.
 func findBinDir() (string, error) {
-	if d := os.Getenv("XEROSYNC_PG_BINDIR"); d != "" {
+	if d := os.Getenv("XEROSYNC_TEST_PG_BINDIR"); d != "" {
 		return d, nil
 	}
 	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
@@ -271,7 +271,7 @@ func findBinDir() (string, error) {
 	if p, err := exec.LookPath("postgres"); err == nil {
 		return filepath.Dir(p), nil
 	}
-	return "", errors.New("no PostgreSQL server binaries found: install postgresql-15 (Debian) or set XEROSYNC_PG_BINDIR")
+	return "", errors.New("no PostgreSQL server binaries found: install postgresql-15 (Debian) or set XEROSYNC_TEST_PG_BINDIR")
 }
 
 func versionOf(p string) int {

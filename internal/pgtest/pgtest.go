@@ -5,7 +5,7 @@
 // tests end.
 //
 // Backends, chosen by environment:
-//   - default: the local PostgreSQL server binaries (found through XEROSYNC_PG_BINDIR,
+//   - default: the local PostgreSQL server binaries (found through XEROSYNC_TEST_PG_BINDIR,
 //     pg_config, /usr/lib/postgresql/*/bin or PATH). PostgreSQL refuses to run as root, so
 //     when we are root the cluster runs as the "postgres" system user.
 //   - XEROSYNC_TEST_DATABASE_URL=postgres://superuser@host:port/postgres: an existing server

@@ -1,0 +1,483 @@
+package cdc_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/softbooq/xerosync/cdc"
+	"github.com/softbooq/xerosync/internal/migrate"
+	"github.com/softbooq/xerosync/internal/pgtest"
+)
+
+func migrateConn(ctx context.Context, conn *pgx.Conn) error {
+	_, err := migrate.Up(ctx, conn)
+	return err
+}
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// recorder is a sink that writes every change into a table of the same database, inside the
+// capture transaction: a duplicate would violate the primary key, a loss shows as a gap.
+type recorder struct {
+	mu     sync.Mutex
+	chunks []int
+}
+
+const recorderTable = `CREATE TABLE public.captured (
+	commit_lsn pg_lsn, idx int, tbl text, op text, id text, name text, notes_kind int,
+	PRIMARY KEY (commit_lsn, idx))`
+
+func (r *recorder) Apply(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error {
+	r.mu.Lock()
+	r.chunks = append(r.chunks, len(changes))
+	r.mu.Unlock()
+	b := &pgx.Batch{}
+	for i := range changes {
+		ch := &changes[i]
+		idx := ch.Txn.Seq
+		ch.Txn.Seq++
+		b.Queue(`INSERT INTO public.captured VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			ch.Txn.CommitLSN.String(), idx, ch.Schema+"."+ch.Table, ch.Op.String(),
+			ch.Get("id").Text, ch.Get("name").Text, int(ch.Get("notes").Kind))
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+type setup struct {
+	db      *pgtest.DB
+	tenant  string
+	slot    string
+	rec     *recorder
+	capture *cdc.Capture
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+func newSetup(t *testing.T, cfg cdc.Config) *setup {
+	t.Helper()
+	db := pgtest.New(t)
+	db.Exec(t, recorderTable)
+	s := &setup{db: db, rec: &recorder{}}
+	if err := db.Pool.QueryRow(context.Background(), "INSERT INTO core.tenants (name) VALUES ('acme') RETURNING id::text").Scan(&s.tenant); err != nil {
+		t.Fatal(err)
+	}
+	// Slots are cluster-wide: one per test database.
+	s.slot = db.Name
+	cfg.DB, cfg.ConnString, cfg.Sink, cfg.Slot = db.Pool, db.URL, s.rec, s.slot
+	cfg.Logger = slog.New(slog.NewTextHandler(tlog{t}, nil))
+	cfg.HeartbeatInterval = cmpOr(cfg.HeartbeatInterval, 200*time.Millisecond)
+	cfg.StatusInterval = cmpOr(cfg.StatusInterval, 200*time.Millisecond)
+	cfg.ReconnectMax = cmpOr(cfg.ReconnectMax, time.Second)
+	c, err := cdc.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.capture = c
+	return s
+}
+
+func cmpOr[T comparable](a, b T) T {
+	var zero T
+	if a == zero {
+		return b
+	}
+	return a
+}
+
+type tlog struct{ t *testing.T }
+
+func (l tlog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func (s *setup) start(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel, s.done = cancel, make(chan error, 1)
+	go func() { s.done <- s.capture.Run(ctx) }()
+	t.Cleanup(func() { s.stop(t) })
+	waitFor(t, 30*time.Second, "capture streaming", func() bool { return s.capture.Status().Streaming })
+}
+
+func (s *setup) stop(t *testing.T) {
+	t.Helper()
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("capture returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("capture did not stop")
+	}
+	s.cancel = nil
+}
+
+func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func count(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+func TestCaptureRowChangesInCommitOrder(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, cdc.Config{})
+	s.start(t)
+	ctx := context.Background()
+	var id string
+	if err := s.db.Pool.QueryRow(ctx, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, 'Ada') RETURNING id::text`, s.tenant).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	s.db.Exec(t, `UPDATE crm.customers SET name = 'Ada L' WHERE id = $1`, id)
+	s.db.Exec(t, `DELETE FROM crm.customers WHERE id = $1`, id)
+	waitFor(t, 30*time.Second, "3 changes", func() bool { return count(t, s.db.Pool, "SELECT count(*) FROM captured") == 3 })
+
+	rows, _ := s.db.Pool.Query(ctx, `SELECT op, id, name FROM captured ORDER BY commit_lsn, idx`)
+	type row struct{ Op, ID, Name string }
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []row{{"insert", id, "Ada"}, {"update", id, "Ada L"}, {"delete", id, ""}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("captured %v, want %v", got, want)
+	}
+	// The slot is confirmed up to what is stored, and no further.
+	waitFor(t, 10*time.Second, "slot confirmed", func() bool {
+		return count(t, s.db.Pool, `SELECT count(*) FROM pg_replication_slots s JOIN xerosync.checkpoint c ON c.slot_name = s.slot_name
+			WHERE s.confirmed_flush_lsn = c.lsn AND c.lsn >= (SELECT max(commit_lsn) FROM captured)`) == 1
+	})
+}
+
+// An unchanged TOASTed column arrives as Unchanged, never as NULL (LESSONS 6).
+func TestUnchangedToastIsNotNull(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, cdc.Config{})
+	s.start(t)
+	ctx := context.Background()
+	big := strings.Repeat("notes that do not compress: ", 1) + randomText(200_000)
+	var id string
+	if err := s.db.Pool.QueryRow(ctx, `INSERT INTO crm.customers (tenant_id, name, notes) VALUES ($1, 'Bo', $2) RETURNING id::text`, s.tenant, big).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	s.db.Exec(t, `UPDATE crm.customers SET name = 'Bo B' WHERE id = $1`, id)
+	waitFor(t, 30*time.Second, "2 changes", func() bool { return count(t, s.db.Pool, "SELECT count(*) FROM captured") == 2 })
+	if n := count(t, s.db.Pool, `SELECT count(*) FROM captured WHERE op = 'update' AND notes_kind = $1`, int(cdc.Unchanged)); n != 1 {
+		t.Fatalf("update did not carry notes as Unchanged")
+	}
+}
+
+func randomText(n int) string {
+	var b strings.Builder
+	x := uint32(2463534242)
+	for b.Len() < n {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b.WriteByte('a' + byte(x%26))
+	}
+	return b.String()
+}
+
+// Stopping and starting again neither skips nor repeats a change, also when changes are
+// written while capture is down.
+func TestResumeNeitherSkipsNorRepeats(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, cdc.Config{})
+	insert := func(from, to int) {
+		for i := from; i < to; i++ {
+			s.db.Exec(t, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, $2)`, s.tenant, fmt.Sprint("c", i))
+		}
+	}
+	s.start(t)
+	insert(0, 50)
+	waitFor(t, 30*time.Second, "first 50", func() bool { return count(t, s.db.Pool, "SELECT count(*) FROM captured") >= 20 })
+	s.stop(t)
+	insert(50, 100)
+	s.start(t)
+	insert(100, 150)
+	waitFor(t, 30*time.Second, "150 changes", func() bool { return count(t, s.db.Pool, "SELECT count(*) FROM captured") == 150 })
+	if n := count(t, s.db.Pool, "SELECT count(DISTINCT name) FROM captured"); n != 150 {
+		t.Fatalf("%d distinct names captured, want 150", n)
+	}
+}
+
+// The slot's confirmed position moves while only tables outside the publication change:
+// neither a busy sibling table nor silence pins WAL (LESSONS 5).
+func TestSlotAdvancesWhileWatchedTablesIdle(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, cdc.Config{})
+	s.db.Exec(t, `CREATE TABLE public.unrelated (id serial PRIMARY KEY, v text)`)
+	s.start(t)
+	var first string
+	waitFor(t, 30*time.Second, "slot confirmed", func() bool {
+		return s.db.Pool.QueryRow(context.Background(), `SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1`, s.slot).Scan(&first) == nil
+	})
+	for range 200 {
+		s.db.Exec(t, `INSERT INTO public.unrelated (v) VALUES (repeat('x', 1000))`)
+	}
+	var walNow string
+	if err := s.db.Pool.QueryRow(context.Background(), `SELECT pg_current_wal_lsn()::text`).Scan(&walNow); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "confirmed_flush_lsn past the unrelated writes", func() bool {
+		return count(t, s.db.Pool, `SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1 AND confirmed_flush_lsn >= $2::pg_lsn`, s.slot, walNow) == 1
+	})
+	if n := count(t, s.db.Pool, "SELECT count(*) FROM captured"); n != 0 {
+		t.Fatalf("captured %d unrelated changes", n)
+	}
+	// The heartbeat comes back through the slot and is recorded.
+	waitFor(t, 30*time.Second, "heartbeat", func() bool { return !s.capture.Status().LastHeartbeat.IsZero() })
+	if n := count(t, s.db.Pool, `SELECT count(*) FROM xerosync.checkpoint WHERE heartbeat_at IS NOT NULL`); n != 1 {
+		t.Fatal("heartbeat_at not stored")
+	}
+}
+
+func runErr(t *testing.T, s *setup) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.capture.Run(ctx)
+}
+
+func wantSetupError(t *testing.T, err error, contains ...string) {
+	t.Helper()
+	var se *cdc.SetupError
+	if !errors.As(err, &se) {
+		t.Fatalf("got %v, want a SetupError", err)
+	}
+	for _, c := range contains {
+		if !strings.Contains(err.Error(), c) {
+			t.Errorf("error %q does not mention %q", err, c)
+		}
+	}
+}
+
+func TestRoleWithoutReplicationIsOneClearError(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	role := "norepl_" + db.Name
+	db.Exec(t, fmt.Sprintf(`CREATE ROLE %s LOGIN`, role))
+	t.Cleanup(func() { db.Exec(t, fmt.Sprintf(`DROP OWNED BY %s; DROP ROLE %s`, role, role)) })
+	db.Exec(t, fmt.Sprintf(`GRANT USAGE ON SCHEMA crm, finance, xerosync TO %s; GRANT SELECT ON ALL TABLES IN SCHEMA crm, finance TO %s; GRANT ALL ON ALL TABLES IN SCHEMA xerosync TO %s`, role, role, role))
+	pool, err := pgxpool.New(context.Background(), db.URLAs(role, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	c, _ := cdc.New(cdc.Config{DB: pool, ConnString: db.URLAs(role, ""), Sink: &recorder{}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	wantSetupError(t, c.Run(ctx), "REPLICATION", "ALTER ROLE "+role+" REPLICATION")
+}
+
+func TestRoleWithoutPublicationRightsGetsTheSQL(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	role := "nopub_" + db.Name
+	db.Exec(t, fmt.Sprintf(`CREATE ROLE %s LOGIN REPLICATION`, role))
+	t.Cleanup(func() { db.Exec(t, fmt.Sprintf(`DROP OWNED BY %s; DROP ROLE %s`, role, role)) })
+	db.Exec(t, fmt.Sprintf(`GRANT USAGE ON SCHEMA crm, finance, xerosync TO %s; GRANT SELECT ON ALL TABLES IN SCHEMA crm, finance TO %s; GRANT ALL ON ALL TABLES IN SCHEMA xerosync TO %s`, role, role, role))
+	pool, err := pgxpool.New(context.Background(), db.URLAs(role, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	c, _ := cdc.New(cdc.Config{DB: pool, ConnString: db.URLAs(role, ""), Sink: &recorder{}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	wantSetupError(t, c.Run(ctx), "CREATE PUBLICATION xerosync FOR TABLE crm.customers, finance.invoices, finance.invoice_lines, finance.payments")
+}
+
+func TestWalLevelReplicaIsOneClearError(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts its own cluster")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl, err := pgtest.StartLocal(ctx, pgtest.LocalConfig{Settings: map[string]string{"wal_level": "replica"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	pool, err := pgxpool.New(ctx, cl.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	c, _ := cdc.New(cdc.Config{DB: pool, ConnString: cl.URL("postgres"), Sink: &recorder{}})
+	wantSetupError(t, c.Run(ctx), `wal_level is "replica"`, "ALTER SYSTEM SET wal_level = logical")
+}
+
+// A slot that vanished, or that is ahead of us, stops capture with the recovery steps; it is
+// never recreated silently (LESSONS 3).
+func TestSlotMismatchRefusesToStart(t *testing.T) {
+	t.Parallel()
+	t.Run("missing", func(t *testing.T) {
+		t.Parallel()
+		s := newSetup(t, cdc.Config{})
+		s.start(t)
+		s.stop(t)
+		s.db.Exec(t, `SELECT pg_drop_replication_slot($1)`, s.slot)
+		wantSetupError(t, runErr(t, s), "does not exist", "backfill")
+		if n := count(t, s.db.Pool, `SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1`, s.slot); n != 0 {
+			t.Fatal("slot was recreated")
+		}
+	})
+	t.Run("ahead", func(t *testing.T) {
+		t.Parallel()
+		s := newSetup(t, cdc.Config{})
+		s.start(t)
+		s.stop(t)
+		s.db.Exec(t, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, 'lost')`, s.tenant)
+		// Someone else consumes the slot past our position.
+		s.db.Exec(t, `SELECT * FROM pg_logical_slot_get_binary_changes($1, NULL, NULL, 'proto_version', '1', 'publication_names', 'xerosync')`, s.slot)
+		wantSetupError(t, runErr(t, s), "ahead of xerosync's position")
+	})
+	t.Run("not ours", func(t *testing.T) {
+		t.Parallel()
+		s := newSetup(t, cdc.Config{})
+		s.db.Exec(t, `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, s.slot)
+		wantSetupError(t, runErr(t, s), "no stored position")
+	})
+	t.Run("crash while creating", func(t *testing.T) {
+		t.Parallel()
+		// We marked the slot as ours, created it, and died before storing where it starts.
+		s := newSetup(t, cdc.Config{})
+		s.db.Exec(t, `INSERT INTO xerosync.checkpoint (slot_name, lsn) VALUES ($1, NULL)`, s.slot)
+		s.db.Exec(t, `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, s.slot)
+		s.start(t)
+		s.db.Exec(t, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, 'x')`, s.tenant)
+		waitFor(t, 30*time.Second, "capture", func() bool { return count(t, s.db.Pool, "SELECT count(*) FROM captured") == 1 })
+	})
+}
+
+// A PostgreSQL restart in the middle of a stream is survived: capture reconnects and resumes
+// where its stored position says, with nothing lost or repeated.
+func TestServerRestartMidStream(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts its own cluster")
+	}
+	ctx := context.Background()
+	cl, err := pgtest.StartLocal(ctx, pgtest.LocalConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	admin, err := pgx.Connect(ctx, cl.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE app"); err != nil {
+		t.Fatal(err)
+	}
+	admin.Close(ctx)
+	conn, err := pgx.Connect(ctx, cl.URL("app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, pgtest.SoftbooqSchema); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrateConn(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, recorderTable); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	pool, err := pgxpool.New(ctx, cl.URL("app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var tenant string
+	if err := pool.QueryRow(ctx, "INSERT INTO core.tenants (name) VALUES ('t') RETURNING id::text").Scan(&tenant); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := cdc.New(cdc.Config{DB: pool, ConnString: cl.URL("app"), Sink: &recorder{}, ReconnectMax: 500 * time.Millisecond,
+		StatusInterval: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(tlog{t}, nil))})
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, 30*time.Second, "streaming", func() bool { return c.Status().Streaming })
+
+	written := 0
+	write := func(n int) {
+		for range n {
+			for {
+				_, err := pool.Exec(ctx, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, $2)`, tenant, fmt.Sprint("c", written))
+				if err == nil {
+					break
+				}
+				time.Sleep(50 * time.Millisecond) // the server is restarting
+			}
+			written++
+		}
+	}
+	write(100)
+	if err := cl.Restart(ctx, true); err != nil { // immediate: as in a crash
+		t.Fatal(err)
+	}
+	write(100)
+	if err := cl.Restart(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	write(100)
+	waitFor(t, 60*time.Second, "300 changes after two restarts", func() bool {
+		var n int
+		_ = pool.QueryRow(ctx, "SELECT count(DISTINCT name) FROM captured").Scan(&n)
+		return n == 300
+	})
+	var total int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM captured").Scan(&total); err != nil || total != 300 {
+		t.Fatalf("captured %d rows (%v), want 300", total, err)
+	}
+}
+
+// The standby status confirms exactly what is durable: stop the capture mid-way through a
+// transaction group and the slot is not past our stored position.
+func TestConfirmedNeverAheadOfStored(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, cdc.Config{})
+	s.start(t)
+	for i := range 300 {
+		s.db.Exec(t, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, $2)`, s.tenant, fmt.Sprint(i))
+		if i%50 == 0 {
+			n := count(t, s.db.Pool, `SELECT count(*) FROM pg_replication_slots s JOIN xerosync.checkpoint c USING (slot_name) WHERE s.confirmed_flush_lsn > c.lsn`)
+			if n != 0 {
+				t.Fatal("slot confirmed past the stored position")
+			}
+		}
+	}
+}

@@ -1,0 +1,4 @@
+SELECT plugin, coalesce(database, ''), confirmed_flush_lsn::text, coalesce(wal_status, ''),
+       coalesce(active_pid, 0)
+  FROM pg_replication_slots
+ WHERE slot_name = $1 AND slot_type = 'logical'
