@@ -28,6 +28,12 @@ CREATE TABLE xerosync.connections (
     access_expires_at       timestamptz,
     refresh_obtained_at     timestamptz,    -- refresh tokens die after 60 days unused
     last_error              text,
+    -- Capture queues a tenant's changes committed in [queue_from_lsn, queue_until_lsn):
+    -- connect sets the start to the WAL position of the moment it connects, disconnect sets
+    -- the end. Capture runs behind the database, so "connected now" is not the test; the
+    -- position of the change is. NULL means unbounded.
+    queue_from_lsn          pg_lsn,
+    queue_until_lsn         pg_lsn,
     connected_at            timestamptz,
     updated_at              timestamptz NOT NULL DEFAULT now()
 );

@@ -1,0 +1,561 @@
+package outbox
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/softbooq/xerosync/cdc"
+)
+
+// NotifyChannel is the channel the enqueuer notifies (payload: tenant id) when it queues rows;
+// the notification is delivered when the capture transaction commits.
+const NotifyChannel = "xerosync_outbox"
+
+var (
+	//go:embed sql/connected_tenants.sql
+	connectedTenantsSQL string
+	//go:embed sql/load_entities.sql
+	loadEntitiesSQL string
+	//go:embed sql/fetch_customers.sql
+	fetchCustomersSQL string
+	//go:embed sql/fetch_invoices.sql
+	fetchInvoicesSQL string
+	//go:embed sql/fetch_lines.sql
+	fetchLinesSQL string
+	//go:embed sql/insert_rows.sql
+	insertRowsSQL string
+	//go:embed sql/upsert_entities.sql
+	upsertEntitiesSQL string
+	//go:embed sql/notify.sql
+	notifySQL string
+)
+
+// EnqueuerConfig configures an Enqueuer.
+type EnqueuerConfig struct {
+	Logger *slog.Logger
+}
+
+// Enqueuer turns captured changes into outbox rows. It implements cdc.Sink and keeps no state
+// between calls: everything it remembers is in the capture transaction.
+type Enqueuer struct {
+	log *slog.Logger
+}
+
+// NewEnqueuer returns an Enqueuer; it does no I/O.
+func NewEnqueuer(cfg EnqueuerConfig) *Enqueuer {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Enqueuer{log: log.With("component", "enqueuer")}
+}
+
+var _ cdc.Sink = (*Enqueuer)(nil)
+
+type entityKey struct{ entity, id string }
+
+// entityState is a row of xerosync.entities as this chunk sees it.
+type entityState struct {
+	tenant         string
+	fields         *ContactFields
+	issued, voided bool
+	dirty          bool
+}
+
+type row struct {
+	tenant, entity, id, action string
+	dependsEntity, dependsID   string
+	payload                    any
+	lsn                        string
+	idx                        int
+}
+
+// chunk is the work of one Apply call.
+type chunk struct {
+	e         *Enqueuer
+	connected map[string]window
+	states    map[entityKey]*entityState
+	customers map[string]ContactFields // current rows read from crm.customers
+	invoices  map[string]*InvoicePayload
+	rows      []row
+}
+
+// Apply queues the outbox rows for changes, inside the capture transaction tx.
+func (e *Enqueuer) Apply(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error {
+	c := &chunk{e: e, states: map[entityKey]*entityState{}}
+	if err := c.load(ctx, tx, changes); err != nil {
+		return err
+	}
+	for i := range changes {
+		c.change(&changes[i])
+	}
+	return c.write(ctx, tx)
+}
+
+func text(v cdc.Value) string { return v.Text }
+
+func optText(v cdc.Value) *string {
+	if v.Kind != cdc.Text {
+		return nil
+	}
+	s := v.Text
+	return &s
+}
+
+// relevant reports whether a change is one the enqueuer acts on, and its tenant.
+func relevant(ch *cdc.Change) (tenant string, ok bool) {
+	if ch.Op == cdc.Delete || ch.Schema == "finance" && ch.Table == "invoice_lines" {
+		return "", false
+	}
+	v := ch.Get("tenant_id")
+	return v.Text, v.Kind == cdc.Text
+}
+
+// load reads, in a few round trips for the whole chunk, what the changes need: which tenants
+// are connected, what was last queued of each entity, and the rows the WAL does not carry.
+func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error {
+	tenants := set{}
+	contacts, invoices := set{}, set{}
+	for i := range changes {
+		ch := &changes[i]
+		t, ok := relevant(ch)
+		if !ok {
+			continue
+		}
+		tenants.add(t)
+		switch ch.Table {
+		case "customers":
+			contacts.add(ch.Get("id").Text)
+		case "invoices":
+			invoices.add(ch.Get("id").Text)
+			contacts.add(ch.Get("customer_id").Text)
+		case "payments":
+			invoices.add(ch.Get("invoice_id").Text)
+		}
+	}
+	if len(tenants) == 0 {
+		return nil
+	}
+	if err := c.loadConnections(ctx, tx, tenants.list()); err != nil {
+		return err
+	}
+
+	rows, err := tx.Query(ctx, loadEntitiesSQL, contacts.list(), invoices.list())
+	if err != nil {
+		return fmt.Errorf("load entities: %w", err)
+	}
+	for rows.Next() {
+		var k entityKey
+		st := &entityState{}
+		var fields []byte
+		if err := rows.Scan(&k.entity, &k.id, &fields, &st.issued, &st.voided); err != nil {
+			rows.Close()
+			return fmt.Errorf("load entities: %w", err)
+		}
+		if fields != nil {
+			st.fields = new(ContactFields)
+			if err := json.Unmarshal(fields, st.fields); err != nil {
+				rows.Close()
+				return fmt.Errorf("entity %s %s: stored fields: %w", k.entity, k.id, err)
+			}
+		}
+		c.states[k] = st
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load entities: %w", err)
+	}
+
+	// What must be read from the source tables: customers whose contact was never queued
+	// (an invoice needs it, or an update sent unchanged TOAST we hold no copy of), and the
+	// invoices that may be issued here.
+	needCustomers, needInvoices := set{}, set{}
+	for i := range changes {
+		ch := &changes[i]
+		t, ok := relevant(ch)
+		if !ok || !c.queues(t, ch) {
+			continue
+		}
+		switch ch.Table {
+		case "customers":
+			if st := c.states[entityKey{EntityContact, ch.Get("id").Text}]; (st == nil || st.fields == nil) && hasUnchanged(ch) {
+				needCustomers.add(ch.Get("id").Text)
+			}
+		case "invoices":
+			id := ch.Get("id").Text
+			if st := c.states[entityKey{EntityInvoice, id}]; (st == nil || !st.issued) && issuedStatus(ch.Get("status").Text) {
+				needInvoices.add(id)
+				if cs := c.states[entityKey{EntityContact, ch.Get("customer_id").Text}]; cs == nil || cs.fields == nil {
+					needCustomers.add(ch.Get("customer_id").Text)
+				}
+			}
+		}
+	}
+	if len(needCustomers) > 0 {
+		if err := c.fetchCustomers(ctx, tx, needCustomers.list()); err != nil {
+			return err
+		}
+	}
+	if len(needInvoices) > 0 {
+		if err := c.fetchInvoices(ctx, tx, needInvoices.list()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// window is the WAL range in which a tenant's changes are queued.
+type window struct {
+	from  pglogrepl.LSN
+	until pglogrepl.LSN // 0: open
+}
+
+func (c *chunk) loadConnections(ctx context.Context, tx pgx.Tx, tenants []string) error {
+	rows, err := tx.Query(ctx, connectedTenantsSQL, tenants)
+	if err != nil {
+		return fmt.Errorf("read connected tenants: %w", err)
+	}
+	defer rows.Close()
+	c.connected = map[string]window{}
+	for rows.Next() {
+		var id, from string
+		var until *string
+		if err := rows.Scan(&id, &from, &until); err != nil {
+			return fmt.Errorf("read connected tenants: %w", err)
+		}
+		var w window
+		if w.from, err = pglogrepl.ParseLSN(from); err != nil {
+			return fmt.Errorf("tenant %s queue_from_lsn: %w", id, err)
+		}
+		if until != nil {
+			if w.until, err = pglogrepl.ParseLSN(*until); err != nil {
+				return fmt.Errorf("tenant %s queue_until_lsn: %w", id, err)
+			}
+		}
+		c.connected[id] = w
+	}
+	return rows.Err()
+}
+
+// queues reports whether a change of tenant is queued: it committed while the tenant was
+// connected.
+func (c *chunk) queues(tenant string, ch *cdc.Change) bool {
+	w, ok := c.connected[tenant]
+	lsn := ch.Txn.CommitLSN
+	return ok && lsn >= w.from && (w.until == 0 || lsn < w.until)
+}
+
+func (c *chunk) fetchCustomers(ctx context.Context, tx pgx.Tx, ids []string) error {
+	rows, err := tx.Query(ctx, fetchCustomersSQL, ids)
+	if err != nil {
+		return fmt.Errorf("read customers: %w", err)
+	}
+	defer rows.Close()
+	c.customers = map[string]ContactFields{}
+	for rows.Next() {
+		var id, tenant string
+		var f ContactFields
+		if err := rows.Scan(&id, &tenant, &f.Name, &f.FirstName, &f.LastName, &f.Email, &f.Phone, &f.TaxNumber,
+			&f.AddressLine1, &f.AddressLine2, &f.City, &f.Region, &f.PostalCode, &f.CountryCode, &f.Archived); err != nil {
+			return fmt.Errorf("read customers: %w", err)
+		}
+		c.customers[id] = f
+	}
+	return rows.Err()
+}
+
+func (c *chunk) fetchInvoices(ctx context.Context, tx pgx.Tx, ids []string) error {
+	c.invoices = map[string]*InvoicePayload{}
+	rows, err := tx.Query(ctx, fetchInvoicesSQL, ids)
+	if err != nil {
+		return fmt.Errorf("read invoices: %w", err)
+	}
+	for rows.Next() {
+		p := &InvoicePayload{Lines: []InvoiceLine{}}
+		if err := rows.Scan(&p.InvoiceID, &p.Number, &p.Currency, &p.IssueDate, &p.DueDate, &p.Reference, &p.AmountsTax); err != nil {
+			rows.Close()
+			return fmt.Errorf("read invoices: %w", err)
+		}
+		c.invoices[p.InvoiceID] = p
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read invoices: %w", err)
+	}
+	rows, err = tx.Query(ctx, fetchLinesSQL, ids)
+	if err != nil {
+		return fmt.Errorf("read invoice lines: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var l InvoiceLine
+		if err := rows.Scan(&id, &l.Position, &l.Description, &l.Quantity, &l.UnitPrice, &l.DiscountRate,
+			&l.RevenueCategory, &l.TaxComponent, &l.ItemCode); err != nil {
+			return fmt.Errorf("read invoice lines: %w", err)
+		}
+		if p := c.invoices[id]; p != nil {
+			p.Lines = append(p.Lines, l)
+		}
+	}
+	return rows.Err()
+}
+
+func issuedStatus(s string) bool { return s == "issued" || s == "paid" }
+
+var contactColumns = []string{"name", "first_name", "last_name", "email", "phone", "tax_number",
+	"address_line1", "address_line2", "city", "region", "postal_code", "country_code", "archived_at"}
+
+func hasUnchanged(ch *cdc.Change) bool {
+	for _, col := range contactColumns {
+		if ch.Get(col).Kind == cdc.Unchanged {
+			return true
+		}
+	}
+	return false
+}
+
+// contactFields builds the Xero-held fields from a customer row; a column sent as unchanged
+// TOAST takes its value from prev.
+func contactFields(ch *cdc.Change, prev ContactFields) ContactFields {
+	f := prev
+	for _, col := range []struct {
+		name string
+		dst  *string
+	}{
+		{"name", &f.Name}, {"first_name", &f.FirstName}, {"last_name", &f.LastName}, {"email", &f.Email},
+		{"phone", &f.Phone}, {"tax_number", &f.TaxNumber}, {"address_line1", &f.AddressLine1},
+		{"address_line2", &f.AddressLine2}, {"city", &f.City}, {"region", &f.Region},
+		{"postal_code", &f.PostalCode}, {"country_code", &f.CountryCode},
+	} {
+		switch v := ch.Get(col.name); v.Kind {
+		case cdc.Text:
+			*col.dst = v.Text
+		case cdc.Null:
+			*col.dst = ""
+		}
+	}
+	if col := ch.Get("archived_at"); col.Kind != cdc.Unchanged {
+		f.Archived = col.Kind == cdc.Text
+	}
+	if f.CountryCode != "" && len(f.CountryCode) == 2 && f.CountryCode[1] == ' ' {
+		f.CountryCode = f.CountryCode[:1] // char(2) pads a one-letter value
+	}
+	return f
+}
+
+func (c *chunk) state(entity, id, tenant string) *entityState {
+	k := entityKey{entity, id}
+	st := c.states[k]
+	if st == nil {
+		st = &entityState{}
+		c.states[k] = st
+	}
+	st.tenant = tenant
+	return st
+}
+
+func (c *chunk) queue(ch *cdc.Change, r row) {
+	r.lsn = ch.Txn.CommitLSN.String()
+	r.idx = ch.Txn.Seq
+	ch.Txn.Seq++
+	c.rows = append(c.rows, r)
+}
+
+func (c *chunk) change(ch *cdc.Change) {
+	if ch.Op == cdc.Delete {
+		// Nothing is deleted in Xero (SPEC §1). The WAL carries only the key.
+		c.e.log.Info("row deleted in softbooq: nothing is deleted in xero", "table", ch.Schema+"."+ch.Table, "id", ch.Get("id").Text)
+		return
+	}
+	tenant, ok := relevant(ch)
+	if !ok || !c.queues(tenant, ch) {
+		return
+	}
+	switch ch.Table {
+	case "customers":
+		c.customer(ch, tenant)
+	case "invoices":
+		c.invoice(ch, tenant)
+	case "payments":
+		c.payment(ch, tenant)
+	}
+}
+
+func (c *chunk) customer(ch *cdc.Change, tenant string) {
+	id := ch.Get("id").Text
+	st := c.state(EntityContact, id, tenant)
+	var prev ContactFields
+	switch {
+	case st.fields != nil:
+		prev = *st.fields
+	case ch.Op == cdc.Update:
+		prev = c.customers[id] // only read when a column is unchanged TOAST
+	}
+	f := contactFields(ch, prev)
+	if st.fields != nil && *st.fields == f {
+		return // nothing Xero holds changed (notes, updated_at, ...)
+	}
+	c.upsertContact(ch, st, id, tenant, f)
+}
+
+func (c *chunk) upsertContact(ch *cdc.Change, st *entityState, id, tenant string, f ContactFields) {
+	st.fields, st.dirty = &f, true
+	c.queue(ch, row{tenant: tenant, entity: EntityContact, id: id, action: ActionUpsert,
+		payload: ContactPayload{CustomerID: id, ContactFields: f}})
+}
+
+func (c *chunk) invoice(ch *cdc.Change, tenant string) {
+	id, status := ch.Get("id").Text, ch.Get("status").Text
+	st := c.state(EntityInvoice, id, tenant)
+	switch {
+	case issuedStatus(status) && !st.issued:
+		customer := ch.Get("customer_id").Text
+		cs := c.state(EntityContact, customer, tenant)
+		if cs.fields == nil {
+			// The customer was never queued (created before the tenant connected): its
+			// contact must exist in Xero before the invoice.
+			if f, ok := c.customers[customer]; ok {
+				c.upsertContact(ch, cs, customer, tenant, f)
+			} else {
+				c.e.log.Warn("invoice's customer not found: invoice queued without its contact", "invoice_id", id, "customer_id", customer)
+			}
+		}
+		p := c.invoicePayload(ch, id, customer, status)
+		st.issued, st.dirty = true, true
+		c.queue(ch, row{tenant: tenant, entity: EntityInvoice, id: id, action: ActionIssue,
+			dependsEntity: EntityContact, dependsID: customer, payload: p})
+	case status == "void" && st.issued && !st.voided:
+		st.voided, st.dirty = true, true
+		number := ch.Get("number")
+		if number.Kind != cdc.Text && c.invoices[id] != nil {
+			number.Text = c.invoices[id].Number
+		}
+		c.queue(ch, row{tenant: tenant, entity: EntityInvoice, id: id, action: ActionVoid,
+			dependsEntity: EntityInvoice, dependsID: id, payload: VoidPayload{InvoiceID: id, Number: number.Text}})
+	}
+}
+
+// invoicePayload takes the header from the WAL tuple (values at commit) and, for unchanged
+// TOAST values, from the table; the lines always from the table.
+func (c *chunk) invoicePayload(ch *cdc.Change, id, customer, status string) InvoicePayload {
+	p := InvoicePayload{InvoiceID: id, CustomerID: customer, Status: status, Lines: []InvoiceLine{}}
+	db := c.invoices[id]
+	if db == nil {
+		db = &InvoicePayload{}
+		c.e.log.Warn("issued invoice no longer in the database: queued without lines", "invoice_id", id)
+	} else {
+		p.Lines = db.Lines
+	}
+	pick := func(v cdc.Value, fallback string) string {
+		if v.Kind == cdc.Unchanged {
+			return fallback
+		}
+		return v.Text
+	}
+	pickOpt := func(v cdc.Value, fallback *string) *string {
+		if v.Kind == cdc.Unchanged {
+			return fallback
+		}
+		return optText(v)
+	}
+	p.Number = pick(ch.Get("number"), db.Number)
+	p.Currency = pick(ch.Get("currency"), db.Currency)
+	p.AmountsTax = pick(ch.Get("amounts_tax"), db.AmountsTax)
+	p.IssueDate = pickOpt(ch.Get("issue_date"), db.IssueDate)
+	p.DueDate = pickOpt(ch.Get("due_date"), db.DueDate)
+	p.Reference = pickOpt(ch.Get("reference"), db.Reference)
+	return p
+}
+
+func (c *chunk) payment(ch *cdc.Change, tenant string) {
+	if ch.Op != cdc.Insert {
+		c.e.log.Info("payment changed after insert: nothing pushed", "payment_id", ch.Get("id").Text)
+		return
+	}
+	invoice := ch.Get("invoice_id").Text
+	if st := c.states[entityKey{EntityInvoice, invoice}]; st == nil || !st.issued {
+		c.e.log.Info("payment for an invoice never pushed to xero: skipped (backfill covers history)",
+			"payment_id", ch.Get("id").Text, "invoice_id", invoice)
+		return
+	}
+	id := ch.Get("id").Text
+	c.queue(ch, row{tenant: tenant, entity: EntityPayment, id: id, action: ActionPay,
+		dependsEntity: EntityInvoice, dependsID: invoice,
+		payload: PaymentPayload{PaymentID: id, InvoiceID: invoice, Amount: text(ch.Get("amount")),
+			PaidOn: text(ch.Get("paid_on")), Method: text(ch.Get("method")), Reference: optText(ch.Get("reference"))}})
+}
+
+// write stores the rows, the entity states and the wake-up, three statements per chunk.
+func (c *chunk) write(ctx context.Context, tx pgx.Tx) error {
+	if len(c.rows) > 0 {
+		n := len(c.rows)
+		tenants, entities, ids, actions := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		depE, depID, payloads, lsns, idxs := make([]*string, n), make([]*string, n), make([]string, n), make([]string, n), make([]int32, n)
+		woken := set{}
+		for i, r := range c.rows {
+			tenants[i], entities[i], ids[i], actions[i], lsns[i], idxs[i] = r.tenant, r.entity, r.id, r.action, r.lsn, int32(r.idx)
+			if r.dependsEntity != "" {
+				depE[i], depID[i] = &c.rows[i].dependsEntity, &c.rows[i].dependsID
+			}
+			b, err := json.Marshal(r.payload)
+			if err != nil {
+				return fmt.Errorf("encode %s payload: %w", r.entity, err)
+			}
+			payloads[i] = string(b)
+			woken.add(r.tenant)
+		}
+		if _, err := tx.Exec(ctx, insertRowsSQL, tenants, entities, ids, actions, depE, depID, payloads, "wal", lsns, idxs); err != nil {
+			return fmt.Errorf("insert outbox rows: %w", err)
+		}
+		if _, err := tx.Exec(ctx, notifySQL, woken.list()); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+	}
+	var es, ids, tenants []string
+	var fields []*string
+	var issued, voided []bool
+	for k, st := range c.states {
+		if !st.dirty {
+			continue
+		}
+		es, ids, tenants = append(es, k.entity), append(ids, k.id), append(tenants, st.tenant)
+		var f *string
+		if st.fields != nil {
+			b, err := json.Marshal(st.fields)
+			if err != nil {
+				return fmt.Errorf("encode contact fields: %w", err)
+			}
+			s := string(b)
+			f = &s
+		}
+		fields, issued, voided = append(fields, f), append(issued, st.issued), append(voided, st.voided)
+	}
+	if len(es) > 0 {
+		if _, err := tx.Exec(ctx, upsertEntitiesSQL, es, ids, tenants, fields, issued, voided); err != nil {
+			return fmt.Errorf("store entity states: %w", err)
+		}
+	}
+	return nil
+}
+
+// set is a small string set with a stable list for query arguments.
+type set map[string]struct{}
+
+func (s set) add(v string) {
+	if v != "" {
+		s[v] = struct{}{}
+	}
+}
+
+func (s set) list() []string {
+	out := make([]string, 0, len(s))
+	for v := range s {
+		out = append(out, v)
+	}
+	return out
+}

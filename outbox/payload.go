@@ -1,0 +1,83 @@
+package outbox
+
+// The payloads are the Softbooq snapshot captured at commit, stored as the outbox row's
+// payload (jsonb). Xero request bodies are built from them at send time. Money, quantities
+// and rates stay decimal strings exactly as PostgreSQL printed them: never floats.
+
+// Entities and actions, as stored in xerosync.outbox.
+const (
+	EntityContact = "contact"
+	EntityInvoice = "invoice"
+	EntityPayment = "payment"
+
+	ActionUpsert = "upsert"
+	ActionIssue  = "issue"
+	ActionVoid   = "void"
+	ActionPay    = "pay"
+)
+
+// ContactFields are the customer fields Xero holds. NULL and empty are the same to Xero, so
+// both are "". The struct is comparable: == tells whether a push is needed.
+type ContactFields struct {
+	Name         string `json:"name"`
+	FirstName    string `json:"first_name"`
+	LastName     string `json:"last_name"`
+	Email        string `json:"email"`
+	Phone        string `json:"phone"`
+	TaxNumber    string `json:"tax_number"`
+	AddressLine1 string `json:"address_line1"`
+	AddressLine2 string `json:"address_line2"`
+	City         string `json:"city"`
+	Region       string `json:"region"`
+	PostalCode   string `json:"postal_code"`
+	CountryCode  string `json:"country_code"`
+	Archived     bool   `json:"archived"`
+}
+
+// ContactPayload is a contact upsert.
+type ContactPayload struct {
+	CustomerID string `json:"customer_id"`
+	ContactFields
+}
+
+// InvoicePayload is an invoice issue.
+type InvoicePayload struct {
+	InvoiceID  string        `json:"invoice_id"`
+	CustomerID string        `json:"customer_id"`
+	Number     string        `json:"number"`
+	Status     string        `json:"status"`
+	Currency   string        `json:"currency"`
+	IssueDate  *string       `json:"issue_date"`
+	DueDate    *string       `json:"due_date"`
+	Reference  *string       `json:"reference"`
+	AmountsTax string        `json:"amounts_tax"`
+	Lines      []InvoiceLine `json:"lines"`
+}
+
+// InvoiceLine is one line of an issued invoice.
+type InvoiceLine struct {
+	Position        int     `json:"position"`
+	Description     string  `json:"description"`
+	Quantity        string  `json:"quantity"`
+	UnitPrice       string  `json:"unit_price"`
+	DiscountRate    string  `json:"discount_rate"`
+	RevenueCategory string  `json:"revenue_category"`
+	TaxComponent    *string `json:"tax_component"`
+	ItemCode        *string `json:"item_code"`
+}
+
+// VoidPayload is an invoice void.
+type VoidPayload struct {
+	InvoiceID string `json:"invoice_id"`
+	Number    string `json:"number"`
+}
+
+// PaymentPayload is a payment.
+type PaymentPayload struct {
+	PaymentID string  `json:"payment_id"`
+	InvoiceID string  `json:"invoice_id"`
+	Amount    string  `json:"amount"`
+	PaidOn    string  `json:"paid_on"`
+	Method    string  `json:"method"`
+	Reference *string `json:"reference"`
+}
