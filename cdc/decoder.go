@@ -1,6 +1,7 @@
 package cdc
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -53,7 +54,17 @@ func NewDecoder() *Decoder {
 
 // Decode decodes one XLogData payload. The returned Change's strings are copies: the event
 // stays valid after data is reused.
-func (d *Decoder) Decode(data []byte) (Event, error) {
+func (d *Decoder) Decode(data []byte) (ev Event, err error) {
+	if len(data) == 0 {
+		return Event{}, errors.New("empty pgoutput message")
+	}
+	// pglogrepl trusts the lengths inside a message; a malformed one must end this session
+	// with an error (and a reconnect), not crash the daemon.
+	defer func() {
+		if r := recover(); r != nil {
+			ev, err = Event{}, fmt.Errorf("malformed pgoutput message %q: %v", data[0], r)
+		}
+	}()
 	msg, err := pglogrepl.Parse(data)
 	if err != nil {
 		return Event{}, fmt.Errorf("parse pgoutput message: %w", err)
