@@ -1,4 +1,4 @@
-SELECT entity, entity_id::text, fields, issued, voided
+SELECT entity, entity_id::text, issued, voided
   FROM xerosync.entities
  WHERE (entity = 'contact' AND entity_id = ANY($1::uuid[]))
     OR (entity = 'invoice' AND entity_id = ANY($2::uuid[]))

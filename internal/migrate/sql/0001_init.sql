@@ -38,22 +38,20 @@ CREATE TABLE xerosync.connections (
     updated_at              timestamptz NOT NULL DEFAULT now()
 );
 
--- What we last queued of each Softbooq entity, and its Xero identity once known.
---   contact: fields = the Xero-held customer fields as last queued (LESSONS 6: we compare new
---            tuples with this, and fill unchanged-TOAST columns from it).
+-- Softbooq entities we know in Xero, and what was queued of invoices.
+--   xero_id: the ContactID / InvoiceID / PaymentID once known (the link).
 --   invoice: issued / voided say whether an issue / void row has been queued.
+-- (What a contact was last queued with is the payload_hash of its last outbox row.)
 CREATE TABLE xerosync.entities (
     entity          text NOT NULL CHECK (entity IN ('contact', 'invoice', 'payment')),
     entity_id       uuid NOT NULL,
     tenant_id       uuid NOT NULL,
-    fields          jsonb,
     issued          boolean NOT NULL DEFAULT false,
     voided          boolean NOT NULL DEFAULT false,
     xero_id         uuid,
     updated_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (entity, entity_id)
 );
-CREATE INDEX ON xerosync.entities (tenant_id, entity);
 
 -- The transactional outbox: one row per thing to push, in capture (commit) order.
 CREATE TABLE xerosync.outbox (
@@ -67,7 +65,10 @@ CREATE TABLE xerosync.outbox (
     -- The entity this row waits for (an invoice's contact, a payment's or void's invoice).
     depends_entity      text CHECK (depends_entity IN ('contact', 'invoice')),
     depends_entity_id   uuid,
-    payload             jsonb NOT NULL,     -- the Softbooq snapshot to push, captured at commit
+    -- The Softbooq snapshot to push, captured at commit. json, not jsonb: it is written once
+    -- per change and read whole by the dispatcher, so jsonb's parse on insert buys nothing.
+    payload             json NOT NULL,
+    payload_hash        bytea,              -- contact rows: hash of the Xero-held fields
     -- Where the change came from: (commit_lsn, commit_idx) is unique, so a re-sent source
     -- transaction can never queue twice (LESSONS 2). Backfilled rows have source 'backfill'.
     source              text NOT NULL DEFAULT 'wal' CHECK (source IN ('wal', 'backfill')),
@@ -87,8 +88,9 @@ CREATE TABLE xerosync.outbox (
     updated_at          timestamptz NOT NULL DEFAULT now(),
     UNIQUE (commit_lsn, commit_idx)
 );
--- The dispatcher's reads: unfinished rows per entity and per tenant.
-CREATE INDEX outbox_unfinished ON xerosync.outbox (tenant_id, entity, entity_id, id)
+-- Per entity, in order: the last queued contact fields, and an entity's unfinished rows.
+CREATE INDEX outbox_entity ON xerosync.outbox (entity_id, id);
+-- The dispatcher's work list per tenant.
+CREATE INDEX outbox_unfinished ON xerosync.outbox (tenant_id, id)
     WHERE state IN ('pending', 'in_flight', 'failed');
 CREATE INDEX outbox_flags ON xerosync.outbox (id) WHERE retry_requested OR cancel_requested;
-CREATE INDEX outbox_state ON xerosync.outbox (state, tenant_id);
