@@ -193,10 +193,27 @@ func (c *Capture) session(ctx context.Context) error {
 	defer wg.Wait()
 	defer cancel()
 
-	s := &stream{c: c, conn: conn, dec: NewDecoder(), durable: start, received: start}
-	err = s.run(sctx)
-	// Give back whatever is open: the server re-sends it after reconnect.
-	s.rollback(context.WithoutCancel(ctx))
+	// Two goroutines per session: this one receives and decodes, the writer applies chunks
+	// and commits, so PostgreSQL writes the outbox while the next chunk is decoded.
+	w := &writer{c: c, work: make(chan work, 1), free: make(chan []Change, 2)}
+	w.durable.Store(uint64(start))
+	for range cap(w.free) {
+		w.free <- make([]Change, 0, c.cfg.ChunkSize)
+	}
+	s := &stream{c: c, conn: conn, dec: NewDecoder(), w: w, floor: start, received: start, buf: make([]Change, 0, c.cfg.ChunkSize)}
+	wctx, wcancel := context.WithCancelCause(sctx)
+	defer wcancel(nil)
+	werr := make(chan error, 1)
+	go func() {
+		err := w.run(wctx)
+		wcancel(err)
+		werr <- err
+	}()
+	err = s.run(wctx)
+	close(w.work)
+	if e := <-werr; e != nil && !errors.Is(e, context.Canceled) {
+		err = e // the writer's failure is the cause; the receiver only saw its cancellation
+	}
 	return err
 }
 
@@ -216,23 +233,26 @@ func (c *Capture) heartbeat(ctx context.Context) {
 	}
 }
 
-// stream is the state of one replication session. Only its goroutine touches it.
+// stream is the receiving side of one replication session. Only the session goroutine
+// touches it.
 type stream struct {
 	c    *Capture
 	conn *pgconn.PgConn
 	dec  *Decoder
+	w    *writer
 
-	durable  pglogrepl.LSN // committed in xerosync.checkpoint and safe to confirm
 	received pglogrepl.LSN // furthest position received
+	// floor: transactions committing before it are held already (our start position, then
+	// the end of each group handed to the writer); the server re-sends from the slot's
+	// confirmed position, which may lag ours.
+	floor pglogrepl.LSN
 
-	// The source transaction being received.
-	txn  *Txn
-	skip bool // already captured before: replayed by the server, dropped whole
+	txn  *Txn // the source transaction being received
+	skip bool // it is one we hold: dropped whole
+	buf  []Change
 
-	// The database transaction being filled, and what it holds.
-	tx          pgx.Tx
-	buf         []Change
-	groupStart  time.Time // zero when no source transaction waits for commit
+	// The group of source transactions waiting to be committed together.
+	groupStart  time.Time // zero when none
 	groupEnd    pglogrepl.LSN
 	groupTime   time.Time
 	groupN      int
@@ -245,7 +265,7 @@ type stream struct {
 
 func (s *stream) run(ctx context.Context) error {
 	cfg := s.c.cfg
-	if err := s.sendStatus(false); err != nil {
+	if err := s.sendStatus(); err != nil {
 		return err
 	}
 	for {
@@ -257,7 +277,7 @@ func (s *stream) run(ctx context.Context) error {
 			}
 		}
 		if time.Since(s.lastStatus) >= cfg.StatusInterval {
-			if err := s.sendStatus(false); err != nil {
+			if err := s.sendStatus(); err != nil {
 				return err
 			}
 		}
@@ -303,7 +323,7 @@ func (s *stream) copyData(ctx context.Context, data []byte) error {
 			return err
 		}
 		if ka.ReplyRequested {
-			return s.sendStatus(false)
+			return s.sendStatus()
 		}
 	case pglogrepl.XLogDataByteID:
 		xld, err := pglogrepl.ParseXLogData(data[1:])
@@ -324,25 +344,25 @@ func (s *stream) copyData(ctx context.Context, data []byte) error {
 // slot follows an idle publication (LESSONS 5b). The position is stored before it is
 // confirmed, or a restart would find the slot ahead of us.
 func (s *stream) idleAdvance(ctx context.Context, end pglogrepl.LSN) error {
-	if s.txn != nil || !s.groupStart.IsZero() || end <= s.durable || time.Since(s.lastIdleSave) < time.Second {
+	if s.txn != nil || !s.groupStart.IsZero() || s.w.pending.Load() != 0 || end <= s.floor ||
+		time.Since(s.lastIdleSave) < time.Second {
 		return nil
 	}
 	if err := writeCheckpoint(ctx, s.c.cfg.DB, s.c.cfg.Slot, end); err != nil {
 		return err
 	}
 	s.lastIdleSave = time.Now()
-	s.durable = end
+	s.floor = end
+	s.w.durable.Store(uint64(end))
 	s.c.setStatus(func(st *Status) { st.DurableLSN = end })
-	return s.sendStatus(false)
+	return s.sendStatus()
 }
 
 func (s *stream) event(ctx context.Context, ev Event) error {
 	switch ev.Type {
 	case Begin:
 		s.txn = &Txn{Xid: ev.Xid, CommitLSN: ev.CommitLSN, CommitTime: ev.CommitTime}
-		// A transaction that commits before our position is one we hold already: the
-		// server re-sends from the slot's confirmed position, which may lag ours.
-		s.skip = ev.CommitLSN < s.durable
+		s.skip = ev.CommitLSN < s.floor
 	case ChangeEvent:
 		if s.txn == nil {
 			return errors.New("pgoutput change outside a transaction")
@@ -383,84 +403,148 @@ func (s *stream) event(ctx context.Context, ev Event) error {
 	return nil
 }
 
-// flush hands the buffered changes to the sink inside the open database transaction.
+// hand gives the writer one piece of work.
+func (s *stream) hand(ctx context.Context, wk work) error {
+	s.w.pending.Add(1)
+	select {
+	case s.w.work <- wk:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flush hands the buffered changes to the writer and takes an empty buffer.
 func (s *stream) flush(ctx context.Context) error {
 	if len(s.buf) == 0 {
 		return nil
 	}
-	if s.tx == nil {
-		tx, err := s.c.cfg.DB.Begin(ctx)
-		if err != nil {
-			return fmt.Errorf("begin capture transaction: %w", err)
-		}
-		s.tx = tx
+	if err := s.hand(ctx, work{changes: s.buf}); err != nil {
+		return err
 	}
-	if err := s.c.cfg.Sink.Apply(ctx, s.tx, s.buf); err != nil {
-		return fmt.Errorf("apply changes of transaction %d (commit %s): %w", s.buf[0].Txn.Xid, s.buf[0].Txn.CommitLSN, err)
+	select {
+	case s.buf = <-s.w.free:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	clear(s.buf)
-	s.buf = s.buf[:0]
-	return nil
 }
 
-// commit makes the group durable with its position, then confirms it.
+// commit hands the group's end to the writer, which commits it with its position.
 func (s *stream) commit(ctx context.Context) error {
 	if err := s.flush(ctx); err != nil {
 		return err
 	}
-	var db DBTX = s.c.cfg.DB
-	if s.tx != nil {
-		db = s.tx
+	err := s.hand(ctx, work{commit: true, end: s.groupEnd, when: s.groupTime, heartbeat: s.heartbeatAt, txns: s.groupTxns})
+	if err != nil {
+		return err
 	}
-	if _, err := db.Exec(ctx, checkpointWriteSQL, s.c.cfg.Slot, s.groupEnd.String(), s.groupTime, s.heartbeatAt); err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
-	}
-	if s.tx != nil {
-		if err := s.tx.Commit(ctx); err != nil {
-			s.tx = nil
-			return fmt.Errorf("commit capture transaction: %w", err)
-		}
-		s.tx = nil
-	}
-	s.durable = s.groupEnd
-	s.c.txns.Add(s.groupTxns)
-	hb, when := s.heartbeatAt, s.groupTime
-	s.c.setStatus(func(st *Status) {
-		st.DurableLSN, st.LastCommitTime = s.durable, when
-		if hb != nil {
-			st.LastHeartbeat = *hb
-		}
-	})
+	s.floor = s.groupEnd
 	s.groupStart, s.groupN, s.groupTxns, s.heartbeatAt = time.Time{}, 0, 0, nil
-	if s.c.cfg.OnCommit != nil {
-		s.c.cfg.OnCommit(s.durable)
-	}
-	if time.Since(s.lastStatus) >= time.Second {
-		return s.sendStatus(false)
-	}
 	return nil
-}
-
-func (s *stream) rollback(ctx context.Context) {
-	if s.tx != nil {
-		_ = s.tx.Rollback(ctx)
-		s.tx = nil
-	}
 }
 
 // sendStatus reports write = received and flush = apply = durable, all three explicitly
 // (LESSONS 1: a zero flush would be replaced by the write position).
-func (s *stream) sendStatus(reply bool) error {
+func (s *stream) sendStatus() error {
+	durable := pglogrepl.LSN(s.w.durable.Load())
 	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), s.conn, pglogrepl.StandbyStatusUpdate{
-		WALWritePosition: max(s.received, s.durable),
-		WALFlushPosition: s.durable,
-		WALApplyPosition: s.durable,
-		ReplyRequested:   reply,
+		WALWritePosition: max(s.received, durable),
+		WALFlushPosition: durable,
+		WALApplyPosition: durable,
 	})
 	if err != nil {
 		return fmt.Errorf("send standby status: %w", err)
 	}
 	s.lastStatus = time.Now()
 	s.c.setStatus(func(st *Status) { st.ReceivedLSN = s.received })
+	return nil
+}
+
+// work is a chunk of changes to apply, or a group to commit.
+type work struct {
+	changes   []Change
+	commit    bool
+	end       pglogrepl.LSN
+	when      time.Time
+	heartbeat *time.Time
+	txns      int64
+}
+
+// writer applies chunks inside one database transaction and commits it, with the
+// checkpoint, when told. It runs in its own goroutine, owned by the session.
+type writer struct {
+	c       *Capture
+	work    chan work
+	free    chan []Change
+	pending atomic.Int32  // work handed over and not yet done
+	durable atomic.Uint64 // stored position: safe to confirm
+	tx      pgx.Tx
+}
+
+func (w *writer) run(ctx context.Context) error {
+	defer func() {
+		// Give back whatever is open: the server re-sends it after reconnect.
+		if w.tx != nil {
+			_ = w.tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	for wk := range w.work {
+		var err error
+		if wk.commit {
+			err = w.commit(ctx, wk)
+		} else {
+			err = w.apply(ctx, wk.changes)
+		}
+		if err != nil {
+			return err
+		}
+		w.pending.Add(-1)
+	}
+	return nil
+}
+
+func (w *writer) apply(ctx context.Context, changes []Change) error {
+	if w.tx == nil {
+		tx, err := w.c.cfg.DB.Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("begin capture transaction: %w", err)
+		}
+		w.tx = tx
+	}
+	if err := w.c.cfg.Sink.Apply(ctx, w.tx, changes); err != nil {
+		return fmt.Errorf("apply changes of transaction %d (commit %s): %w", changes[0].Txn.Xid, changes[0].Txn.CommitLSN, err)
+	}
+	clear(changes)
+	w.free <- changes[:0]
+	return nil
+}
+
+func (w *writer) commit(ctx context.Context, wk work) error {
+	var db DBTX = w.c.cfg.DB
+	if w.tx != nil {
+		db = w.tx
+	}
+	if _, err := db.Exec(ctx, checkpointWriteSQL, w.c.cfg.Slot, wk.end.String(), wk.when, wk.heartbeat); err != nil {
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	if w.tx != nil {
+		err := w.tx.Commit(ctx)
+		w.tx = nil
+		if err != nil {
+			return fmt.Errorf("commit capture transaction: %w", err)
+		}
+	}
+	w.durable.Store(uint64(wk.end))
+	w.c.txns.Add(wk.txns)
+	w.c.setStatus(func(st *Status) {
+		st.DurableLSN, st.LastCommitTime = wk.end, wk.when
+		if wk.heartbeat != nil {
+			st.LastHeartbeat = *wk.heartbeat
+		}
+	})
+	if w.c.cfg.OnCommit != nil {
+		w.c.cfg.OnCommit(wk.end)
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package outbox
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -97,7 +98,8 @@ func (st *entityState) known() bool { return st.hash != nil || st.stored }
 type row struct {
 	tenant, entity, id, action string
 	dependsEntity, dependsID   string
-	payload                    any
+	payload                    any    // marshalled at write, unless body is set
+	body                       []byte // the payload's JSON
 	hash                       []byte
 	lsn                        pglogrepl.LSN
 	idx                        int
@@ -447,16 +449,20 @@ func (c *chunk) customer(ch *cdc.Change, tenant string) {
 	id := ch.Get("id").Text
 	st := c.state(EntityContact, id, tenant)
 	f := contactFields(ch, c.customers[id]) // read only when a column is unchanged TOAST
-	if bytes.Equal(st.hash, f.hash()) {
-		return // nothing Xero holds changed (notes, updated_at, ...)
-	}
 	c.upsertContact(ch, st, id, tenant, f)
 }
 
+// upsertContact queues a contact upsert unless the fields are the ones last queued (nothing
+// Xero holds changed: notes, updated_at, ...). The payload's bytes are hashed: the customer
+// id in it is the same for every row of the entity, so equal hashes mean equal fields.
 func (c *chunk) upsertContact(ch *cdc.Change, st *entityState, id, tenant string, f ContactFields) {
-	st.hash = f.hash()
-	c.queue(ch, row{tenant: tenant, entity: EntityContact, id: id, action: ActionUpsert,
-		payload: ContactPayload{CustomerID: id, ContactFields: f}, hash: st.hash})
+	body, _ := json.Marshal(ContactPayload{CustomerID: id, ContactFields: f}) // strings and a bool: cannot fail
+	sum := sha256.Sum256(body)
+	if bytes.Equal(st.hash, sum[:16]) {
+		return
+	}
+	st.hash = sum[:16]
+	c.queue(ch, row{tenant: tenant, entity: EntityContact, id: id, action: ActionUpsert, body: body, hash: st.hash})
 }
 
 func (c *chunk) invoice(ch *cdc.Change, tenant string) {
@@ -548,9 +554,12 @@ func (c *chunk) write(ctx context.Context, tx pgx.Tx) error {
 		src := make([][]any, len(c.rows))
 		for i := range c.rows {
 			r := &c.rows[i]
-			b, err := json.Marshal(r.payload)
-			if err != nil {
-				return fmt.Errorf("encode %s payload: %w", r.entity, err)
+			b := r.body
+			if b == nil {
+				var err error
+				if b, err = json.Marshal(r.payload); err != nil {
+					return fmt.Errorf("encode %s payload: %w", r.entity, err)
+				}
 			}
 			var depE, depID any
 			if r.dependsEntity != "" {

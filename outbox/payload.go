@@ -1,10 +1,5 @@
 package outbox
 
-import (
-	"crypto/sha256"
-	"encoding/json"
-)
-
 // The payloads are the Softbooq snapshot captured at commit, stored as the outbox row's
 // payload (jsonb). Xero request bodies are built from them at send time. Money, quantities
 // and rates stay decimal strings exactly as PostgreSQL printed them: never floats.
@@ -37,13 +32,6 @@ type ContactFields struct {
 	PostalCode   string `json:"postal_code"`
 	CountryCode  string `json:"country_code"`
 	Archived     bool   `json:"archived"`
-}
-
-// hash identifies the field values: what xerosync.entities keeps of the last queued contact.
-func (f ContactFields) hash() []byte {
-	b, _ := json.Marshal(f) // a struct of strings and a bool always marshals
-	sum := sha256.Sum256(b)
-	return sum[:16]
 }
 
 // ContactPayload is a contact upsert.
