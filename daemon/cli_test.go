@@ -1,0 +1,225 @@
+package daemon_test
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/softbooq/xerosync/daemon"
+	"github.com/softbooq/xerosync/internal/pgtest"
+)
+
+const tenantA = "0b7d4c3e-8f1a-4e55-9a3c-2d6f1e0b9c47"
+
+// TestUsage covers what needs no database: help, usage mistakes, and the commands not built
+// yet. A database URL is set, so a usage error cannot be a config error in disguise.
+func TestUsage(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"XEROSYNC_DATABASE_URL": "postgres://xerosync:hunter2@127.0.0.1:1/none"}
+	type usageCase struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // substring expected on stdout
+		stderr string // substring expected on stderr
+	}
+	tests := []usageCase{
+		{"help", []string{"--help"}, 0, "usage: xerosync [--config FILE] COMMAND", ""},
+		{"help command", []string{"help", "retry"}, 0, "--tenant ID --code CODE", ""},
+		{"no command", nil, 2, "", "no command given"},
+		{"unknown command", []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{"unknown global flag", []string{"--verbose", "status"}, 2, "", "flag provided but not defined: -verbose"},
+		{"unknown flag", []string{"status", "--all"}, 2, "", "xerosync status --help"},
+		{"stray argument", []string{"status", "extra"}, 2, "", `unexpected argument "extra"`},
+		{"bad tenant", []string{"status", "--tenant", "acme"}, 2, "", "not a tenant id"},
+		{"retry nothing", []string{"retry"}, 2, "", "give --id N, or --tenant ID --code CODE"},
+		{"retry both", []string{"retry", "--id", "3", "--tenant", tenantA, "--code", "X"}, 2, "", "not both"},
+		{"retry code alone", []string{"retry", "--code", "PeriodLocked"}, 2, "", "go together"},
+		{"backfill bad date", []string{"backfill", "--tenant", tenantA, "--since", "last year"}, 2, "", "not a date"},
+		{"connect needs tenant", []string{"connect"}, 2, "", "--tenant ID is required"},
+	}
+	for _, cmd := range []string{"run", "connect", "disconnect", "backfill", "status", "retry", "check", "migrate"} {
+		tests = append(tests, usageCase{cmd + " help", []string{cmd, "--help"}, 0, "usage: xerosync [--config FILE] " + cmd, ""})
+	}
+	for _, cmd := range []string{"connect", "disconnect", "backfill", "check"} {
+		tests = append(tests, usageCase{cmd + " not implemented", []string{cmd, "--tenant", tenantA}, 1, "", "not implemented yet"})
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := runCmd(t, env, tc.args...)
+			if r.code != tc.code {
+				t.Errorf("exit code %d, want %d", r.code, tc.code)
+			}
+			if !strings.Contains(r.stdout, tc.stdout) {
+				t.Errorf("stdout does not contain %q:\n%s", tc.stdout, r.stdout)
+			}
+			if !strings.Contains(r.stderr, tc.stderr) {
+				t.Errorf("stderr does not contain %q:\n%s", tc.stderr, r.stderr)
+			}
+			if strings.Contains(r.stdout+r.stderr, "hunter2") {
+				t.Error("output contains the database password")
+			}
+		})
+	}
+}
+
+func testConfigErrors(t *testing.T) {
+	t.Parallel()
+	// Every problem at once, one line each, naming the key; exit 2 before any work.
+	r := runCmd(t, map[string]string{
+		"XEROSYNC_HTTP_ADDR":    "localhost",
+		"XEROSYNC_LOG_LEVEL":    "loud",
+		"XEROSYNC_DATABASE_SLT": "x",
+	}, "run")
+	if r.code != daemon.ExitUsage {
+		t.Fatalf("exit code %d, want 2", r.code)
+	}
+	for _, key := range []string{"database.url", "http.addr", "log.level", "XEROSYNC_DATABASE_SLT"} {
+		if n := strings.Count(r.stderr, "config: "+key); n != 1 {
+			t.Errorf("stderr names %s %d times, want once:\n%s", key, n, r.stderr)
+		}
+	}
+
+	// An explicit --config that does not exist is a problem too (the default path is not).
+	ctx := context.Background()
+	stderr := &tlog{t: t, name: "stderr"}
+	code := daemon.Main(ctx, []string{"--config", "/nonexistent/xerosync.toml", "status"},
+		map[string]string{"XEROSYNC_DATABASE_URL": "postgres://127.0.0.1:1/x"}, &tlog{t: t, name: "stdout"}, stderr)
+	if code != daemon.ExitUsage || !strings.Contains(stderr.String(), "/nonexistent/xerosync.toml") {
+		t.Errorf("missing --config file: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+func testMigrate(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	// pgtest's databases come migrated; start from none of ours, as a new install does.
+	db.Exec(t, "DROP SCHEMA xerosync CASCADE")
+	env := dbEnv(db, nil)
+
+	r := runCmd(t, env, "migrate")
+	if r.code != 0 || !strings.Contains(r.stdout, "applied 0001_init.sql") {
+		t.Fatalf("first migrate: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+	var n int
+	if err := db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM xerosync.schema_migrations").Scan(&n); err != nil || n == 0 {
+		t.Fatalf("schema_migrations: %d rows, %v", n, err)
+	}
+	r = runCmd(t, env, "migrate")
+	if r.code != 0 || !strings.Contains(r.stdout, "up to date") {
+		t.Fatalf("second migrate: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+	var after int
+	if err := db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM xerosync.schema_migrations").Scan(&after); err != nil || after != n {
+		t.Fatalf("schema_migrations after the second run: %d rows (want %d), %v", after, n, err)
+	}
+
+	// An unreachable database is a failure (exit 1) that names the database without its password.
+	r = runCmd(t, map[string]string{"XEROSYNC_DATABASE_URL": "postgres://xerosync:hunter2@127.0.0.1:1/none?connect_timeout=5"}, "migrate")
+	if r.code != daemon.ExitFailure || !strings.Contains(r.stderr, "cannot connect to the database") || strings.Contains(r.stderr, "hunter2") {
+		t.Fatalf("unreachable database: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// insertRow queues an outbox row in the given state and returns its id.
+func insertRow(t *testing.T, db *pgtest.DB, tenant, state, code string) int64 {
+	t.Helper()
+	var id int64
+	var codeArg any
+	if code != "" {
+		codeArg = code
+	}
+	err := db.Pool.QueryRow(context.Background(), `
+		INSERT INTO xerosync.outbox (tenant_id, entity, entity_id, action, state, payload, last_error_code)
+		VALUES ($1, 'invoice', gen_random_uuid(), 'issue', $2, '{}', $3) RETURNING id`, tenant, state, codeArg).Scan(&id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func retryRequested(t *testing.T, db *pgtest.DB, id int64) bool {
+	t.Helper()
+	var flag bool
+	if err := db.Pool.QueryRow(context.Background(), "SELECT retry_requested FROM xerosync.outbox WHERE id = $1", id).Scan(&flag); err != nil {
+		t.Fatal(err)
+	}
+	return flag
+}
+
+func testRetry(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := dbEnv(db, nil)
+	const tenantB = "5f0c2a7e-3b1d-4c8e-9f6a-7d2e1b0c9a85"
+	one := insertRow(t, db, tenantA, "failed", "TaxRateNotFound")
+	currency1 := insertRow(t, db, tenantA, "failed", "CurrencyNotEnabled")
+	currency2 := insertRow(t, db, tenantA, "pending", "CurrencyNotEnabled")
+	otherTenant := insertRow(t, db, tenantB, "failed", "CurrencyNotEnabled")
+	done := insertRow(t, db, tenantA, "done", "")
+
+	if r := runCmd(t, env, "retry", "--id", itoa(one)); r.code != 0 {
+		t.Fatalf("retry --id: exit %d\n%s", r.code, r.stderr)
+	}
+	if !retryRequested(t, db, one) || retryRequested(t, db, currency1) {
+		t.Fatal("retry --id flagged the wrong rows")
+	}
+
+	r := runCmd(t, env, "retry", "--tenant", tenantA, "--code", "CurrencyNotEnabled")
+	if r.code != 0 || !strings.Contains(r.stdout, "2 rows flagged") {
+		t.Fatalf("retry --code: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+	if !retryRequested(t, db, currency1) || !retryRequested(t, db, currency2) || retryRequested(t, db, otherTenant) {
+		t.Fatal("retry --tenant --code flagged the wrong rows")
+	}
+
+	// Nothing to retry is said, with exit 1 for a row asked for by id.
+	if r := runCmd(t, env, "retry", "--id", itoa(done)); r.code != 1 || !strings.Contains(r.stderr, "is done") || retryRequested(t, db, done) {
+		t.Fatalf("retry of a done row: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if r := runCmd(t, env, "retry", "--id", "999999"); r.code != 1 || !strings.Contains(r.stderr, "no outbox row 999999") {
+		t.Fatalf("retry of a missing row: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+func testStatus(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := dbEnv(db, nil)
+	db.Exec(t, `INSERT INTO xerosync.connections (tenant_id, state, org_name, last_error) VALUES ($1, 'auth_failed', 'Acme Ltd', 'refresh token expired')`, tenantA)
+	insertRow(t, db, tenantA, "pending", "")
+	insertRow(t, db, tenantA, "failed", "PeriodLocked")
+	insertRow(t, db, tenantA, "failed", "PeriodLocked")
+
+	r := runCmd(t, env, "status", "--json")
+	if r.code != 0 {
+		t.Fatalf("status --json: exit %d\n%s", r.code, r.stderr)
+	}
+	var st daemon.Status
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, r.stdout)
+	}
+	if len(st.Tenants) != 1 {
+		t.Fatalf("tenants = %+v, want one", st.Tenants)
+	}
+	got := st.Tenants[0]
+	if got.TenantID != tenantA || got.Connection != "auth_failed" || got.Organisation != "Acme Ltd" ||
+		got.Pending != 1 || got.Failed != 2 || got.FailuresByCode["PeriodLocked"] != 2 {
+		t.Errorf("tenant = %+v", got)
+	}
+	if st.Slot.Name != db.Name || st.Slot.Exists {
+		t.Errorf("slot = %+v, want %s, not yet created", st.Slot, db.Name)
+	}
+
+	r = runCmd(t, env, "status", "--tenant", tenantA)
+	for _, want := range []string{"Acme Ltd", "auth_failed", "PeriodLocked 2", "xerosync connect --tenant " + tenantA} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("status text does not contain %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,235 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/softbooq/xerosync/config"
+	"github.com/softbooq/xerosync/internal/migrate"
+)
+
+// errNotImplemented is what the commands not built yet return: exit code 1, so that scripts
+// notice, with nothing done.
+var errNotImplemented = errors.New("not implemented yet")
+
+func notImplemented(name string) error {
+	return fmt.Errorf("%s: %w; nothing was changed", name, errNotImplemented)
+}
+
+// tenantFlag registers --tenant, required unless optional.
+func tenantFlag(fs *flag.FlagSet) *string {
+	return fs.String("tenant", "", "the Softbooq tenant `ID` (a UUID, core.tenants.id)")
+}
+
+// checkTenant validates a --tenant value.
+func checkTenant(cmd, id string, required bool) error {
+	if id == "" {
+		if required {
+			return usagef(cmd, "%s: --tenant ID is required", cmd)
+		}
+		return nil
+	}
+	if !isUUID(id) {
+		return usagef(cmd, "%s: --tenant %q is not a tenant id (a UUID such as 0b7d4c3e-8f1a-4e55-9a3c-2d6f1e0b9c47)", cmd, id)
+	}
+	return nil
+}
+
+// isUUID accepts the canonical 8-4-4-4-12 hex form, which is how tenant ids are printed.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func connectFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
+	tenant := tenantFlag(fs)
+	fs.String("org", "", "the Xero organisation to link, by `NAME` (case-insensitive) or Xero tenant id; needed when the authorisation grants several")
+	return func(context.Context) error {
+		if err := checkTenant("connect", *tenant, true); err != nil {
+			return err
+		}
+		return notImplemented("connect")
+	}
+}
+
+func disconnectFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
+	tenant := tenantFlag(fs)
+	return func(context.Context) error {
+		if err := checkTenant("disconnect", *tenant, true); err != nil {
+			return err
+		}
+		return notImplemented("disconnect")
+	}
+}
+
+func backfillFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
+	tenant := tenantFlag(fs)
+	since := fs.String("since", "", "queue invoices issued on or after `DATE` (YYYY-MM-DD; default: the start of the current Xero financial year)")
+	fs.Bool("force", false, "queue invoices dated inside Xero's period or end-of-year lock too")
+	return func(context.Context) error {
+		if err := checkTenant("backfill", *tenant, true); err != nil {
+			return err
+		}
+		if *since != "" {
+			if _, err := time.Parse(time.DateOnly, *since); err != nil {
+				return usagef("backfill", "backfill: --since %q is not a date (YYYY-MM-DD)", *since)
+			}
+		}
+		return notImplemented("backfill")
+	}
+}
+
+func checkFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
+	tenant := tenantFlag(fs)
+	return func(context.Context) error {
+		if err := checkTenant("check", *tenant, true); err != nil {
+			return err
+		}
+		return notImplemented("check")
+	}
+}
+
+func migrateFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
+	return func(ctx context.Context) error {
+		cfg, log, err := inv.setup()
+		if err != nil {
+			return err
+		}
+		conn, err := connect(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		applied, err := migrate.Up(ctx, conn)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if len(applied) == 0 {
+			fmt.Fprintln(inv.p.Stdout, "schema xerosync is up to date")
+			return nil
+		}
+		all, err := migrate.All()
+		if err != nil {
+			return err
+		}
+		for _, m := range all {
+			for _, v := range applied {
+				if m.Version == v {
+					fmt.Fprintf(inv.p.Stdout, "applied %s\n", m.Name)
+				}
+			}
+		}
+		log.Info("migrations applied", "versions", applied)
+		return nil
+	}
+}
+
+func retryFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
+	id := fs.Int64("id", 0, "retry the outbox row with this `N` (xerosync.outbox.id)")
+	tenant := tenantFlag(fs)
+	code := fs.String("code", "", "with --tenant: retry the tenant's rows whose last_error_code is `CODE` (e.g. CurrencyNotEnabled)")
+	return func(ctx context.Context) error {
+		byID := *id != 0
+		byCode := *tenant != "" || *code != ""
+		switch {
+		case byID && byCode:
+			return usagef("retry", "retry: give either --id or --tenant with --code, not both")
+		case !byID && !byCode:
+			return usagef("retry", "retry: give --id N, or --tenant ID --code CODE")
+		case byID && *id < 0:
+			return usagef("retry", "retry: --id must be a positive outbox id")
+		case byCode && (*tenant == "" || *code == ""):
+			return usagef("retry", "retry: --tenant and --code go together")
+		}
+		if err := checkTenant("retry", *tenant, false); err != nil {
+			return err
+		}
+		cfg, _, err := inv.setup()
+		if err != nil {
+			return err
+		}
+		conn, err := connect(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		if byID {
+			return retryID(ctx, inv, conn, *id)
+		}
+		tag, err := conn.Exec(ctx, retryCodeSQL, *tenant, *code)
+		if err != nil {
+			return fmt.Errorf("retry: flag rows: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			fmt.Fprintf(inv.p.Stdout, "no failed or pending rows of tenant %s have last_error_code %s; nothing to retry (see xerosync status --tenant %s)\n", *tenant, *code, *tenant)
+			return nil
+		}
+		fmt.Fprintf(inv.p.Stdout, "%d rows flagged for retry; the running daemon sends them again within 2 seconds\n", tag.RowsAffected())
+		return nil
+	}
+}
+
+func retryID(ctx context.Context, inv *invocation, conn *pgx.Conn, id int64) error {
+	var state string
+	var flagged bool
+	err := conn.QueryRow(ctx, retryIDSQL, id).Scan(&state, &flagged)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("retry: there is no outbox row %d (see xerosync status, or SELECT id FROM xerosync.outbox WHERE state = 'failed')", id)
+	case err != nil:
+		return fmt.Errorf("retry: flag row %d: %w", id, err)
+	case !flagged:
+		return fmt.Errorf("retry: outbox row %d is %s, so there is nothing to retry; only failed or pending rows can be retried", id, state)
+	}
+	fmt.Fprintf(inv.p.Stdout, "row %d flagged for retry; the running daemon sends it again within 2 seconds\n", id)
+	return nil
+}
+
+// connect opens one plain session for a command. Its errors say which database (redacted)
+// and what to check.
+func connect(ctx context.Context, cfg *config.Config) (*pgx.Conn, error) {
+	pcfg, err := pgx.ParseConfig(cfg.Database.URL.Reveal())
+	if err != nil {
+		// pgx's parse errors can quote the URL; say only which setting is wrong.
+		return nil, &config.Errors{{Key: "database.url", Msg: "not a valid PostgreSQL URL or connection string"}}
+	}
+	pcfg.RuntimeParams["application_name"] = "xerosync"
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(cctx, pcfg)
+	if err != nil {
+		return nil, connectError(cfg, err)
+	}
+	return conn, nil
+}
+
+func connectError(cfg *config.Config, err error) error {
+	hint := "check database.url and that PostgreSQL is running and reachable"
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "3D000" {
+		hint = "the database does not exist; check database.url"
+	}
+	return fmt.Errorf("cannot connect to the database %s: %w; %s",
+		cfg.Database.RedactedURL(), err, strings.TrimSuffix(hint, "."))
+}

@@ -1,0 +1,191 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Health is the body of GET /healthz (SPEC §4).
+type Health struct {
+	// Status is ok; degraded (working, but a tenant is auth_failed or has failed rows); or
+	// down, answered with 503.
+	Status  string           `json:"status"`
+	Role    string           `json:"role"` // leader or standby
+	Checks  map[string]Check `json:"checks"`
+	Tenants []HealthTenant   `json:"tenants"`
+}
+
+// Check is one health check. State is ok, fail or skip (not applicable in this role).
+type Check struct {
+	State string `json:"state"`
+	Error string `json:"error,omitempty"`
+}
+
+// HealthTenant is a tenant as /healthz reports it.
+type HealthTenant struct {
+	TenantID   string `json:"tenant_id"`
+	Connection string `json:"connection"`
+	Pending    int64  `json:"pending"`
+	Failed     int64  `json:"failed"`
+}
+
+// Health states and check states.
+const (
+	StatusOK       = "ok"
+	StatusDegraded = "degraded"
+	StatusDown     = "down"
+
+	CheckOK   = "ok"
+	CheckFail = "fail"
+	CheckSkip = "skip"
+)
+
+func fail(format string, args ...any) Check {
+	return Check{State: CheckFail, Error: fmt.Sprintf(format, args...)}
+}
+
+// health evaluates the daemon's health now. It reads the database (bounded by probeTimeout)
+// and capture's in-memory status; nothing is cached, so /healthz is never staler than the
+// request.
+func (r *runner) health(ctx context.Context) Health {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	h := Health{Role: "standby", Checks: map[string]Check{}, Tenants: []HealthTenant{}}
+	leader := r.leader.Load()
+	if leader {
+		h.Role = "leader"
+	}
+
+	st, err := ReadStatus(ctx, r.pool, r.cfg.Database.Slot, "")
+	if err != nil {
+		h.Checks["database"] = fail("database unreachable or unreadable: %v", err)
+	} else {
+		h.Checks["database"] = Check{State: CheckOK}
+		for _, t := range st.Tenants {
+			h.Tenants = append(h.Tenants, HealthTenant{TenantID: t.TenantID, Connection: t.Connection, Pending: t.Pending, Failed: t.Failed})
+		}
+	}
+	if msg := r.lockErr.Load(); msg != nil {
+		h.Checks["leadership"] = fail("%s", *msg)
+	} else {
+		h.Checks["leadership"] = Check{State: CheckOK}
+	}
+
+	capture := r.capture.Load()
+	if !leader || capture == nil {
+		// A standby's job is to be ready to take over; the stream is the leader's to report.
+		for _, name := range []string{"replication", "heartbeat", "slot"} {
+			h.Checks[name] = Check{State: CheckSkip}
+		}
+	} else {
+		cs := capture.Status()
+		switch {
+		case cs.Streaming:
+			h.Checks["replication"] = Check{State: CheckOK}
+		case cs.Err != nil:
+			h.Checks["replication"] = fail("replication stream down: %v", cs.Err)
+		default:
+			h.Checks["replication"] = fail("replication stream not started yet")
+		}
+		// Measured from when this process became leader if no heartbeat has come back since:
+		// a fresh leader gets the same allowance as a running one.
+		since := time.Unix(0, r.leaderSince.Load())
+		if cs.LastHeartbeat.After(since) {
+			since = cs.LastHeartbeat
+		}
+		limit := 3*heartbeatInterval + heartbeatSlack
+		if age := time.Since(since); age > limit {
+			h.Checks["heartbeat"] = fail("no heartbeat has come back through the slot for %s (limit %s): capture is stalled", age.Round(time.Second), limit)
+		} else {
+			h.Checks["heartbeat"] = Check{State: CheckOK}
+		}
+		switch {
+		case st == nil:
+			h.Checks["slot"] = fail("unknown: the database cannot be read")
+		case !st.Slot.Exists:
+			h.Checks["slot"] = fail("replication slot %s does not exist", st.Slot.Name)
+		case st.Slot.WALStatus == "lost":
+			h.Checks["slot"] = fail("replication slot %s is lost: PostgreSQL removed WAL it needed; run xerosync backfill for each tenant after recreating it", st.Slot.Name)
+		case st.Slot.Active && !cs.Streaming:
+			// LESSONS 9: a distinct failure, since it means two consumers.
+			h.Checks["slot"] = fail("replication slot %s is active in another process (pid %d), not in this leader", st.Slot.Name, st.Slot.ActivePID)
+		case !st.Slot.Active:
+			h.Checks["slot"] = fail("replication slot %s is inactive: nothing is consuming it", st.Slot.Name)
+		default:
+			h.Checks["slot"] = Check{State: CheckOK}
+		}
+	}
+
+	h.Status = StatusOK
+	for _, t := range h.Tenants {
+		if t.Connection == "auth_failed" || t.Failed > 0 {
+			h.Status = StatusDegraded
+		}
+	}
+	for _, c := range h.Checks {
+		if c.State == CheckFail {
+			h.Status = StatusDown
+		}
+	}
+	return h
+}
+
+// handler serves /healthz, /status and /metrics.
+func (r *runner) handler() (http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{
+		newMetricsCollector(r),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, req *http.Request) {
+		h := r.health(req.Context())
+		code := http.StatusOK
+		if h.Status == StatusDown {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, h)
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, req *http.Request) {
+		tenant := req.URL.Query().Get("tenant")
+		if tenant != "" && !isUUID(tenant) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "tenant must be a tenant id (UUID)"})
+			return
+		}
+		ctx, cancel := context.WithTimeout(req.Context(), probeTimeout)
+		defer cancel()
+		st, err := ReadStatus(ctx, r.pool, r.cfg.Database.Slot, tenant)
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		// A failing collector must not blank the whole scrape; ours reports its own
+		// database errors through xerosync_database_up instead.
+		ErrorHandling: promhttp.ContinueOnError,
+	}))
+	return mux, nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the client may have gone; nothing useful to do about it
+}

@@ -1,0 +1,156 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/lmittmann/tint"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/softbooq/xerosync/cdc"
+	"github.com/softbooq/xerosync/outbox"
+)
+
+// errLockLost means the connection holding the leadership lock stopped answering: PostgreSQL
+// frees the lock when it notices the session is gone, so another daemon may lead already.
+var errLockLost = errors.New("leadership lock connection lost")
+
+// lead runs leadership sessions until ctx ends. Only a cdc.SetupError ends it early: that
+// needs an administrator, and another daemon taking over would hit it too.
+func (r *runner) lead(ctx context.Context) error {
+	for {
+		err := r.lockSession(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var setup *cdc.SetupError
+		if errors.As(err, &setup) {
+			return err
+		}
+		if err == nil { // only ctx ends a session cleanly; say so if that ever changes
+			err = errors.New("leadership session ended")
+		}
+		msg := err.Error()
+		r.lockErr.Store(&msg)
+		r.log.Warn("leadership connection lost, retrying", tint.Err(err), "in", lockPoll)
+		r.status("standby: leadership connection lost: " + oneLine(msg))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(lockPoll):
+		}
+	}
+}
+
+// lockSession is the life of one leadership connection: a direct session (never through a
+// transaction pooler, which would hand the lock to whoever shares the backend), polling for
+// the lock as standby, then holding it while leading. Closing the connection releases it.
+func (r *runner) lockSession(ctx context.Context) error {
+	r.stepped()
+	pcfg, err := pgx.ParseConfig(r.cfg.Database.URL.Reveal())
+	if err != nil {
+		return fmt.Errorf("parse database.url: %w", err)
+	}
+	pcfg.RuntimeParams["application_name"] = "xerosync leader"
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	conn, err := pgx.ConnectConfig(cctx, pcfg)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("leadership connection to %s: %w", r.cfg.Database.RedactedURL(), err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	r.lockErr.Store(nil)
+
+	t := time.NewTicker(lockPoll)
+	defer t.Stop()
+	announced := false
+	for {
+		r.stepped()
+		got, err := r.tryLock(ctx, conn)
+		if err != nil {
+			return err
+		}
+		if got {
+			return r.holdLead(ctx, conn)
+		}
+		if !announced {
+			r.log.Info("standby: another xerosync leads this slot; waiting to take over", "slot", r.cfg.Database.Slot)
+			r.status("standby: another xerosync leads slot " + r.cfg.Database.Slot)
+			announced = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (r *runner) tryLock(ctx context.Context, conn *pgx.Conn) (bool, error) {
+	qctx, cancel := context.WithTimeout(ctx, lockQueryTimeout)
+	defer cancel()
+	var got bool
+	if err := conn.QueryRow(qctx, leaderTryLockSQL, r.cfg.Database.Slot).Scan(&got); err != nil {
+		return false, fmt.Errorf("poll leadership lock: %w", err)
+	}
+	return got, nil
+}
+
+// holdLead does the leader's work while the lock connection lives. Capture and the lock
+// watcher share an errgroup: whichever ends first cancels the other, so capture never
+// outlives the lock by more than a poll and a query timeout.
+func (r *runner) holdLead(ctx context.Context, conn *pgx.Conn) error {
+	capture, err := cdc.New(cdc.Config{
+		DB:                r.pool,
+		ConnString:        r.cfg.Database.URL.Reveal(),
+		Slot:              r.cfg.Database.Slot,
+		Publication:       r.cfg.Database.Publication,
+		Sink:              outbox.NewEnqueuer(outbox.EnqueuerConfig{Logger: r.log}),
+		Logger:            r.log,
+		HeartbeatInterval: heartbeatInterval,
+	})
+	if err != nil {
+		return fmt.Errorf("capture: %w", err)
+	}
+	r.leaderSince.Store(time.Now().UnixNano())
+	r.capture.Store(capture)
+	r.leader.Store(true)
+	defer func() {
+		r.leader.Store(false)
+		r.capture.Store(nil)
+	}()
+	r.log.Info("leader: took the leadership lock; capturing", "slot", r.cfg.Database.Slot)
+	r.status("leader: capturing from slot " + r.cfg.Database.Slot)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return capture.Run(gctx) })
+	g.Go(func() error { return r.watchLock(gctx, conn) })
+	return g.Wait()
+}
+
+// watchLock pings the lock connection every lockPoll until ctx ends; a failed ping is
+// errLockLost.
+func (r *runner) watchLock(ctx context.Context, conn *pgx.Conn) error {
+	t := time.NewTicker(lockPoll)
+	defer t.Stop()
+	for {
+		r.stepped()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, lockQueryTimeout)
+		err := conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("%w: %w", errLockLost, err)
+		}
+	}
+}

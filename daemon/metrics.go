@@ -1,0 +1,124 @@
+package daemon
+
+import (
+	"context"
+
+	"github.com/lmittmann/tint"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metricsCollector reads the database-backed metrics when Prometheus scrapes, bounded by
+// probeTimeout, rather than in a loop of its own: nothing is queried when nobody looks, and
+// a scrape always sees the current values (LESSONS 10).
+type metricsCollector struct {
+	r *runner
+
+	databaseUp, leader, streaming         *prometheus.Desc
+	outboxRows, oldestPending             *prometheus.Desc
+	captureLag, heartbeatAge              *prometheus.Desc
+	retainedWAL, confirmedLag, slotActive *prometheus.Desc
+	walStatus, safeWAL                    *prometheus.Desc
+	spillBytes, spillTxns                 *prometheus.Desc
+	captureChanges, captureTxns           *prometheus.Desc
+}
+
+func newMetricsCollector(r *runner) *metricsCollector {
+	slot := prometheus.Labels{"slot": r.cfg.Database.Slot}
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, slot)
+	}
+	return &metricsCollector{
+		r:              r,
+		databaseUp:     d("xerosync_database_up", "1 if the last scrape could read the database, else 0 (and the database-backed metrics are absent)."),
+		leader:         d("xerosync_leader", "1 while this process holds the leadership lock and captures, 0 as standby."),
+		streaming:      d("xerosync_capture_streaming", "1 while this process's replication stream is up."),
+		outboxRows:     d("xerosync_outbox_rows", "Outbox rows by state and tenant.", "state", "tenant_id"),
+		oldestPending:  d("xerosync_outbox_oldest_pending_age_seconds", "Age of the tenant's oldest pending or in-flight outbox row; 0 when none.", "tenant_id"),
+		captureLag:     d("xerosync_capture_lag_seconds", "Now minus the source commit time of the last captured transaction (heartbeats included)."),
+		heartbeatAge:   d("xerosync_heartbeat_age_seconds", "Time since a heartbeat last came back through the slot."),
+		retainedWAL:    d("xerosync_replication_slot_retained_wal_bytes", "WAL the slot keeps on disk: pg_current_wal_lsn() - restart_lsn."),
+		confirmedLag:   d("xerosync_replication_slot_confirmed_lag_bytes", "pg_current_wal_lsn() - confirmed_flush_lsn."),
+		slotActive:     d("xerosync_replication_slot_active", "1 if a process is consuming the slot."),
+		walStatus:      d("xerosync_replication_slot_wal_status", "1 for the slot's current wal_status (missing: no such slot).", "status"),
+		safeWAL:        d("xerosync_replication_safe_wal_size_bytes", "WAL that may still be written before the slot is lost (absent when max_slot_wal_keep_size is unlimited)."),
+		spillBytes:     d("xerosync_replication_spill_bytes_total", "Bytes of decoded transactions spilled to disk (pg_stat_replication_slots.spill_bytes)."),
+		spillTxns:      d("xerosync_replication_spill_txns_total", "Transactions spilled to disk (pg_stat_replication_slots.spill_txns)."),
+		captureChanges: d("xerosync_capture_changes_total", "Row changes captured by this process while leading."),
+		captureTxns:    d("xerosync_capture_transactions_total", "Source transactions captured by this process while leading."),
+	}
+}
+
+func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.databaseUp, c.leader, c.streaming, c.outboxRows, c.oldestPending, c.captureLag,
+		c.heartbeatAge, c.retainedWAL, c.confirmedLag, c.slotActive, c.walStatus, c.safeWAL,
+		c.spillBytes, c.spillTxns, c.captureChanges, c.captureTxns,
+	} {
+		ch <- d
+	}
+}
+
+func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
+	}
+	gauge(c.leader, boolValue(c.r.leader.Load()))
+	if capture := c.r.capture.Load(); capture != nil {
+		cs := capture.Status()
+		gauge(c.streaming, boolValue(cs.Streaming))
+		counter(c.captureChanges, float64(cs.Changes))
+		counter(c.captureTxns, float64(cs.Transactions))
+	} else {
+		gauge(c.streaming, 0)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	st, err := ReadStatus(ctx, c.r.pool, c.r.cfg.Database.Slot, "")
+	if err != nil {
+		c.r.log.Debug("metrics: cannot read the database", tint.Err(err))
+		gauge(c.databaseUp, 0)
+		return
+	}
+	gauge(c.databaseUp, 1)
+	for _, t := range st.Tenants {
+		for state, n := range t.Rows {
+			gauge(c.outboxRows, float64(n), state, t.TenantID)
+		}
+		gauge(c.oldestPending, t.OldestPendingSeconds, t.TenantID)
+	}
+	s := st.Slot
+	current := s.WALStatus
+	if !s.Exists {
+		current = "missing"
+	}
+	// Every value of pg_replication_slots.wal_status, plus "missing" for a slot that does
+	// not exist, is its own series (1 for the current one, 0 for the others), so an alert
+	// can match status="lost" without knowing the previous value.
+	for _, ws := range []string{"reserved", "extended", "unreserved", "lost", "missing"} {
+		gauge(c.walStatus, boolValue(ws == current), ws)
+	}
+	gauge(c.slotActive, boolValue(s.Active))
+	optional := func(d *prometheus.Desc, v *float64, kind prometheus.ValueType) {
+		if v != nil {
+			ch <- prometheus.MustNewConstMetric(d, kind, *v)
+		}
+	}
+	optional(c.retainedWAL, s.RetainedWALBytes, prometheus.GaugeValue)
+	optional(c.confirmedLag, s.ConfirmedLagBytes, prometheus.GaugeValue)
+	optional(c.safeWAL, s.SafeWALSizeBytes, prometheus.GaugeValue)
+	optional(c.spillBytes, s.SpillBytes, prometheus.CounterValue)
+	optional(c.spillTxns, s.SpillTxns, prometheus.CounterValue)
+	optional(c.captureLag, s.CaptureLagSeconds, prometheus.GaugeValue)
+	optional(c.heartbeatAge, s.HeartbeatAgeSeconds, prometheus.GaugeValue)
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,296 @@
+package daemon
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+var (
+	//go:embed sql/status_tenants.sql
+	statusTenantsSQL string
+	//go:embed sql/status_failures.sql
+	statusFailuresSQL string
+	//go:embed sql/status_slot.sql
+	statusSlotSQL string
+	//go:embed sql/retry_id.sql
+	retryIDSQL string
+	//go:embed sql/retry_code.sql
+	retryCodeSQL string
+	//go:embed sql/leader_try_lock.sql
+	leaderTryLockSQL string
+)
+
+// DBTX is what the status queries need: a connection, a pool or a transaction.
+type DBTX interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Status is what `xerosync status --json` prints and GET /status serves: read from the
+// database alone, so the command and any daemon (leader or standby) report the same thing.
+type Status struct {
+	Slot    SlotStatus     `json:"slot"`
+	Tenants []TenantStatus `json:"tenants"`
+}
+
+// SlotStatus is the replication slot and our capture position (LESSONS 10).
+type SlotStatus struct {
+	Name      string `json:"name"`
+	Exists    bool   `json:"exists"`
+	Active    bool   `json:"active"`
+	ActivePID int32  `json:"active_pid,omitempty"`
+	// WALStatus is pg_replication_slots.wal_status: reserved, extended, unreserved or lost.
+	WALStatus string `json:"wal_status,omitempty"`
+	// RetainedWALBytes is how much WAL the slot keeps on disk (current LSN − restart_lsn).
+	RetainedWALBytes *float64 `json:"retained_wal_bytes,omitempty"`
+	// ConfirmedLagBytes is current LSN − confirmed_flush_lsn.
+	ConfirmedLagBytes *float64 `json:"confirmed_lag_bytes,omitempty"`
+	// SafeWALSizeBytes is how much more WAL may be written before the slot is lost; absent
+	// when max_slot_wal_keep_size is unlimited.
+	SafeWALSizeBytes *float64 `json:"safe_wal_size_bytes,omitempty"`
+	SpillBytes       *float64 `json:"spill_bytes,omitempty"`
+	SpillTxns        *float64 `json:"spill_txns,omitempty"`
+	// CapturedLSN is the end of the last source transaction whose outbox rows are committed.
+	CapturedLSN string `json:"captured_lsn,omitempty"`
+	// CaptureLagSeconds is now − the commit time of the last captured transaction (the
+	// heartbeat is one, so this stays small when all is well and the tables are idle).
+	CaptureLagSeconds   *float64 `json:"capture_lag_seconds,omitempty"`
+	HeartbeatAgeSeconds *float64 `json:"heartbeat_age_seconds,omitempty"`
+}
+
+// TenantStatus is one tenant's connection and queue. Its first four fields are the /healthz
+// tenant entry of SPEC §4.
+type TenantStatus struct {
+	TenantID   string `json:"tenant_id"`
+	Connection string `json:"connection"` // connected, auth_failed or disconnected
+	Pending    int64  `json:"pending"`
+	Failed     int64  `json:"failed"`
+
+	Organisation          string           `json:"organisation,omitempty"`
+	XeroTenantID          string           `json:"xero_tenant_id,omitempty"`
+	AccessTokenExpiresAt  *time.Time       `json:"access_token_expires_at,omitempty"`
+	RefreshTokenExpiresAt *time.Time       `json:"refresh_token_expires_at,omitempty"`
+	ConnectionError       string           `json:"connection_error,omitempty"`
+	Rows                  map[string]int64 `json:"rows"` // by outbox state
+	OldestPendingSeconds  float64          `json:"oldest_pending_age_seconds"`
+	FailuresByCode        map[string]int64 `json:"failures_by_code,omitempty"`
+}
+
+// ReadStatus reads Status; tenant narrows it to one tenant ("" for all).
+func ReadStatus(ctx context.Context, db DBTX, slot, tenant string) (*Status, error) {
+	var tenantArg any
+	if tenant != "" {
+		tenantArg = tenant
+	}
+	st := &Status{Tenants: []TenantStatus{}}
+	slotStatus, err := readSlotStatus(ctx, db, slot)
+	if err != nil {
+		return nil, err
+	}
+	st.Slot = *slotStatus
+
+	rows, err := db.Query(ctx, statusTenantsSQL, tenantArg)
+	if err != nil {
+		return nil, fmt.Errorf("read tenant status: %w", err)
+	}
+	byID := map[string]int{}
+	for rows.Next() {
+		var t TenantStatus
+		var pending, inFlight, done, failed, cancelled int64
+		if err := rows.Scan(&t.TenantID, &t.Connection, &t.Organisation, &t.XeroTenantID,
+			&t.AccessTokenExpiresAt, &t.RefreshTokenExpiresAt, &t.ConnectionError,
+			&pending, &inFlight, &done, &failed, &cancelled, &t.OldestPendingSeconds); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read tenant status: %w", err)
+		}
+		t.Pending, t.Failed = pending, failed
+		t.Rows = map[string]int64{"pending": pending, "in_flight": inFlight, "done": done, "failed": failed, "cancelled": cancelled}
+		byID[t.TenantID] = len(st.Tenants)
+		st.Tenants = append(st.Tenants, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read tenant status: %w", err)
+	}
+
+	rows, err = db.Query(ctx, statusFailuresSQL, tenantArg)
+	if err != nil {
+		return nil, fmt.Errorf("read failures: %w", err)
+	}
+	for rows.Next() {
+		var id, code string
+		var n int64
+		if err := rows.Scan(&id, &code, &n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read failures: %w", err)
+		}
+		if i, ok := byID[id]; ok {
+			t := &st.Tenants[i]
+			if t.FailuresByCode == nil {
+				t.FailuresByCode = map[string]int64{}
+			}
+			t.FailuresByCode[code] = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read failures: %w", err)
+	}
+	return st, nil
+}
+
+func readSlotStatus(ctx context.Context, db DBTX, slot string) (*SlotStatus, error) {
+	s := &SlotStatus{Name: slot}
+	var lsn *string
+	err := db.QueryRow(ctx, statusSlotSQL, slot).Scan(&s.Exists, &s.Active, &s.ActivePID, &s.WALStatus,
+		&s.RetainedWALBytes, &s.ConfirmedLagBytes, &s.SafeWALSizeBytes, &s.SpillBytes, &s.SpillTxns,
+		&lsn, &s.CaptureLagSeconds, &s.HeartbeatAgeSeconds)
+	if err != nil {
+		return nil, fmt.Errorf("read replication slot %s: %w", slot, err)
+	}
+	if lsn != nil {
+		s.CapturedLSN = *lsn
+	}
+	return s, nil
+}
+
+func statusFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
+	tenant := tenantFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON (the same document as GET /status)")
+	return func(ctx context.Context) error {
+		if err := checkTenant("status", *tenant, false); err != nil {
+			return err
+		}
+		cfg, _, err := inv.setup()
+		if err != nil {
+			return err
+		}
+		conn, err := connect(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		st, err := ReadStatus(ctx, conn, cfg.Database.Slot, *tenant)
+		if err != nil {
+			return fmt.Errorf("status: %w (has `xerosync migrate` been run?)", err)
+		}
+		if *asJSON {
+			enc := json.NewEncoder(inv.p.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(st)
+		}
+		if *tenant != "" && len(st.Tenants) == 0 {
+			fmt.Fprintf(inv.p.Stdout, "tenant %s has no Xero connection and nothing queued\n", *tenant)
+		}
+		printStatus(inv.p.Stdout, st, *tenant == "")
+		return nil
+	}
+}
+
+// printStatus writes the human form of Status.
+func printStatus(w io.Writer, st *Status, withSlot bool) {
+	if withSlot {
+		s := st.Slot
+		switch {
+		case !s.Exists:
+			fmt.Fprintf(w, "replication slot %s: does not exist (xerosync run creates it)\n", s.Name)
+		default:
+			active := "inactive (no daemon is streaming)"
+			if s.Active {
+				active = fmt.Sprintf("active (pid %d)", s.ActivePID)
+			}
+			fmt.Fprintf(w, "replication slot %s: %s, wal_status %s, retains %s, captured %s\n",
+				s.Name, active, s.WALStatus, bytesText(s.RetainedWALBytes), cmpOrText(s.CapturedLSN, "nothing yet"))
+			if s.CaptureLagSeconds != nil {
+				fmt.Fprintf(w, "  last captured commit %s ago", secondsText(*s.CaptureLagSeconds))
+				if s.HeartbeatAgeSeconds != nil {
+					fmt.Fprintf(w, ", last heartbeat %s ago", secondsText(*s.HeartbeatAgeSeconds))
+				}
+				fmt.Fprintln(w)
+			}
+		}
+	}
+	if len(st.Tenants) == 0 {
+		if withSlot {
+			fmt.Fprintln(w, "no tenants are connected and nothing is queued; link one with xerosync connect --tenant ID")
+		}
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TENANT\tORGANISATION\tCONNECTION\tTOKEN EXPIRES\tPENDING\tIN FLIGHT\tDONE\tFAILED\tCANCELLED\tOLDEST PENDING")
+	for _, t := range st.Tenants {
+		expires := "-"
+		if t.RefreshTokenExpiresAt != nil {
+			expires = t.RefreshTokenExpiresAt.UTC().Format(time.DateOnly)
+		}
+		oldest := "-"
+		if t.Rows["pending"]+t.Rows["in_flight"] > 0 {
+			oldest = secondsText(t.OldestPendingSeconds)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", t.TenantID, cmpOrText(t.Organisation, "-"),
+			t.Connection, expires, t.Rows["pending"], t.Rows["in_flight"], t.Rows["done"], t.Rows["failed"],
+			t.Rows["cancelled"], oldest)
+	}
+	tw.Flush()
+	for _, t := range st.Tenants {
+		if t.ConnectionError != "" && t.Connection == "auth_failed" {
+			fmt.Fprintf(w, "\ntenant %s cannot reach Xero: %s\n  reconnect it with: xerosync connect --tenant %s\n", t.TenantID, t.ConnectionError, t.TenantID)
+		}
+		if len(t.FailuresByCode) == 0 {
+			continue
+		}
+		var parts []string
+		code := "CODE"
+		for c, n := range t.FailuresByCode {
+			parts = append(parts, fmt.Sprintf("%s %d", c, n))
+			code = c
+		}
+		if len(parts) > 1 {
+			code = "CODE"
+		}
+		slices.Sort(parts)
+		fmt.Fprintf(w, "\ntenant %s failures: %s\n"+
+			"  details: SELECT id, entity, entity_id, last_error_code, last_error FROM xerosync.outbox WHERE tenant_id = '%s' AND state = 'failed';\n"+
+			"  after fixing the cause: xerosync retry --tenant %s --code %s\n",
+			t.TenantID, strings.Join(parts, ", "), t.TenantID, t.TenantID, code)
+	}
+}
+
+func cmpOrText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func secondsText(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Second).String()
+}
+
+func bytesText(b *float64) string {
+	if b == nil {
+		return "unknown"
+	}
+	v := *b
+	for _, unit := range []string{"B", "kB", "MB", "GB"} {
+		if v < 1024 || unit == "GB" {
+			if unit == "B" {
+				return fmt.Sprintf("%.0f %s", v, unit)
+			}
+			return fmt.Sprintf("%.1f %s", v, unit)
+		}
+		v /= 1024
+	}
+	return ""
+}

@@ -1,0 +1,110 @@
+package xero
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// ElementResult is the outcome of one element of a batch write, matched to the request by
+// position (Xero answers elements in request order) and cross-checked by InvoiceNumber,
+// ContactNumber or the payment's invoice. With summarizeErrors=false Xero answers 200 even
+// when elements failed, and a failed element was not saved.
+type ElementResult[T any] struct {
+	Index            int    // position in the request
+	XeroID           string // InvoiceID / ContactID / PaymentID; empty when the element failed
+	Entity           T      // the element as Xero returned it
+	ValidationErrors []string
+	Code             ErrorCode // "" when the element succeeded
+}
+
+// OK reports whether the element was saved.
+func (r ElementResult[T]) OK() bool { return r.Code == "" }
+
+// ValidationError is one of Xero's validation messages.
+type ValidationError struct {
+	Message string `json:"Message"`
+}
+
+func messages(ves []ValidationError) []string {
+	var out []string
+	for _, v := range ves {
+		if m := strings.TrimSpace(v.Message); m != "" {
+			out = append(out, clean(m, 1000))
+		}
+	}
+	return out
+}
+
+// elementView is what matchResults needs to know of one element.
+type elementView struct {
+	id     string   // Xero's id
+	key    string   // cross-check key: InvoiceNumber, ContactNumber, payment's InvoiceID
+	failed bool     // HasErrors / HasValidationErrors / StatusAttributeString ERROR
+	msgs   []string // all validation messages, line-level included
+}
+
+const zeroGUID = "00000000-0000-0000-0000-000000000000"
+
+// matchResults pairs the response elements with the request. A different count, or a
+// cross-check key that differs, means we cannot say which element got which outcome: the
+// whole batch is then an unknown outcome to reconcile (XERO.md §5).
+func matchResults[T any](op string, sent, got []T, view func(T) elementView) ([]ElementResult[T], error) {
+	if len(got) != len(sent) {
+		return nil, fmt.Errorf("%s: %w: response has %d elements for %d sent", op, ErrOutcomeUnknown, len(got), len(sent))
+	}
+	out := make([]ElementResult[T], len(got))
+	for i := range got {
+		s, g := view(sent[i]), view(got[i])
+		if s.key != "" && g.key != "" && !strings.EqualFold(strings.TrimSpace(s.key), strings.TrimSpace(g.key)) {
+			return nil, fmt.Errorf("%s: %w: element %d is %q in the response but %q was sent", op, ErrOutcomeUnknown, i, g.key, s.key)
+		}
+		r := ElementResult[T]{Index: i, Entity: got[i], ValidationErrors: g.msgs}
+		switch {
+		case g.failed || len(g.msgs) > 0:
+			if len(r.ValidationErrors) == 0 {
+				r.ValidationErrors = []string{"Xero marked the element as failed without a message"}
+			}
+			r.Code = CodeForMessages(r.ValidationErrors)
+		case g.id == "" || g.id == zeroGUID:
+			// Saved elements always carry their id; without one we cannot link it.
+			return nil, fmt.Errorf("%s: %w: element %d has no id in the response", op, ErrOutcomeUnknown, i)
+		default:
+			r.XeroID = g.id
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// checkBatch refuses empty or oversized batches before anything is sent.
+func checkBatch(op string, n int) error {
+	if n == 0 {
+		return fmt.Errorf("%s: empty batch: %w", op, ErrInvalidRequest)
+	}
+	if n > MaxBatch {
+		return fmt.Errorf("%s: %d elements exceed the batch size of %d: %w", op, n, MaxBatch, ErrInvalidRequest)
+	}
+	return nil
+}
+
+// batchQuery is the query every batch write carries: per-element results, always 200
+// (XERO.md §0 items 10 and 11).
+func batchQuery() url.Values { return url.Values{"summarizeErrors": {"false"}} }
+
+// pageSize is what paged reads ask for; a shorter page is the last one.
+const pageSize = 100
+
+// maxPages bounds a paged read (100,000 records) so a misbehaving server cannot loop us.
+const maxPages = 1000
+
+func withPage(q url.Values, page int) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = v
+	}
+	out.Set("page", strconv.Itoa(page))
+	out.Set("pageSize", strconv.Itoa(pageSize))
+	return out
+}

@@ -1,0 +1,235 @@
+package xero
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Contact mirrors Xero's Contact with the fields xerosync maps (SPEC §1) plus what lookups
+// and batch results need. The mapped text fields are sent even when empty, so that clearing a
+// field in Softbooq clears it in Xero (POST /Contacts keeps omitted fields unchanged).
+type Contact struct {
+	ContactID         string    `json:"ContactID,omitempty"`
+	MergedToContactID string    `json:"MergedToContactID,omitempty"` // set when merged away; follow it
+	ContactNumber     string    `json:"ContactNumber,omitempty"`     // our customer id ("Contact Code")
+	ContactStatus     string    `json:"ContactStatus,omitempty"`     // ACTIVE, ARCHIVED, GDPRREQUEST
+	Name              string    `json:"Name"`
+	FirstName         string    `json:"FirstName"`
+	LastName          string    `json:"LastName"`
+	EmailAddress      string    `json:"EmailAddress"`
+	TaxNumber         string    `json:"TaxNumber"`
+	Phones            []Phone   `json:"Phones,omitempty"`
+	Addresses         []Address `json:"Addresses,omitempty"`
+	UpdatedDateUTC    Time      `json:"UpdatedDateUTC,omitzero"`
+
+	HasValidationErrors   bool              `json:"HasValidationErrors,omitempty"`
+	StatusAttributeString string            `json:"StatusAttributeString,omitempty"`
+	ValidationErrors      []ValidationError `json:"ValidationErrors,omitempty"`
+}
+
+// Phone mirrors Xero's Phone. PhoneType: DEFAULT, DDI, MOBILE, FAX.
+type Phone struct {
+	PhoneType        string `json:"PhoneType"`
+	PhoneNumber      string `json:"PhoneNumber"`
+	PhoneAreaCode    string `json:"PhoneAreaCode,omitempty"`
+	PhoneCountryCode string `json:"PhoneCountryCode,omitempty"`
+}
+
+// Address mirrors Xero's Address. AddressType: POBOX, STREET.
+type Address struct {
+	AddressType  string `json:"AddressType"`
+	AddressLine1 string `json:"AddressLine1"`
+	AddressLine2 string `json:"AddressLine2"`
+	AddressLine3 string `json:"AddressLine3,omitempty"`
+	AddressLine4 string `json:"AddressLine4,omitempty"`
+	City         string `json:"City"`
+	Region       string `json:"Region"`
+	PostalCode   string `json:"PostalCode"`
+	Country      string `json:"Country"`
+	AttentionTo  string `json:"AttentionTo,omitempty"`
+}
+
+// ContactRef addresses a contact inside an invoice. Only ContactID is sent: Xero updates the
+// contact from any other fields sent inside an invoice (XERO.md §5).
+type ContactRef struct {
+	ContactID string `json:"ContactID,omitempty"`
+	Name      string `json:"Name,omitempty"` // in responses
+}
+
+type contactsEnvelope struct {
+	Contacts []Contact `json:"Contacts"`
+}
+
+func contactView(c Contact) elementView {
+	return elementView{
+		id:     c.ContactID,
+		key:    c.ContactNumber,
+		failed: c.HasValidationErrors || strings.EqualFold(c.StatusAttributeString, "ERROR"),
+		msgs:   messages(c.ValidationErrors),
+	}
+}
+
+// CreateContactsParams are the arguments of CreateContacts.
+type CreateContactsParams struct {
+	Contacts       []Contact // up to MaxBatch, without ContactID
+	IdempotencyKey string    // required; bound to this exact batch
+}
+
+// CreateContacts creates contacts with PUT /Contacts (scope accounting.contacts). Results
+// are per element, in request order.
+func (o *Org) CreateContacts(ctx context.Context, p CreateContactsParams) ([]ElementResult[Contact], error) {
+	const op = "PUT /Contacts"
+	if err := checkBatch(op, len(p.Contacts)); err != nil {
+		return nil, err
+	}
+	for i, c := range p.Contacts {
+		if c.ContactID != "" {
+			return nil, fmt.Errorf("%s: element %d has a ContactID; use UpdateContacts: %w", op, i, ErrInvalidRequest)
+		}
+		if strings.TrimSpace(c.Name) == "" {
+			return nil, fmt.Errorf("%s: element %d has no Name: %w", op, i, ErrInvalidRequest)
+		}
+	}
+	return o.writeContacts(ctx, http.MethodPut, op, p.Contacts, p.IdempotencyKey)
+}
+
+// UpdateContactsParams are the arguments of UpdateContacts.
+type UpdateContactsParams struct {
+	Contacts       []Contact // up to MaxBatch, each with ContactID
+	IdempotencyKey string
+}
+
+// UpdateContacts updates contacts with POST /Contacts (scope accounting.contacts). Each
+// element must carry its ContactID: without one, POST would create a contact (or match one
+// by name), which is never what an update means.
+func (o *Org) UpdateContacts(ctx context.Context, p UpdateContactsParams) ([]ElementResult[Contact], error) {
+	const op = "POST /Contacts"
+	if err := checkBatch(op, len(p.Contacts)); err != nil {
+		return nil, err
+	}
+	for i, c := range p.Contacts {
+		if !guidRE.MatchString(c.ContactID) {
+			return nil, fmt.Errorf("%s: element %d has no valid ContactID: %w", op, i, ErrInvalidRequest)
+		}
+	}
+	return o.writeContacts(ctx, http.MethodPost, op, p.Contacts, p.IdempotencyKey)
+}
+
+func (o *Org) writeContacts(ctx context.Context, method, op string, cs []Contact, key string) ([]ElementResult[Contact], error) {
+	var resp contactsEnvelope
+	_, err := o.c.do(ctx, o.tokens, call{
+		method: method, url: o.c.apiBase + "/Contacts", op: op, query: batchQuery(),
+		body: contactsEnvelope{Contacts: cs}, key: key, tenant: o.tenantID,
+	}, &resp)
+	if err != nil {
+		return nil, err
+	}
+	return matchResults(op, cs, resp.Contacts, contactView)
+}
+
+// FindContactsByEmail returns every contact, archived ones included, whose EmailAddress
+// equals email ignoring case (SPEC §1 linking: "case-insensitive, exact"). It searches with
+// searchTerm, Xero's case-insensitive text search over names, numbers and emails, and keeps
+// exact matches only. searchTerm is a plain parameter, so quotes, backslashes and non-ASCII
+// letters in an email cannot change the query (see where.go for why not `where`).
+// Scope accounting.contacts or accounting.contacts.read.
+func (o *Org) FindContactsByEmail(ctx context.Context, email string) ([]Contact, error) {
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return nil, fmt.Errorf("find contacts by email: empty email: %w", ErrInvalidRequest)
+	}
+	q := url.Values{"searchTerm": {email}, "includeArchived": {"true"}}
+	all, err := o.listContacts(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var out []Contact
+	for _, c := range all {
+		if strings.EqualFold(strings.TrimSpace(c.EmailAddress), email) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// FindContactByNumber looks a contact up by ContactNumber with GET /Contacts/{ContactNumber};
+// found is false on 404. Because that path is shared with /Contacts/{ContactID}, a number that
+// is itself a GUID (Softbooq customer ids are) might be read by Xero as a ContactID, so on a
+// miss for a GUID-shaped number we also ask where=ContactNumber=="…". A contact whose number
+// differs from the one asked for is never returned.
+// Scope accounting.contacts or accounting.contacts.read.
+func (o *Org) FindContactByNumber(ctx context.Context, number string) (c Contact, found bool, err error) {
+	if number == "" || len(number) > 50 {
+		return Contact{}, false, fmt.Errorf("find contact by number: number must be 1 to 50 characters: %w", ErrInvalidRequest)
+	}
+	var resp contactsEnvelope
+	_, err = o.c.do(ctx, o.tokens, call{
+		method: http.MethodGet, url: o.c.apiBase + "/Contacts/" + url.PathEscape(number),
+		op: "GET /Contacts/{ContactNumber}", tenant: o.tenantID,
+	}, &resp)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Contact{}, false, err
+	}
+	for _, c := range resp.Contacts {
+		if c.ContactNumber == number {
+			return c, true, nil
+		}
+	}
+	if !guidRE.MatchString(number) {
+		return Contact{}, false, nil
+	}
+	all, err := o.listContacts(ctx, url.Values{"where": {WhereEquals("ContactNumber", number)}, "includeArchived": {"true"}})
+	if err != nil {
+		return Contact{}, false, err
+	}
+	for _, c := range all {
+		if c.ContactNumber == number {
+			return c, true, nil
+		}
+	}
+	return Contact{}, false, nil
+}
+
+// GetContact reads one contact by ContactID (for following MergedToContactID). A 404 is
+// ErrNotFound. Scope accounting.contacts or accounting.contacts.read.
+func (o *Org) GetContact(ctx context.Context, contactID string) (Contact, error) {
+	const op = "GET /Contacts/{ContactID}"
+	if !guidRE.MatchString(contactID) {
+		return Contact{}, fmt.Errorf("%s: %q is not a GUID: %w", op, truncate(contactID, 40), ErrInvalidRequest)
+	}
+	var resp contactsEnvelope
+	if _, err := o.c.do(ctx, o.tokens, call{
+		method: http.MethodGet, url: o.c.apiBase + "/Contacts/" + contactID, op: op, tenant: o.tenantID,
+	}, &resp); err != nil {
+		return Contact{}, err
+	}
+	for _, c := range resp.Contacts {
+		if strings.EqualFold(c.ContactID, contactID) {
+			return c, nil
+		}
+	}
+	return Contact{}, fmt.Errorf("%s: %w", op, ErrNotFound)
+}
+
+// listContacts pages through GET /Contacts with q.
+func (o *Org) listContacts(ctx context.Context, q url.Values) ([]Contact, error) {
+	var all []Contact
+	for page := 1; page <= maxPages; page++ {
+		var resp contactsEnvelope
+		if _, err := o.c.do(ctx, o.tokens, call{
+			method: http.MethodGet, url: o.c.apiBase + "/Contacts", op: "GET /Contacts",
+			query: withPage(q, page), tenant: o.tenantID,
+		}, &resp); err != nil {
+			return nil, err
+		}
+		all = append(all, resp.Contacts...)
+		if len(resp.Contacts) < pageSize {
+			break
+		}
+	}
+	return all, nil
+}

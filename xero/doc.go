@@ -1,0 +1,55 @@
+// Package xero is xerosync's client for the Xero Accounting API and everything it needs to
+// call it safely: OAuth 2.0 with PKCE, the persisted and encrypted token store, per-tenant
+// rate budgets, typed errors and the one error classifier. It imports nothing of xerosync.
+//
+// What it guarantees:
+//
+//   - Nothing twice: every request that creates or changes something carries the caller's
+//     Idempotency-Key, and the client refuses to send a write without one. Writes are never
+//     retried here (except one resend after a 401 TokenExpired, when nothing ran). An answer
+//     that leaves the result of a write unknown (network error or timeout after sending,
+//     5xx, a batch response that does not match the request) satisfies
+//     errors.Is(err, ErrOutcomeUnknown): the caller reconciles by reading (FindInvoicesByNumber,
+//     FindContactByNumber/FindContactsByEmail, FindPaymentsByInvoice) before sending again
+//     under a new key, because Xero keeps keys for 6 minutes and caches errors under them.
+//   - Exact money: amounts are Decimal, kept as text from request to response, never float64.
+//   - Batches: every batch write sends summarizeErrors=false and returns one ElementResult per
+//     element, matched by position and cross-checked by InvoiceNumber/ContactNumber.
+//   - Tokens: refresh tokens are single-use at Xero. TokenStore refreshes under a row lock
+//     (SELECT … FOR UPDATE) so two processes never present the same refresh token, commits the
+//     new token set before anyone uses it, and marks the connection auth_failed on
+//     invalid_grant. Tokens are sealed with AES-256-GCM bound to the tenant row, and never
+//     appear in logs, errors or String output (Secret).
+//   - Rate limits: at most 5 calls in flight per Xero tenant; the minute, day and app-minute
+//     budgets are read from Xero's headers (never hard-coded: Starter orgs get 1,000 a day)
+//     and a call waits for the window to reset rather than provoke a 429. A 429 is returned
+//     as *RateLimitError with its Retry-After (or our own backoff for the app-minute limit).
+//   - Classify(err) is the only function that decides transient, rate-limited, auth or
+//     permanent; CodeOf(err) and ElementResult.Code give SPEC's error codes.
+//
+// Calls and the OAuth scopes they need (broad scope, or the granular one for apps created on
+// or after 2 March 2026; XERO.md §1). Request offline_access too, or there is no refresh token.
+//
+//	call                               scope (broad)                      granular
+//	Client.Connections                 (any valid token)                  (any valid token)
+//	Client.DeleteConnection            (any valid token)                  (any valid token)
+//	Client.Revoke                      (client credentials)               (client credentials)
+//	Org.CreateContacts/UpdateContacts  accounting.contacts                accounting.contacts
+//	Org.FindContactsByEmail            accounting.contacts[.read]         accounting.contacts[.read]
+//	Org.FindContactByNumber/GetContact accounting.contacts[.read]         accounting.contacts[.read]
+//	Org.CreateInvoices/VoidInvoices    accounting.transactions            accounting.invoices
+//	Org.FindInvoicesByNumber           accounting.transactions[.read]     accounting.invoices[.read]
+//	Org.CreatePayments                 accounting.transactions            accounting.payments
+//	Org.FindPaymentsByInvoice          accounting.transactions[.read]     accounting.payments[.read]
+//	Org.Organisation/Currencies        accounting.settings[.read]         accounting.settings[.read]
+//	Org.Accounts/TaxRates              accounting.settings[.read]         accounting.settings[.read]
+//
+// Typical use:
+//
+//	c, _ := xero.New(xero.Config{ClientID: id, ClientSecret: secret, RedirectURL: cb, Scopes: scopes})
+//	store, _ := xero.NewTokenStore(xero.TokenStoreConfig{DB: pool, Key: key, Refresher: c})
+//	conn, _ := store.Get(ctx, tenantID)
+//	org := c.Org(conn.XeroTenantID, store.Source(tenantID))
+//	res, err := org.CreateInvoices(ctx, xero.CreateInvoicesParams{Invoices: invs, IdempotencyKey: key})
+//	switch xero.Classify(err) { … }
+package xero

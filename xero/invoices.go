@@ -1,0 +1,229 @@
+package xero
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Invoice mirrors Xero's Invoice with the fields xerosync sends (SPEC §1) and reads back.
+// Totals are read-only: Xero computes them, we never send them.
+type Invoice struct {
+	InvoiceID       string      `json:"InvoiceID,omitempty"`
+	Type            string      `json:"Type,omitempty"` // ACCREC
+	Contact         *ContactRef `json:"Contact,omitempty"`
+	InvoiceNumber   string      `json:"InvoiceNumber,omitempty"`
+	Reference       string      `json:"Reference,omitempty"`
+	Date            Date        `json:"Date,omitzero"`
+	DueDate         Date        `json:"DueDate,omitzero"`
+	CurrencyCode    string      `json:"CurrencyCode,omitempty"`
+	CurrencyRate    Decimal     `json:"CurrencyRate,omitzero"`
+	LineAmountTypes string      `json:"LineAmountTypes,omitempty"` // Exclusive, Inclusive, NoTax
+	Status          string      `json:"Status,omitempty"`          // AUTHORISED, VOIDED, PAID, …
+	LineItems       []LineItem  `json:"LineItems,omitempty"`
+
+	SubTotal       Decimal   `json:"SubTotal,omitzero"`
+	TotalTax       Decimal   `json:"TotalTax,omitzero"`
+	Total          Decimal   `json:"Total,omitzero"`
+	AmountDue      Decimal   `json:"AmountDue,omitzero"`
+	AmountPaid     Decimal   `json:"AmountPaid,omitzero"`
+	Payments       []Payment `json:"Payments,omitempty"`
+	UpdatedDateUTC Time      `json:"UpdatedDateUTC,omitzero"`
+
+	HasErrors             bool              `json:"HasErrors,omitempty"`
+	StatusAttributeString string            `json:"StatusAttributeString,omitempty"`
+	ValidationErrors      []ValidationError `json:"ValidationErrors,omitempty"`
+}
+
+// LineItem mirrors Xero's LineItem.
+type LineItem struct {
+	LineItemID   string  `json:"LineItemID,omitempty"`
+	Description  string  `json:"Description,omitempty"`
+	Quantity     Decimal `json:"Quantity,omitzero"`
+	UnitAmount   Decimal `json:"UnitAmount,omitzero"`
+	ItemCode     string  `json:"ItemCode,omitempty"`
+	AccountCode  string  `json:"AccountCode,omitempty"`
+	TaxType      string  `json:"TaxType,omitempty"`
+	TaxAmount    Decimal `json:"TaxAmount,omitzero"`
+	LineAmount   Decimal `json:"LineAmount,omitzero"`
+	DiscountRate Decimal `json:"DiscountRate,omitzero"`
+	// ValidationErrors: line-level messages, which some responses carry (XERO.md §8).
+	ValidationErrors []ValidationError `json:"ValidationErrors,omitempty"`
+}
+
+type invoicesEnvelope struct {
+	Invoices []Invoice `json:"Invoices"`
+}
+
+func invoiceView(inv Invoice) elementView {
+	msgs := messages(inv.ValidationErrors)
+	for _, li := range inv.LineItems {
+		msgs = append(msgs, messages(li.ValidationErrors)...)
+	}
+	return elementView{
+		id:     inv.InvoiceID,
+		key:    inv.InvoiceNumber,
+		failed: inv.HasErrors || strings.EqualFold(inv.StatusAttributeString, "ERROR"),
+		msgs:   msgs,
+	}
+}
+
+// CreateInvoicesParams are the arguments of CreateInvoices.
+type CreateInvoicesParams struct {
+	Invoices       []Invoice // up to MaxBatch, each with an InvoiceNumber
+	IdempotencyKey string    // required; bound to this exact batch
+}
+
+// CreateInvoices creates invoices with PUT /Invoices (scope accounting.transactions, or
+// accounting.invoices for granular apps). PUT only creates, so an InvoiceNumber that already
+// exists is rejected instead of overwriting that invoice (XERO.md §5). unitdp=4 is sent when
+// a UnitAmount has more than 2 decimal places; more than 4 is refused, because Xero would
+// round it.
+func (o *Org) CreateInvoices(ctx context.Context, p CreateInvoicesParams) ([]ElementResult[Invoice], error) {
+	const op = "PUT /Invoices"
+	if err := checkBatch(op, len(p.Invoices)); err != nil {
+		return nil, err
+	}
+	q := batchQuery()
+	dp := 0
+	for i, inv := range p.Invoices {
+		if inv.InvoiceID != "" {
+			return nil, fmt.Errorf("%s: element %d has an InvoiceID: %w", op, i, ErrInvalidRequest)
+		}
+		if strings.TrimSpace(inv.InvoiceNumber) == "" {
+			// Without a number Xero auto-numbers, and a lost response could not be reconciled.
+			return nil, fmt.Errorf("%s: element %d has no InvoiceNumber: %w", op, i, ErrInvalidRequest)
+		}
+		if inv.Contact == nil || inv.Contact.ContactID == "" {
+			return nil, fmt.Errorf("%s: element %d has no Contact.ContactID: %w", op, i, ErrInvalidRequest)
+		}
+		for j, li := range inv.LineItems {
+			s := significantScale(li.UnitAmount)
+			if s > 4 {
+				return nil, fmt.Errorf("%s: element %d line %d: UnitAmount %s has more than 4 decimal places: %w", op, i, j, li.UnitAmount, ErrInvalidRequest)
+			}
+			dp = max(dp, s)
+		}
+	}
+	if dp > 2 {
+		q.Set("unitdp", "4")
+	}
+	var resp invoicesEnvelope
+	if _, err := o.c.do(ctx, o.tokens, call{
+		method: http.MethodPut, url: o.c.apiBase + "/Invoices", op: op, query: q,
+		body: invoicesEnvelope{Invoices: p.Invoices}, key: p.IdempotencyKey, tenant: o.tenantID,
+	}, &resp); err != nil {
+		return nil, err
+	}
+	return matchResults(op, p.Invoices, resp.Invoices, invoiceView)
+}
+
+// significantScale is the number of decimal places that carry a non-zero digit: "12.3400"
+// needs 2, so it does not force unitdp=4.
+func significantScale(d Decimal) int {
+	_, frac, ok := strings.Cut(d.String(), ".")
+	if !ok {
+		return 0
+	}
+	return len(strings.TrimRight(frac, "0"))
+}
+
+// VoidInvoicesParams are the arguments of VoidInvoices.
+type VoidInvoicesParams struct {
+	InvoiceIDs     []string // up to MaxBatch
+	IdempotencyKey string
+}
+
+// VoidInvoices sets invoices to VOIDED with POST /Invoices, elements {InvoiceID, Status}
+// (scope accounting.transactions or accounting.invoices). Xero refuses to void an invoice
+// with payments allocated; that comes back as a failed element.
+func (o *Org) VoidInvoices(ctx context.Context, p VoidInvoicesParams) ([]ElementResult[Invoice], error) {
+	const op = "POST /Invoices"
+	if err := checkBatch(op, len(p.InvoiceIDs)); err != nil {
+		return nil, err
+	}
+	sent := make([]Invoice, len(p.InvoiceIDs))
+	for i, id := range p.InvoiceIDs {
+		if !guidRE.MatchString(id) {
+			return nil, fmt.Errorf("%s: element %d: %q is not an InvoiceID: %w", op, i, truncate(id, 40), ErrInvalidRequest)
+		}
+		sent[i] = Invoice{InvoiceID: id, Status: "VOIDED"}
+	}
+	var resp invoicesEnvelope
+	if _, err := o.c.do(ctx, o.tokens, call{
+		method: http.MethodPost, url: o.c.apiBase + "/Invoices", op: op, query: batchQuery(),
+		body: invoicesEnvelope{Invoices: sent}, key: p.IdempotencyKey, tenant: o.tenantID,
+	}, &resp); err != nil {
+		return nil, err
+	}
+	// Cross-check by InvoiceID here: the request carries no number.
+	return matchResults(op, sent, resp.Invoices, func(inv Invoice) elementView {
+		v := invoiceView(inv)
+		v.key = strings.ToLower(inv.InvoiceID)
+		return v
+	})
+}
+
+// FindInvoicesByNumber reads the invoices whose InvoiceNumber is one of numbers, for
+// reconciling an unknown outcome (XERO.md §3). It uses InvoiceNumbers=…, which is comma
+// separated, so a number that itself holds a comma is looked up with a where filter.
+// Only exact matches are returned. Scope accounting.transactions(.read) or
+// accounting.invoices(.read).
+func (o *Org) FindInvoicesByNumber(ctx context.Context, numbers []string) ([]Invoice, error) {
+	want := map[string]bool{}
+	var plain []string
+	var queriesToRun []url.Values
+	for _, n := range numbers {
+		if n == "" || want[n] {
+			continue
+		}
+		want[n] = true
+		if strings.Contains(n, ",") {
+			queriesToRun = append(queriesToRun, url.Values{"where": {WhereEquals("InvoiceNumber", n)}})
+		} else {
+			plain = append(plain, n)
+		}
+	}
+	// Keep each URL well under common limits.
+	for len(plain) > 0 {
+		k := min(len(plain), 25)
+		queriesToRun = append(queriesToRun, url.Values{"InvoiceNumbers": {strings.Join(plain[:k], ",")}})
+		plain = plain[k:]
+	}
+	var out []Invoice
+	seen := map[string]bool{}
+	for _, q := range queriesToRun {
+		invs, err := o.listInvoices(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, inv := range invs {
+			id := strings.ToLower(inv.InvoiceID)
+			if want[inv.InvoiceNumber] && !seen[id] {
+				seen[id] = true
+				out = append(out, inv)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (o *Org) listInvoices(ctx context.Context, q url.Values) ([]Invoice, error) {
+	var all []Invoice
+	for page := 1; page <= maxPages; page++ {
+		var resp invoicesEnvelope
+		if _, err := o.c.do(ctx, o.tokens, call{
+			method: http.MethodGet, url: o.c.apiBase + "/Invoices", op: "GET /Invoices",
+			query: withPage(q, page), tenant: o.tenantID,
+		}, &resp); err != nil {
+			return nil, err
+		}
+		all = append(all, resp.Invoices...)
+		if len(resp.Invoices) < pageSize {
+			break
+		}
+	}
+	return all, nil
+}

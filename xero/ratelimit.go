@@ -1,0 +1,379 @@
+package xero
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Rate budgets (XERO.md §2). Xero limits each tenant to 5 calls in flight, a minute budget
+// and a day budget (5,000, or 1,000 on the Starter tier, so never hard-coded), and the app to
+// a minute budget across all tenants. The windows are fixed, not rolling, and reset at a
+// different moment per tenant, which we cannot see. What we can see is the remaining count on
+// every response (X-MinLimit-Remaining, X-DayLimit-Remaining, X-AppMinLimit-Remaining).
+//
+// So each window is tracked as (remaining, estimated start): the start is the first moment we
+// saw a count belonging to the current window, which is never earlier than the true start, so
+// start+span is never earlier than the true reset. Before a call, if remaining minus the calls
+// already in flight is zero, we wait until that estimated reset instead of provoking a 429.
+// While the budget is unknown (at start, and after an estimated window ends) only one call is
+// in flight, so no more than one call is ever sent on a guess.
+// A wait longer than Config.MaxBudgetWait (the day window) is returned as a predicted
+// *RateLimitError so the outbox can park the row instead of holding a goroutine for hours.
+
+const (
+	minuteSpan = time.Minute
+	daySpan    = 24 * time.Hour
+	// pollInterval bounds each real-time sleep while waiting for a window to reset, so the
+	// wait re-reads Config.Now: a test's scaled clock then works without a separate timer
+	// abstraction, and the cost in production is a few wakeups a second while throttled.
+	pollInterval = 100 * time.Millisecond
+)
+
+// window is one fixed rate window as far as we can infer it.
+//
+// Responses can arrive out of order, and by any distance: one slow response can be overtaken
+// by many quick ones on the other four slots. So a higher count than the one we hold is only
+// taken as "a new window began" when the call was sent after we saw the lower count (then it
+// was admitted after it, and within one window counts only fall). Any other higher count is
+// stale and ignored. After the estimated window ends, we know nothing: one probe call is
+// sent, and the first count from a call sent after the end sets the new estimate.
+type window struct {
+	span      time.Duration
+	remaining int       // last known remaining calls; -1 when unknown
+	start     time.Time // estimated start of the current window (never before the true start)
+	seenAt    time.Time // when the count in remaining was observed
+	endedAt   time.Time // end of the last estimate that expired
+	inflight  int       // calls reserved against this window and not yet answered
+}
+
+func newWindow(span time.Duration) window { return window{span: span, remaining: -1} }
+
+func (w *window) resetAt() time.Time {
+	if w.remaining < 0 {
+		return time.Time{}
+	}
+	return w.start.Add(w.span)
+}
+
+// expire forgets the count once the estimated window is over.
+func (w *window) expire(now time.Time) {
+	if w.remaining >= 0 && !now.Before(w.start.Add(w.span)) {
+		w.endedAt = w.start.Add(w.span)
+		w.remaining = -1
+	}
+}
+
+// observe records a remaining count seen at now in the answer to a call sent at sentAt.
+func (w *window) observe(r int, now, sentAt time.Time) {
+	w.expire(now)
+	switch {
+	case w.remaining < 0:
+		if sentAt.Before(w.endedAt) {
+			return // may belong to the window that just ended
+		}
+	case r <= w.remaining:
+		w.remaining, w.seenAt = r, now
+		return
+	case !sentAt.After(w.seenAt):
+		return // stale: admitted before the lower count we already hold
+	}
+	// First count, or a sound rise: a new window began at or before now.
+	w.start, w.remaining, w.seenAt = now, r, now
+}
+
+// calibrate records that Xero refused a call and said the window resets after retryAfter:
+// the budget is exhausted and the window's end is now known exactly.
+func (w *window) calibrate(now time.Time, retryAfter time.Duration) {
+	w.remaining, w.seenAt = 0, now
+	w.start = now.Add(retryAfter - w.span)
+}
+
+// wait returns how long to wait before one more call fits, or 0.
+func (w *window) wait(now time.Time) time.Duration {
+	w.expire(now)
+	switch {
+	case w.remaining < 0 && w.inflight > 0:
+		// Unknown budget: one probe at a time until a count arrives.
+		return pollInterval
+	case w.remaining >= 0 && w.remaining-w.inflight <= 0:
+		return max(w.start.Add(w.span).Sub(now), time.Nanosecond)
+	}
+	return 0
+}
+
+func (w *window) snapshot(now time.Time) (remaining int, resetAt time.Time) {
+	w.expire(now)
+	return w.remaining, w.resetAt()
+}
+
+type tenantBudget struct {
+	sem          chan struct{} // the concurrent limit
+	minute, day  window
+	blockedUntil time.Time // from a 429
+	blockedLimit Limit
+}
+
+// limiter holds the app budget and every tenant's budget.
+type limiter struct {
+	now           func() time.Time
+	maxConcurrent int
+	maxWait       time.Duration
+
+	mu         sync.Mutex
+	app        window
+	appBlocked time.Time
+	appStreak  int // consecutive app-minute 429s, for our own backoff (no Retry-After there)
+	tenants    map[string]*tenantBudget
+	changed    chan struct{} // closed and replaced whenever a budget changes
+}
+
+func newLimiter(now func() time.Time, maxConcurrent int, maxWait time.Duration) *limiter {
+	return &limiter{
+		now:           now,
+		maxConcurrent: maxConcurrent,
+		maxWait:       maxWait,
+		app:           newWindow(minuteSpan),
+		tenants:       map[string]*tenantBudget{},
+		changed:       make(chan struct{}),
+	}
+}
+
+func (l *limiter) tenant(id string) *tenantBudget {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.tenantLocked(id)
+}
+
+func (l *limiter) tenantLocked(id string) *tenantBudget {
+	tb := l.tenants[id]
+	if tb == nil {
+		tb = &tenantBudget{
+			sem:    make(chan struct{}, l.maxConcurrent),
+			minute: newWindow(minuteSpan),
+			day:    newWindow(daySpan),
+		}
+		l.tenants[id] = tb
+	}
+	return tb
+}
+
+// release is returned by acquire; call it exactly once with the response headers (nil when
+// there was no response).
+type release func(h http.Header)
+
+// acquire blocks until a call for tenantID (empty for tenantless calls such as /connections,
+// which count only against the app budget) fits every budget, then reserves it.
+func (l *limiter) acquire(ctx context.Context, tenantID string) (release, error) {
+	var tb *tenantBudget
+	if tenantID != "" {
+		tb = l.tenant(tenantID)
+		select {
+		case tb.sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	unsem := func() {
+		if tb != nil {
+			<-tb.sem
+		}
+	}
+	for {
+		l.mu.Lock()
+		now := l.now()
+		wait, limit := l.waitLocked(tb, now)
+		if wait <= 0 {
+			l.app.inflight++
+			if tb != nil {
+				tb.minute.inflight++
+				tb.day.inflight++
+			}
+			l.mu.Unlock()
+			var once sync.Once
+			return func(h http.Header) { once.Do(func() { l.finish(tb, h, now); unsem() }) }, nil
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		if wait > l.maxWait {
+			unsem()
+			return nil, &RateLimitError{Limit: limit, RetryAfter: wait, Predicted: true}
+		}
+		t := time.NewTimer(min(wait, pollInterval))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			unsem()
+			return nil, ctx.Err()
+		case <-changed:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// waitLocked returns the longest wait any budget imposes, and which limit imposes it.
+func (l *limiter) waitLocked(tb *tenantBudget, now time.Time) (time.Duration, Limit) {
+	var wait time.Duration
+	var limit Limit
+	consider := func(d time.Duration, lim Limit) {
+		if d > wait {
+			wait, limit = d, lim
+		}
+	}
+	if l.appBlocked.After(now) {
+		consider(l.appBlocked.Sub(now), LimitAppMinute)
+	}
+	consider(l.app.wait(now), LimitAppMinute)
+	if tb != nil {
+		if tb.blockedUntil.After(now) {
+			consider(tb.blockedUntil.Sub(now), tb.blockedLimit)
+		}
+		consider(tb.minute.wait(now), LimitMinute)
+		consider(tb.day.wait(now), LimitDay)
+	}
+	return wait, limit
+}
+
+// finish releases a reservation and records the budgets a response reported.
+func (l *limiter) finish(tb *tenantBudget, h http.Header, sentAt time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	l.app.inflight--
+	if tb != nil {
+		tb.minute.inflight--
+		tb.day.inflight--
+	}
+	if h != nil {
+		if r, ok := headerInt(h, "X-AppMinLimit-Remaining"); ok {
+			l.app.observe(r, now, sentAt)
+			if r > 0 {
+				l.appStreak = 0
+			}
+		}
+		if tb != nil {
+			if r, ok := headerInt(h, "X-MinLimit-Remaining"); ok {
+				tb.minute.observe(r, now, sentAt)
+			}
+			if r, ok := headerInt(h, "X-DayLimit-Remaining"); ok {
+				tb.day.observe(r, now, sentAt)
+			}
+		}
+	}
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// hit records a 429 (or legacy rate 503) and fills in RetryAfter where Xero gave none: the
+// app-minute limit never carries Retry-After, so we use the estimated window reset, or our
+// own doubling backoff when we have no estimate.
+func (l *limiter) hit(tenantID string, rl *RateLimitError) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	var tb *tenantBudget
+	if tenantID != "" {
+		tb = l.tenantLocked(tenantID)
+	}
+	switch rl.Limit {
+	case LimitAppMinute:
+		if rl.RetryAfter <= 0 {
+			if reset := l.app.resetAt(); reset.After(now) {
+				rl.RetryAfter = reset.Sub(now)
+				l.app.remaining = 0
+			} else {
+				rl.RetryAfter = min(time.Second<<min(l.appStreak, 6), minuteSpan)
+			}
+		} else {
+			l.app.calibrate(now, rl.RetryAfter)
+		}
+		l.appStreak++
+		l.appBlocked = now.Add(rl.RetryAfter)
+		return
+	case LimitDay, LimitMinute:
+	case LimitConcurrent:
+		if rl.RetryAfter <= 0 {
+			rl.RetryAfter = time.Second
+		}
+	default:
+		// Unknown or missing X-Rate-Limit-Problem: assume the minute limit, the common one.
+		rl.Limit = LimitMinute
+	}
+	if tb == nil {
+		if rl.RetryAfter <= 0 {
+			rl.RetryAfter = minuteSpan
+		}
+		l.appBlocked = now.Add(rl.RetryAfter)
+		return
+	}
+	if rl.Limit != LimitConcurrent {
+		w := &tb.minute
+		if rl.Limit == LimitDay {
+			w = &tb.day
+		}
+		if rl.RetryAfter <= 0 {
+			if reset := w.resetAt(); reset.After(now) {
+				rl.RetryAfter = reset.Sub(now)
+			} else {
+				rl.RetryAfter = w.span
+			}
+		}
+		w.calibrate(now, rl.RetryAfter)
+	}
+	if until := now.Add(rl.RetryAfter); until.After(tb.blockedUntil) {
+		tb.blockedUntil, tb.blockedLimit = until, rl.Limit
+	}
+}
+
+// BudgetSnapshot is what we know of one tenant's budgets, for metrics and `status`.
+// Remaining counts are -1 when unknown (no call yet, or the window is over).
+type BudgetSnapshot struct {
+	MinuteRemaining    int
+	MinuteResetAt      time.Time // estimate; zero when unknown
+	DayRemaining       int
+	DayResetAt         time.Time
+	AppMinuteRemaining int
+	AppMinuteResetAt   time.Time
+	InFlight           int
+	BlockedUntil       time.Time // after a 429
+	BlockedLimit       Limit
+}
+
+func (l *limiter) snapshot(tenantID string) BudgetSnapshot {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	var s BudgetSnapshot
+	s.AppMinuteRemaining, s.AppMinuteResetAt = l.app.snapshot(now)
+	s.MinuteRemaining, s.DayRemaining = -1, -1
+	tb := l.tenants[tenantID]
+	if tb == nil {
+		return s
+	}
+	s.MinuteRemaining, s.MinuteResetAt = tb.minute.snapshot(now)
+	s.DayRemaining, s.DayResetAt = tb.day.snapshot(now)
+	s.InFlight = len(tb.sem)
+	if tb.blockedUntil.After(now) {
+		s.BlockedUntil, s.BlockedLimit = tb.blockedUntil, tb.blockedLimit
+	}
+	if l.appBlocked.After(now) && l.appBlocked.After(s.BlockedUntil) {
+		s.BlockedUntil, s.BlockedLimit = l.appBlocked, LimitAppMinute
+	}
+	return s
+}
+
+func headerInt(h http.Header, name string) (int, bool) {
+	v := strings.TrimSpace(h.Get(name))
+	if v == "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}

@@ -1,0 +1,258 @@
+package xero
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a settable clock; the limiter re-reads it at least every pollInterval.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func budgetHeaders(min, day, app int) http.Header {
+	h := http.Header{}
+	h.Set("X-MinLimit-Remaining", strconv.Itoa(min))
+	h.Set("X-DayLimit-Remaining", strconv.Itoa(day))
+	h.Set("X-AppMinLimit-Remaining", strconv.Itoa(app))
+	return h
+}
+
+// acquireAsync starts acquire and returns a channel that yields its result.
+func acquireAsync(l *limiter, tenant string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		rel, err := l.acquire(context.Background(), tenant)
+		if err == nil {
+			rel(nil)
+		}
+		done <- err
+	}()
+	return done
+}
+
+func mustBlock(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		t.Fatalf("acquire returned (%v) while the budget was exhausted", err)
+	case <-time.After(3 * pollInterval):
+	}
+}
+
+func mustFinish(t *testing.T, done <-chan error) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("acquire: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("acquire still blocked")
+	}
+}
+
+func TestLimiterWaitsForMinuteReset(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	l := newLimiter(clk.Now, 5, 2*time.Minute)
+	rel, err := l.acquire(context.Background(), "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel(budgetHeaders(0, 900, 9000))
+	if s := l.snapshot("t1"); s.MinuteRemaining != 0 || s.DayRemaining != 900 || s.AppMinuteRemaining != 9000 || s.MinuteResetAt.IsZero() {
+		t.Fatalf("snapshot = %+v", s)
+	}
+	done := acquireAsync(l, "t1")
+	mustBlock(t, done)
+	// Another tenant is not affected.
+	mustFinish(t, acquireAsync(l, "t2"))
+	clk.Advance(30 * time.Second)
+	mustBlock(t, done)
+	clk.Advance(31 * time.Second)
+	mustFinish(t, done)
+}
+
+func TestLimiterCountsCallsInFlight(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	l := newLimiter(clk.Now, 5, 2*time.Minute)
+	rel, _ := l.acquire(context.Background(), "t")
+	rel(budgetHeaders(2, 100, 100))
+	a, _ := l.acquire(context.Background(), "t")
+	b, _ := l.acquire(context.Background(), "t")
+	third := acquireAsync(l, "t") // 2 remaining, 2 in flight: must wait
+	mustBlock(t, third)
+	a(budgetHeaders(1, 99, 99))
+	mustBlock(t, third) // 1 remaining, 1 in flight
+	b(budgetHeaders(0, 98, 98))
+	mustBlock(t, third)
+	clk.Advance(61 * time.Second)
+	mustFinish(t, third)
+}
+
+func TestLimiterNewWindowDetected(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	l := newLimiter(clk.Now, 5, 2*time.Minute)
+	rel, _ := l.acquire(context.Background(), "t")
+	rel(budgetHeaders(3, 100, 100))
+	clk.Advance(10 * time.Second)
+	rel, _ = l.acquire(context.Background(), "t")
+	rel(budgetHeaders(59, 99, 100)) // the window rolled over: trust the new count
+	if s := l.snapshot("t"); s.MinuteRemaining != 59 || !s.MinuteResetAt.Equal(clk.Now().Add(time.Minute)) {
+		t.Fatalf("snapshot = %+v", s)
+	}
+	rel, _ = l.acquire(context.Background(), "t")
+	rel(budgetHeaders(60, 98, 100)) // a late answer from before: within slack, keep the minimum
+	if s := l.snapshot("t"); s.MinuteRemaining != 59 {
+		t.Fatalf("late higher count raised the budget: %+v", s)
+	}
+}
+
+func TestLimiterDayBudgetIsPredictedRateLimit(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	l := newLimiter(clk.Now, 5, 2*time.Minute)
+	rel, _ := l.acquire(context.Background(), "t")
+	rel(budgetHeaders(50, 0, 100))
+	_, err := l.acquire(context.Background(), "t")
+	var rl *RateLimitError
+	if !errors.As(err, &rl) || rl.Limit != LimitDay || !rl.Predicted || rl.RetryAfter < 23*time.Hour {
+		t.Fatalf("got %v", err)
+	}
+	if Classify(err) != ClassRateLimited {
+		t.Fatal("predicted rate limit not classified as rate limited")
+	}
+	if s := l.snapshot("t"); s.InFlight != 0 {
+		t.Fatalf("refused call kept its slot: %+v", s)
+	}
+}
+
+func TestLimiterConcurrency(t *testing.T) {
+	t.Parallel()
+	l := newLimiter(time.Now, 5, time.Minute)
+	first, _ := l.acquire(context.Background(), "t")
+	first(budgetHeaders(50, 1000, 1000))
+	var rels []release
+	for range 5 {
+		r, err := l.acquire(context.Background(), "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rels = append(rels, r)
+	}
+	sixth := acquireAsync(l, "t")
+	mustBlock(t, sixth)
+	if s := l.snapshot("t"); s.InFlight != 5 {
+		t.Fatalf("in flight = %d", s.InFlight)
+	}
+	rels[0](nil)
+	rels[0](nil) // a second call is a no-op, not a double release
+	mustFinish(t, sixth)
+	for _, r := range rels[1:] {
+		r(nil)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 5 {
+		r, _ := l.acquire(context.Background(), "t")
+		defer r(nil)
+	}
+	if _, err := l.acquire(ctx, "t"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled acquire: %v", err)
+	}
+}
+
+// A slow answer overtaken by many quick ones carries a higher count; it must not be taken
+// for a new window (the bug this guards against let 64 calls into a 60-call window).
+func TestLimiterStaleAnswerIsNotANewWindow(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	l := newLimiter(clk.Now, 5, 2*time.Minute)
+	rel, _ := l.acquire(context.Background(), "t")
+	rel(budgetHeaders(50, 1000, 1000))
+	clk.Advance(time.Second)
+	slow, _ := l.acquire(context.Background(), "t") // admitted at 49, answered last
+	for i := range 40 {
+		clk.Advance(100 * time.Millisecond)
+		r, err := l.acquire(context.Background(), "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r(budgetHeaders(48-i, 1000, 1000))
+	}
+	clk.Advance(100 * time.Millisecond)
+	slow(budgetHeaders(49, 1000, 1000))
+	if s := l.snapshot("t"); s.MinuteRemaining != 9 {
+		t.Fatalf("remaining = %d, want 9", s.MinuteRemaining)
+	}
+	// Once the estimate ends, answers to calls sent before the end are ignored, and only one
+	// probe is in flight until a fresh count arrives.
+	clk.Advance(2 * time.Minute)
+	probe, _ := l.acquire(context.Background(), "t")
+	second := acquireAsync(l, "t")
+	mustBlock(t, second)
+	probe(budgetHeaders(59, 999, 1000))
+	mustFinish(t, second)
+	if s := l.snapshot("t"); s.MinuteRemaining != 59 {
+		t.Fatalf("after probe: %+v", s)
+	}
+}
+
+func TestLimiterHit(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	l := newLimiter(clk.Now, 5, 2*time.Minute)
+
+	// App minute: no Retry-After from Xero, so our doubling backoff.
+	rl := &RateLimitError{Limit: LimitAppMinute}
+	l.hit("t", rl)
+	if rl.RetryAfter != time.Second {
+		t.Fatalf("first app backoff = %s", rl.RetryAfter)
+	}
+	rl2 := &RateLimitError{Limit: LimitAppMinute}
+	l.hit("t", rl2)
+	if rl2.RetryAfter <= 0 {
+		t.Fatalf("second app backoff = %s", rl2.RetryAfter)
+	}
+	if s := l.snapshot("t"); s.BlockedLimit != LimitAppMinute || s.BlockedUntil.IsZero() {
+		t.Fatalf("snapshot = %+v", s)
+	}
+
+	// Minute with Retry-After: calls wait for it.
+	rl3 := &RateLimitError{Limit: LimitMinute, RetryAfter: 20 * time.Second}
+	l.hit("u", rl3)
+	done := acquireAsync(l, "u")
+	mustBlock(t, done)
+	clk.Advance(21 * time.Second)
+	mustFinish(t, done)
+
+	// Unknown problem header: treated as the minute limit with an estimated wait.
+	rl4 := &RateLimitError{}
+	l.hit("v", rl4)
+	if rl4.Limit != LimitMinute || rl4.RetryAfter != time.Minute {
+		t.Fatalf("unknown limit → %+v", rl4)
+	}
+}

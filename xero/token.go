@@ -1,0 +1,141 @@
+package xero
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// redacted is what every secret prints as.
+const redacted = "[redacted]"
+
+// Secret holds a token (or any credential) and refuses to show it: every fmt verb, slog,
+// JSON and String print "[redacted]". Only Reveal returns the value, at the one place it goes
+// on the wire. SPEC §5: tokens never appear in logs, errors or status output.
+type Secret struct{ v string }
+
+// NewSecret wraps s.
+func NewSecret(s string) Secret { return Secret{v: s} }
+
+// Reveal returns the secret value. Call it only to put the value on the wire or to seal it.
+func (s Secret) Reveal() string { return s.v }
+
+// IsZero reports whether the secret is empty.
+func (s Secret) IsZero() bool { return s.v == "" }
+
+// Equal compares in constant time.
+func (s Secret) Equal(o Secret) bool {
+	return subtle.ConstantTimeCompare([]byte(s.v), []byte(o.v)) == 1
+}
+
+func (Secret) String() string   { return redacted }
+func (Secret) GoString() string { return redacted }
+
+// Format covers every verb, including %#v and %x, which would otherwise bypass String.
+func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
+
+// LogValue implements slog.LogValuer.
+func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON keeps the secret out of any JSON we might emit (status output, debug dumps).
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalText covers encoders that prefer TextMarshaler.
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// TokenSet is one OAuth 2.0 token set. Its secrets are Secret values, so printing or logging
+// a TokenSet shows only the expiry and scope.
+type TokenSet struct {
+	AccessToken  Secret
+	RefreshToken Secret
+	TokenType    string
+	Expiry       time.Time // of the access token
+	Scope        string
+}
+
+// LogValue implements slog.LogValuer.
+func (t TokenSet) LogValue() slog.Value {
+	return slog.GroupValue(slog.Time("expiry", t.Expiry), slog.String("scope", t.Scope))
+}
+
+func (t TokenSet) String() string {
+	return fmt.Sprintf("TokenSet{access:%s refresh:%s expiry:%s scope:%q}", redacted, redacted, t.Expiry.Format(time.RFC3339), t.Scope)
+}
+
+// tokenSetFrom converts an oauth2 token, computing the expiry from expires_in on our own clock
+// (oauth2 stamps Expiry with the real time.Now, which a test's scaled clock does not share).
+func tokenSetFrom(tok *oauth2.Token, now time.Time) TokenSet {
+	ts := TokenSet{
+		AccessToken:  NewSecret(tok.AccessToken),
+		RefreshToken: NewSecret(tok.RefreshToken),
+		TokenType:    tok.TokenType,
+		Expiry:       tok.Expiry,
+	}
+	if tok.ExpiresIn > 0 {
+		ts.Expiry = now.Add(time.Duration(tok.ExpiresIn) * time.Second)
+	}
+	if s, ok := tok.Extra("scope").(string); ok {
+		ts.Scope = s
+	}
+	return ts
+}
+
+// TokenSource gives the client a Bearer token for one Xero authorisation. It is the
+// context-aware counterpart of oauth2.TokenSource, with one addition: when Xero rejects a
+// token as expired, the client asks for a replacement once and resends.
+type TokenSource interface {
+	// AccessToken returns an access token that should be valid now. Implementations that
+	// refresh must persist the new token set before returning it (Xero's refresh tokens are
+	// single-use).
+	AccessToken(ctx context.Context) (Secret, error)
+	// RefreshRejected is called after Xero answered 401 TokenExpired to rejected. It returns
+	// a different, fresh access token, or an error.
+	RefreshRejected(ctx context.Context, rejected Secret) (Secret, error)
+}
+
+// StaticTokenSource serves one access token that cannot be refreshed: the connect flow
+// uses it with the token set just obtained, before it is saved (GET /connections).
+type StaticTokenSource struct{ Token Secret }
+
+// StaticToken wraps an oauth2 token from Exchange.
+func StaticToken(tok *oauth2.Token) StaticTokenSource {
+	return StaticTokenSource{Token: NewSecret(tok.AccessToken)}
+}
+
+// AccessToken implements TokenSource.
+func (s StaticTokenSource) AccessToken(context.Context) (Secret, error) {
+	if s.Token.IsZero() {
+		return Secret{}, &AuthError{Kind: NotConnected, Detail: "no access token"}
+	}
+	return s.Token, nil
+}
+
+// RefreshRejected implements TokenSource: a static token cannot be refreshed.
+func (s StaticTokenSource) RefreshRejected(context.Context, Secret) (Secret, error) {
+	return Secret{}, &AuthError{Kind: TokenExpired, Detail: "static token rejected as expired"}
+}
+
+func secondsToDuration(s int64) time.Duration { return time.Duration(s) * time.Second }
+
+// Types that hold secrets in unexported fields (a cached token, the AEAD key schedule, the
+// client secret) would print them through fmt's reflection; these Format methods stop that.
+
+// Format prints only the tenant.
+func (ts *StoredTokenSource) Format(f fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(f, "StoredTokenSource{tenant:%s token:%s}", ts.tenantID, redacted)
+}
+
+// Format prints nothing of the key.
+func (s *TokenStore) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, "TokenStore{key:"+redacted+"}")
+}
+
+// Format prints the endpoints but not the client secret.
+func (c *Client) Format(f fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(f, "Client{api:%s identity:%s client_id:%s secret:%s}", c.cfg.APIURL, c.cfg.IdentityURL, c.cfg.ClientID, redacted)
+}

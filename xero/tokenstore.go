@@ -1,0 +1,548 @@
+package xero
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/oauth2"
+)
+
+// The token store keeps each tenant's Xero token set in xerosync.connections, sealed with
+// AES-256-GCM, and is the only code that refreshes it.
+//
+// Refresh protocol (Xero refresh tokens are single-use and rotate; a lost refresh response
+// can be retried with the old token for 30 minutes; XERO.md §1):
+//
+//  1. In one transaction, SELECT … FOR UPDATE the tenant's row. Two processes (two daemons,
+//     or the daemon and `xerosync connect`) therefore never present the same refresh token at
+//     once: the second waits, then sees the first one's new token.
+//  2. If the access token has more than RefreshMargin left, use it; no call.
+//  3. Otherwise present the stored refresh token once.
+//  4. On success, store the new set (the old one moves to previous_token_sealed) and COMMIT,
+//     and only then return the access token. A crash before the commit leaves the old refresh
+//     token stored, which Xero still honours within the grace window; a crash after it
+//     leaves the new one stored.
+//  5. On a network error or timeout (the response may be lost after Xero rotated), roll back
+//     and return a transient error; the next attempt presents the same stored token, which
+//     the grace window covers.
+//  6. On invalid_grant, mark the connection auth_failed with last_error, commit, and return
+//     *AuthError{Kind: InvalidGrant}. Only `xerosync connect` revives it.
+
+//go:embed tokenstore.sql
+var tokenStoreSQL string
+
+// queries are the named statements of tokenstore.sql.
+var queries = mustParseQueries(tokenStoreSQL)
+
+func mustParseQueries(src string) map[string]string {
+	out := map[string]string{}
+	var name string
+	var b strings.Builder
+	flush := func() {
+		if name != "" {
+			out[name] = strings.TrimSpace(b.String())
+		}
+		b.Reset()
+	}
+	sc := bufio.NewScanner(strings.NewReader(src))
+	for sc.Scan() {
+		line := sc.Text()
+		if n, ok := strings.CutPrefix(line, "-- name: "); ok {
+			flush()
+			name = strings.TrimSpace(n)
+			continue
+		}
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	flush()
+	for _, q := range []string{"lock", "store_refreshed", "mark_auth_failed", "save", "get", "list", "idle", "disconnect"} {
+		if out[q] == "" {
+			panic("xero: tokenstore.sql lacks query " + q)
+		}
+	}
+	return out
+}
+
+// DB is what the token store needs of a pool: *pgxpool.Pool satisfies it. It begins its own
+// transactions because the refresh lock must span the call to Xero.
+type DB interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Refresher presents a refresh token to the token endpoint; *Client implements it.
+type Refresher interface {
+	Refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error)
+}
+
+// ConnState is xerosync.connections.state.
+type ConnState string
+
+const (
+	StateConnected    ConnState = "connected"
+	StateAuthFailed   ConnState = "auth_failed"
+	StateDisconnected ConnState = "disconnected"
+)
+
+// TokenStoreConfig configures a TokenStore.
+type TokenStoreConfig struct {
+	DB        DB
+	Key       []byte // 32 bytes (AES-256); from token.key_file
+	Refresher Refresher
+	Now       func() time.Time
+	Logger    *slog.Logger
+	// RefreshMargin: an access token with less left than this is refreshed (default 60 s,
+	// as xero-python does).
+	RefreshMargin time.Duration
+	// RefreshTimeout bounds one call to the token endpoint while the row lock is held
+	// (default 30 s).
+	RefreshTimeout time.Duration
+}
+
+// TokenStore persists token sets and refreshes them under a row lock. Safe for concurrent
+// use, and across processes sharing the database.
+type TokenStore struct {
+	db        DB
+	aead      cipher.AEAD
+	refresher Refresher
+	now       func() time.Time
+	log       *slog.Logger
+	margin    time.Duration
+	timeout   time.Duration
+
+	// Test hooks for crash windows: an error from afterRefresh aborts before the new set is
+	// stored; afterCommit runs after the commit, before the token is returned.
+	afterRefresh func() error
+	afterCommit  func()
+}
+
+// NewTokenStore checks cfg. It does no I/O.
+func NewTokenStore(cfg TokenStoreConfig) (*TokenStore, error) {
+	if cfg.DB == nil {
+		return nil, errors.New("xero token store: DB is required")
+	}
+	if len(cfg.Key) != 32 {
+		return nil, fmt.Errorf("xero token store: key must be 32 bytes, got %d", len(cfg.Key))
+	}
+	block, err := aes.NewCipher(cfg.Key)
+	if err != nil {
+		return nil, fmt.Errorf("xero token store: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("xero token store: %w", err)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &TokenStore{
+		db:        cfg.DB,
+		aead:      aead,
+		refresher: cfg.Refresher,
+		now:       cfg.Now,
+		log:       cfg.Logger,
+		margin:    cmp.Or(cfg.RefreshMargin, 60*time.Second),
+		timeout:   cmp.Or(cfg.RefreshTimeout, 30*time.Second),
+	}, nil
+}
+
+// StoredConnection is a connection row without its secrets, for `status` and health.
+type StoredConnection struct {
+	TenantID          string
+	State             ConnState
+	XeroTenantID      string
+	XeroConnectionID  string
+	OrgName           string
+	HasToken          bool
+	TokenRotatedAt    time.Time
+	AccessExpiresAt   time.Time
+	RefreshObtainedAt time.Time
+	LastError         string
+	ConnectedAt       time.Time
+	UpdatedAt         time.Time
+}
+
+// ErrNoConnection: the tenant has no row in xerosync.connections.
+var ErrNoConnection = errors.New("xero: tenant has no Xero connection")
+
+// Save stores the token set of a new authorisation for tenantID (a Softbooq tenant id) and the
+// organisation chosen from /connections, and marks the connection connected.
+func (s *TokenStore) Save(ctx context.Context, tenantID string, conn Connection, tok *oauth2.Token) error {
+	if tok == nil || tok.RefreshToken == "" {
+		return fmt.Errorf("save token for tenant %s: no refresh token (was offline_access requested?): %w", tenantID, ErrInvalidRequest)
+	}
+	tenantID = canonicalID(tenantID)
+	now := s.now()
+	set := tokenSetFrom(tok, now)
+	sealed, err := s.seal(tenantID, set)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.Exec(ctx, queries["save"], tenantID, conn.TenantID, conn.ID, conn.TenantName, sealed, now, set.Expiry); err != nil {
+		return fmt.Errorf("save token for tenant %s: %w", tenantID, err)
+	}
+	return nil
+}
+
+// Get returns the connection of tenantID without secrets, or ErrNoConnection.
+func (s *TokenStore) Get(ctx context.Context, tenantID string) (StoredConnection, error) {
+	sc, err := scanConnection(s.db.QueryRow(ctx, queries["get"], canonicalID(tenantID)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return StoredConnection{}, fmt.Errorf("tenant %s: %w", tenantID, ErrNoConnection)
+	}
+	if err != nil {
+		return StoredConnection{}, fmt.Errorf("get connection of tenant %s: %w", tenantID, err)
+	}
+	return sc, nil
+}
+
+// List returns every connection without secrets.
+func (s *TokenStore) List(ctx context.Context) ([]StoredConnection, error) {
+	rows, err := s.db.Query(ctx, queries["list"])
+	if err != nil {
+		return nil, fmt.Errorf("list connections: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StoredConnection, error) { return scanConnection(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list connections: %w", err)
+	}
+	return out, nil
+}
+
+func scanConnection(row pgx.Row) (StoredConnection, error) {
+	var sc StoredConnection
+	var state string
+	var rotated, expires, obtained, connected *time.Time
+	err := row.Scan(&sc.TenantID, &state, &sc.XeroTenantID, &sc.XeroConnectionID, &sc.OrgName, &sc.HasToken,
+		&rotated, &expires, &obtained, &sc.LastError, &connected, &sc.UpdatedAt)
+	sc.State = ConnState(state)
+	sc.TokenRotatedAt, sc.AccessExpiresAt, sc.RefreshObtainedAt, sc.ConnectedAt = deref(rotated), deref(expires), deref(obtained), deref(connected)
+	return sc, err
+}
+
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+// Disconnect revokes the tenant's refresh token through revoke (normally Client.Revoke; nil
+// skips it), then forgets the tokens and marks the connection disconnected, all under the
+// row lock so no refresh races it. If revoke fails for any reason other than the token
+// already being dead, nothing changes and the error is returned: a token we forgot but did
+// not revoke would stay alive at Xero for 60 days.
+func (s *TokenStore) Disconnect(ctx context.Context, tenantID string, revoke func(ctx context.Context, refreshToken string) error) error {
+	tenantID = canonicalID(tenantID)
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("disconnect tenant %s: %w", tenantID, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var state string
+	var sealed []byte
+	var expires, obtained *time.Time
+	err = tx.QueryRow(ctx, queries["lock"], tenantID).Scan(&state, &sealed, &expires, &obtained)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("disconnect tenant %s: %w", tenantID, ErrNoConnection)
+	}
+	if err != nil {
+		return fmt.Errorf("disconnect tenant %s: %w", tenantID, err)
+	}
+	if sealed != nil && revoke != nil {
+		set, err := s.open(tenantID, sealed)
+		if err != nil {
+			return fmt.Errorf("disconnect tenant %s: %w", tenantID, err)
+		}
+		if err := revoke(ctx, set.RefreshToken.Reveal()); err != nil {
+			var auth *AuthError
+			// 400 invalid_grant/invalid token: already dead at Xero, which is the goal.
+			if !errors.As(err, &auth) {
+				return fmt.Errorf("disconnect tenant %s: revoke: %w", tenantID, err)
+			}
+		}
+	}
+	if _, err := tx.Exec(ctx, queries["disconnect"], tenantID, s.now()); err != nil {
+		return fmt.Errorf("disconnect tenant %s: %w", tenantID, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("disconnect tenant %s: commit: %w", tenantID, err)
+	}
+	return nil
+}
+
+// RefreshIdle refreshes every connected tenant whose refresh token was obtained more than
+// olderThan ago, so that Xero's 60-day expiry of unused refresh tokens never hits a quiet
+// tenant (use ~45 days). It returns how many it refreshed and the errors joined; an
+// invalid_grant marks that connection auth_failed like any refresh.
+func (s *TokenStore) RefreshIdle(ctx context.Context, olderThan time.Duration) (int, error) {
+	cutoff := s.now().Add(-olderThan)
+	rows, err := s.db.Query(ctx, queries["idle"], cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("list idle connections: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, fmt.Errorf("list idle connections: %w", err)
+	}
+	n := 0
+	var errs []error
+	for _, id := range ids {
+		refreshed, err := s.refresh(ctx, id, refreshRequest{idleBefore: cutoff})
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if refreshed {
+			n++
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// Source returns the TokenSource of tenantID (a Softbooq tenant id) for Client.Org.
+func (s *TokenStore) Source(tenantID string) *StoredTokenSource {
+	return &StoredTokenSource{store: s, tenantID: canonicalID(tenantID)}
+}
+
+// StoredTokenSource is one tenant's TokenSource backed by the store. It caches the current
+// access token in memory (an access token stays valid until it expires, whoever refreshed
+// since), so the row lock is taken only near expiry or after a rejection.
+type StoredTokenSource struct {
+	store    *TokenStore
+	tenantID string
+
+	mu     sync.Mutex
+	cached Secret
+	expiry time.Time
+}
+
+// AccessToken implements TokenSource.
+func (ts *StoredTokenSource) AccessToken(ctx context.Context) (Secret, error) {
+	ts.mu.Lock()
+	if !ts.cached.IsZero() && ts.expiry.Sub(ts.store.now()) > ts.store.margin {
+		tok := ts.cached
+		ts.mu.Unlock()
+		return tok, nil
+	}
+	ts.mu.Unlock()
+	return ts.fetch(ctx, refreshRequest{})
+}
+
+// RefreshRejected implements TokenSource.
+func (ts *StoredTokenSource) RefreshRejected(ctx context.Context, rejected Secret) (Secret, error) {
+	ts.mu.Lock()
+	if ts.cached.Equal(rejected) {
+		ts.cached = Secret{}
+	}
+	ts.mu.Unlock()
+	return ts.fetch(ctx, refreshRequest{rejected: rejected})
+}
+
+func (ts *StoredTokenSource) fetch(ctx context.Context, req refreshRequest) (Secret, error) {
+	set, err := ts.store.current(ctx, ts.tenantID, req)
+	if err != nil {
+		return Secret{}, err
+	}
+	ts.mu.Lock()
+	ts.cached, ts.expiry = set.AccessToken, set.Expiry
+	ts.mu.Unlock()
+	return set.AccessToken, nil
+}
+
+// refreshRequest says why we look at the row.
+type refreshRequest struct {
+	rejected   Secret    // Xero rejected this access token: refresh unless the row already moved on
+	idleBefore time.Time // RefreshIdle: refresh if the refresh token was obtained before this
+}
+
+func (s *TokenStore) current(ctx context.Context, tenantID string, req refreshRequest) (TokenSet, error) {
+	var out TokenSet
+	_, err := s.withLockedRow(ctx, tenantID, req, &out)
+	return out, err
+}
+
+func (s *TokenStore) refresh(ctx context.Context, tenantID string, req refreshRequest) (bool, error) {
+	return s.withLockedRow(ctx, tenantID, req, nil)
+}
+
+// withLockedRow is the refresh protocol described at the top of this file. It reports whether
+// it refreshed, and stores the usable token set in out.
+func (s *TokenStore) withLockedRow(ctx context.Context, tenantID string, req refreshRequest, out *TokenSet) (refreshed bool, err error) {
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("token of tenant %s: begin: %w", tenantID, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	var state string
+	var sealed []byte
+	var expires, obtained *time.Time
+	err = tx.QueryRow(ctx, queries["lock"], tenantID).Scan(&state, &sealed, &expires, &obtained)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, &AuthError{Kind: NotConnected, Detail: "tenant " + tenantID + " has no Xero connection"}
+	}
+	if err != nil {
+		return false, fmt.Errorf("token of tenant %s: lock: %w", tenantID, err)
+	}
+	if ConnState(state) != StateConnected || sealed == nil {
+		return false, &AuthError{Kind: NotConnected, Detail: "tenant " + tenantID + " connection is " + state}
+	}
+	cur, err := s.open(tenantID, sealed)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	fresh := cur.Expiry.Sub(now) > s.margin
+	need := !fresh
+	switch {
+	case !req.rejected.IsZero():
+		// Refresh only if the row still holds the rejected token; if another caller already
+		// replaced it, the replacement is what we want.
+		need = need || cur.AccessToken.Equal(req.rejected)
+	case !req.idleBefore.IsZero():
+		need = obtained == nil || obtained.Before(req.idleBefore)
+	}
+	if !need {
+		if out != nil {
+			*out = cur
+		}
+		return false, tx.Commit(ctx)
+	}
+	if s.refresher == nil {
+		return false, fmt.Errorf("token of tenant %s: expired and no Refresher configured: %w", tenantID, ErrInvalidRequest)
+	}
+
+	rctx, cancel := context.WithTimeout(ctx, s.timeout)
+	tok, err := s.refresher.Refresh(rctx, cur.RefreshToken.Reveal())
+	cancel()
+	if err != nil {
+		var auth *AuthError
+		if errors.As(err, &auth) && auth.Kind == InvalidGrant {
+			msg := "refresh token rejected (invalid_grant): " + auth.Detail + "; run xerosync connect again"
+			if _, uerr := tx.Exec(ctx, queries["mark_auth_failed"], tenantID, clean(msg, 500), now); uerr != nil {
+				return false, fmt.Errorf("token of tenant %s: mark auth_failed: %w (after %w)", tenantID, uerr, err)
+			}
+			if cerr := tx.Commit(ctx); cerr != nil {
+				return false, fmt.Errorf("token of tenant %s: mark auth_failed: commit: %w (after %w)", tenantID, cerr, err)
+			}
+			s.log.LogAttrs(ctx, slog.LevelWarn, "xero connection auth failed", slog.String("tenant_id", tenantID), slog.String("reason", auth.Detail))
+			return false, fmt.Errorf("token of tenant %s: %w", tenantID, err)
+		}
+		// Lost response, timeout, 5xx: nothing stored, the same refresh token is presented
+		// next time, within Xero's 30-minute grace.
+		return false, fmt.Errorf("token of tenant %s: refresh: %w", tenantID, err)
+	}
+	if s.afterRefresh != nil {
+		if err := s.afterRefresh(); err != nil {
+			return false, err
+		}
+	}
+	next := tokenSetFrom(tok, now)
+	if next.RefreshToken.IsZero() {
+		next.RefreshToken = cur.RefreshToken // oauth2 does this too; Xero always rotates
+	}
+	newSealed, err := s.seal(tenantID, next)
+	if err != nil {
+		return false, err
+	}
+	if _, err := tx.Exec(ctx, queries["store_refreshed"], tenantID, newSealed, now, next.Expiry); err != nil {
+		return false, fmt.Errorf("token of tenant %s: store refreshed token: %w", tenantID, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		// Possibly not durable: do not use the new token. If the commit did not happen, the
+		// old refresh token is still stored and within grace; if it did, the next read sees it.
+		return false, fmt.Errorf("token of tenant %s: commit refreshed token: %w", tenantID, err)
+	}
+	if s.afterCommit != nil {
+		s.afterCommit()
+	}
+	s.log.LogAttrs(ctx, slog.LevelDebug, "xero token refreshed", slog.String("tenant_id", tenantID), slog.Time("access_expires_at", next.Expiry))
+	if out != nil {
+		*out = next
+	}
+	return true, nil
+}
+
+// sealVersion prefixes every sealed token so the format (or key) can change later.
+const sealVersion = 1
+
+// sealedToken is the plaintext inside the seal.
+type sealedToken struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token"`
+	TokenType    string    `json:"token_type,omitempty"`
+	Expiry       time.Time `json:"expiry"`
+	Scope        string    `json:"scope,omitempty"`
+}
+
+// additionalData binds a sealed token to its row: a token copied into another tenant's row
+// does not open.
+func additionalData(tenantID string) []byte {
+	return []byte("xerosync.connections.token_sealed:v1:" + tenantID)
+}
+
+func (s *TokenStore) seal(tenantID string, t TokenSet) ([]byte, error) {
+	plain, err := json.Marshal(sealedToken{
+		AccessToken: t.AccessToken.Reveal(), RefreshToken: t.RefreshToken.Reveal(),
+		TokenType: t.TokenType, Expiry: t.Expiry, Scope: t.Scope,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("seal token: %w", err)
+	}
+	defer clear(plain)
+	nonce := make([]byte, s.aead.NonceSize())
+	_, _ = rand.Read(nonce) // crypto/rand.Read never fails (Go ≥ 1.24)
+	out := make([]byte, 0, 1+len(nonce)+len(plain)+s.aead.Overhead())
+	out = append(out, sealVersion)
+	out = append(out, nonce...)
+	return s.aead.Seal(out, nonce, plain, additionalData(tenantID)), nil
+}
+
+// errSealBroken is deliberately vague: the cause is a wrong key or a tampered/moved row.
+var errSealBroken = errors.New("sealed token does not open (wrong token key, or row tampered with or copied from another tenant)")
+
+func (s *TokenStore) open(tenantID string, sealed []byte) (TokenSet, error) {
+	ns := s.aead.NonceSize()
+	if len(sealed) < 1+ns+s.aead.Overhead() || sealed[0] != sealVersion {
+		return TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, errSealBroken)
+	}
+	plain, err := s.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], additionalData(tenantID))
+	if err != nil {
+		return TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, errSealBroken)
+	}
+	defer clear(plain)
+	var st sealedToken
+	if err := json.Unmarshal(plain, &st); err != nil {
+		return TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, errSealBroken)
+	}
+	return TokenSet{
+		AccessToken: NewSecret(st.AccessToken), RefreshToken: NewSecret(st.RefreshToken),
+		TokenType: st.TokenType, Expiry: st.Expiry, Scope: st.Scope,
+	}, nil
+}
+
+// canonicalID lower-cases a UUID so the additional data matches Postgres's text form.
+func canonicalID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }

@@ -1,0 +1,183 @@
+package xero
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestWhereBuilders(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ got, want string }{
+		{WhereEquals("EmailAddress", "jo@example.com"), `EmailAddress=="jo@example.com"`},
+		{WhereEquals("Name", `Bat "QUOTE" Man`), `Name=="Bat \"QUOTE\" Man"`},
+		{WhereEquals("Name", `trailing\`), `Name=="trailing\\"`},
+		{WhereEquals("Name", "Zoë Ångström"), `Name=="Zoë Ångström"`},
+		{WhereEquals("Name", "a\nb\x01"), `Name=="a\nb\u0001"`},
+		{WhereNotEquals("Status", "DELETED"), `Status!="DELETED"`},
+		{WhereEqualsFold("EmailAddress", "Jo@Example.COM"), `EmailAddress!=null&&EmailAddress.ToLower()=="jo@example.com"`},
+		{WhereAnd(`Status=="ACTIVE"`, "", `Type=="BANK"`), `(Status=="ACTIVE")&&(Type=="BANK")`},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %s, want %s", tt.got, tt.want)
+		}
+	}
+	g, err := WhereGUID("Invoice.InvoiceID", "8138A266-FB42-49B2-A104-014B7045753D")
+	if err != nil || g != `Invoice.InvoiceID==Guid("8138a266-fb42-49b2-a104-014b7045753d")` {
+		t.Errorf("WhereGUID = %s, %v", g, err)
+	}
+	if _, err := WhereGUID("Invoice.InvoiceID", `x") || true || Guid("`); !errors.Is(err, ErrInvalidRequest) {
+		t.Errorf("WhereGUID accepted a non-GUID: %v", err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("WhereEquals accepted a field with an operator in it")
+			}
+		}()
+		WhereEquals(`Name=="x"||Name`, "y")
+	}()
+}
+
+// cmpExpr is one parsed comparison.
+type cmpExpr struct {
+	field, op, method string // method: "" or "ToLower"
+	value             string
+	null              bool // compared with null, not a string
+}
+
+// parseFilter is a deliberately small parser of the filter subset we emit, with C# string
+// literal rules: a literal ends at the first unescaped quote. It returns the && chain.
+func parseFilter(s string) ([]cmpExpr, error) {
+	var out []cmpExpr
+	for {
+		var c cmpExpr
+		i := 0
+		for i < len(s) && (isIdent(s[i]) || s[i] == '.') {
+			i++
+		}
+		if i == 0 {
+			return nil, fmt.Errorf("want field at %q", s)
+		}
+		c.field, s = s[:i], s[i:]
+		if f, ok := strings.CutSuffix(c.field, ".ToLower"); ok && strings.HasPrefix(s, "()") {
+			c.field, c.method, s = f, "ToLower", s[2:]
+		}
+		if len(s) < 2 || (s[:2] != "==" && s[:2] != "!=") {
+			return nil, fmt.Errorf("want operator at %q", s)
+		}
+		c.op, s = s[:2], s[2:]
+		if rest, ok := strings.CutPrefix(s, "null"); ok {
+			c.null, s = true, rest
+		} else {
+			v, rest, err := parseLiteral(s)
+			if err != nil {
+				return nil, err
+			}
+			c.value, s = v, rest
+		}
+		out = append(out, c)
+		if s == "" {
+			return out, nil
+		}
+		rest, ok := strings.CutPrefix(s, "&&")
+		if !ok {
+			return nil, fmt.Errorf("trailing input %q", s)
+		}
+		s = rest
+	}
+}
+
+func isIdent(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
+}
+
+func parseLiteral(s string) (string, string, error) {
+	if !strings.HasPrefix(s, `"`) {
+		return "", "", fmt.Errorf("want literal at %q", s)
+	}
+	var b strings.Builder
+	for i := 1; i < len(s); {
+		switch c := s[i]; c {
+		case '"':
+			return b.String(), s[i+1:], nil
+		case '\\':
+			if i+1 >= len(s) {
+				return "", "", errors.New("dangling backslash")
+			}
+			switch e := s[i+1]; e {
+			case '\\', '"':
+				b.WriteByte(e)
+				i += 2
+			case 'n':
+				b.WriteByte('\n')
+				i += 2
+			case 'r':
+				b.WriteByte('\r')
+				i += 2
+			case 't':
+				b.WriteByte('\t')
+				i += 2
+			case 'u':
+				if i+6 > len(s) {
+					return "", "", errors.New("short \\u escape")
+				}
+				n, err := strconv.ParseUint(s[i+2:i+6], 16, 16)
+				if err != nil {
+					return "", "", err
+				}
+				b.WriteRune(rune(n))
+				i += 6
+			default:
+				return "", "", fmt.Errorf("unknown escape \\%c", e)
+			}
+		default:
+			if c < 0x20 {
+				return "", "", errors.New("raw control character in literal")
+			}
+			b.WriteByte(c)
+			i++
+		}
+	}
+	return "", "", errors.New("unterminated literal")
+}
+
+func FuzzWhere(f *testing.F) {
+	for _, s := range []string{"jo@example.com", `a"b`, `a\b`, `\`, `"`, `" || Name!=null || "`, `\" || true || \"`,
+		"Zoë", "日本語", "\x00\n\r\t", "\xff\xfe", "", `x\"`, `\\"`} {
+		f.Add("EmailAddress", s)
+	}
+	f.Add("Contact.Name", "x")
+	f.Fuzz(func(t *testing.T, field, value string) {
+		if !fieldPathRE.MatchString(field) {
+			t.Skip()
+		}
+		want := validUTF8(value)
+
+		expr := WhereEquals(field, value)
+		got, err := parseFilter(expr)
+		if err != nil {
+			t.Fatalf("WhereEquals(%q, %q) = %s does not parse: %v", field, value, expr, err)
+		}
+		if len(got) != 1 || got[0] != (cmpExpr{field: field, op: "==", value: want}) {
+			t.Fatalf("WhereEquals(%q, %q) = %s parses as %+v", field, value, expr, got)
+		}
+
+		fold := WhereEqualsFold(field, value)
+		got, err = parseFilter(fold)
+		if err != nil {
+			t.Fatalf("WhereEqualsFold(%q, %q) = %s does not parse: %v", field, value, fold, err)
+		}
+		wantFold := []cmpExpr{{field: field, op: "!=", null: true}, {field: field, op: "==", method: "ToLower", value: validUTF8(strings.ToLower(value))}}
+		if len(got) != 2 || got[0] != wantFold[0] || got[1] != wantFold[1] {
+			t.Fatalf("WhereEqualsFold(%q, %q) = %s parses as %+v", field, value, fold, got)
+		}
+		if !utf8.ValidString(expr) || !utf8.ValidString(fold) {
+			t.Fatalf("invalid UTF-8 in filter")
+		}
+	})
+}

@@ -1,0 +1,395 @@
+package xerosim
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// contact is a stored Xero contact (spec schema Contact).
+type contact struct {
+	id              string
+	number          string
+	accountNumber   string
+	name            string
+	firstName       string
+	lastName        string
+	email           string
+	taxNumber       string
+	companyNumber   string
+	defaultCurrency string
+	status          string
+	phones          jsonRaw // stored as sent
+	addresses       jsonRaw // stored as sent
+	isCustomer      bool
+	isSupplier      bool
+	updated         time.Time
+}
+
+func (c *contact) fields() whereFields {
+	return whereFields{"Contact", map[string]whereValue{
+		"ContactID":       guidVal(c.id),
+		"ContactNumber":   strVal(c.number),
+		"AccountNumber":   strVal(c.accountNumber),
+		"Name":            strVal(c.name),
+		"FirstName":       strVal(c.firstName),
+		"LastName":        strVal(c.lastName),
+		"EmailAddress":    strVal(c.email),
+		"TaxNumber":       strVal(c.taxNumber),
+		"CompanyNumber":   strVal(c.companyNumber),
+		"DefaultCurrency": strVal(c.defaultCurrency),
+		"ContactStatus":   strVal(c.status),
+		"IsCustomer":      boolVal(c.isCustomer),
+		"IsSupplier":      boolVal(c.isSupplier),
+	}}
+}
+
+// contactJSON is the response shape of a contact. Field order follows the
+// spec examples; empty optional strings are omitted the way Xero omits unset
+// fields.
+type contactJSON struct {
+	ContactID             string            `json:"ContactID"`
+	ContactNumber         string            `json:"ContactNumber,omitempty"`
+	AccountNumber         string            `json:"AccountNumber,omitempty"`
+	ContactStatus         string            `json:"ContactStatus"`
+	Name                  string            `json:"Name"`
+	FirstName             string            `json:"FirstName,omitempty"`
+	LastName              string            `json:"LastName,omitempty"`
+	EmailAddress          string            `json:"EmailAddress,omitempty"`
+	CompanyNumber         string            `json:"CompanyNumber,omitempty"`
+	TaxNumber             string            `json:"TaxNumber,omitempty"`
+	DefaultCurrency       string            `json:"DefaultCurrency,omitempty"`
+	BankAccountDetails    string            `json:"BankAccountDetails"`
+	Addresses             jsonRaw           `json:"Addresses"`
+	Phones                jsonRaw           `json:"Phones"`
+	UpdatedDateUTC        string            `json:"UpdatedDateUTC"`
+	ContactGroups         []any             `json:"ContactGroups"`
+	IsSupplier            bool              `json:"IsSupplier"`
+	IsCustomer            bool              `json:"IsCustomer"`
+	ContactPersons        []any             `json:"ContactPersons"`
+	HasAttachments        bool              `json:"HasAttachments"`
+	HasValidationErrors   bool              `json:"HasValidationErrors"`
+	StatusAttributeString string            `json:"StatusAttributeString,omitempty"`
+	ValidationErrors      []validationError `json:"ValidationErrors,omitempty"`
+}
+
+func (c *contact) json(statusAttr string) contactJSON {
+	return contactJSON{
+		ContactID:             c.id,
+		ContactNumber:         c.number,
+		AccountNumber:         c.accountNumber,
+		ContactStatus:         c.status,
+		Name:                  c.name,
+		FirstName:             c.firstName,
+		LastName:              c.lastName,
+		EmailAddress:          c.email,
+		CompanyNumber:         c.companyNumber,
+		TaxNumber:             c.taxNumber,
+		DefaultCurrency:       c.defaultCurrency,
+		Addresses:             orEmptyArray(c.addresses),
+		Phones:                orEmptyArray(c.phones),
+		UpdatedDateUTC:        msDate(c.updated),
+		ContactGroups:         []any{},
+		IsSupplier:            c.isSupplier,
+		IsCustomer:            c.isCustomer,
+		ContactPersons:        []any{},
+		StatusAttributeString: statusAttr,
+	}
+}
+
+// orEmptyArray renders an unset list as [], as Xero does.
+func orEmptyArray(v jsonRaw) jsonRaw {
+	if len(v) == 0 {
+		return jsonRaw("[]")
+	}
+	return v
+}
+
+func (o *org) contactByID(id string) *contact {
+	for _, c := range o.contacts {
+		if sameGUID(c.id, id) {
+			return c
+		}
+	}
+	return nil
+}
+
+func (o *org) contactByNumber(number string) *contact {
+	for _, c := range o.contacts {
+		if number != "" && c.number == number {
+			return c
+		}
+	}
+	return nil
+}
+
+// sameName is Xero's contact-name comparison: case-insensitive (XERO.md
+// §4, pyxero#172), ignoring surrounding spaces.
+func sameName(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+func (o *org) activeContactByName(name string) *contact {
+	for _, c := range o.contacts {
+		if c.status == "ACTIVE" && sameName(c.name, name) {
+			return c
+		}
+	}
+	return nil
+}
+
+func (s *Sim) getContacts(a *apiRequest) *response {
+	q := a.query
+	where, err := compileWhere(q.Get("where"))
+	if err != nil {
+		return queryParseException(err.Error())
+	}
+	ids := splitList(q.Get("IDs"))
+	includeArchived := strings.EqualFold(q.Get("includeArchived"), "true")
+	term := strings.ToLower(q.Get("searchTerm"))
+	since, hasSince := ifModifiedSince(a.r)
+	var matched []*contact
+	for _, c := range a.org.contacts {
+		// includeArchived=true is what brings ARCHIVED contacts back
+		// (spec getContacts); a lookup that forgets it misses them.
+		if c.status == "ARCHIVED" && !includeArchived {
+			continue
+		}
+		if len(ids) > 0 && !containsGUID(ids, c.id) {
+			continue
+		}
+		if hasSince && !c.updated.After(since) {
+			continue
+		}
+		if term != "" && !contactMatchesTerm(c, term) {
+			continue
+		}
+		ok, err := matchWhere(where, c.fields())
+		if err != nil {
+			return queryParseException(err.Error())
+		}
+		if ok {
+			matched = append(matched, c)
+		}
+	}
+	page, pg := pageOf(q, matched)
+	items := make([]any, 0, len(page))
+	for _, c := range page {
+		items = append(items, c.json(""))
+	}
+	return jsonResponse(http.StatusOK, envelope(a.now, a.provider, "Contacts", items, pg))
+}
+
+// contactMatchesTerm is searchTerm: "a case-insensitive text search across
+// the Name, FirstName, LastName, ContactNumber and EmailAddress fields"
+// (spec getContacts).
+func contactMatchesTerm(c *contact, term string) bool {
+	for _, f := range []string{c.name, c.firstName, c.lastName, c.number, c.email} {
+		if strings.Contains(strings.ToLower(f), term) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsGUID(list []string, id string) bool {
+	for _, x := range list {
+		if sameGUID(x, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// getContact is GET /Contacts/{ContactID} and GET /Contacts/{ContactNumber};
+// a GUID-shaped segment is an id, anything else a contact number.
+func (s *Sim) getContact(a *apiRequest) *response {
+	var c *contact
+	if isGUID(a.rt.id) {
+		c = a.org.contactByID(a.rt.id)
+	} else {
+		c = a.org.contactByNumber(a.rt.id)
+	}
+	if c == nil {
+		return notFoundResponse()
+	}
+	return jsonResponse(http.StatusOK, envelope(a.now, a.provider, "Contacts", []any{c.json("")}, nil))
+}
+
+// writeContacts is PUT /Contacts (create), POST /Contacts (update by
+// ContactID, else create) and POST /Contacts/{ContactID}. Elements are
+// processed in order and each is saved or refused on its own, so a later
+// element sees the earlier ones (two new contacts with one name in a batch:
+// the second fails).
+func (s *Sim) writeContacts(a *apiRequest, create bool) *response {
+	if a.rt.id != "" && !isGUID(a.rt.id) {
+		return notFoundResponse()
+	}
+	elems, err := decodeElements(a.body, "Contacts")
+	if err != nil {
+		return postDataInvalid(err.Error())
+	}
+	results := make([]batchResult, 0, len(elems))
+	for _, el := range elems {
+		c, errs := s.saveContact(a, el, create)
+		if len(errs) > 0 {
+			results = append(results, batchResult{item: el.echo(errs, "HasValidationErrors"), failed: true})
+			continue
+		}
+		results = append(results, batchResult{item: c.json("OK")})
+	}
+	return batchResponse(a, "Contacts", results)
+}
+
+// saveContact validates one element and, if it is valid, saves it.
+func (s *Sim) saveContact(a *apiRequest, el obj, create bool) (*contact, []string) {
+	o := a.org
+	id := el.strOr("ContactID")
+	if a.rt.id != "" {
+		id = a.rt.id
+	}
+	var existing *contact
+	if !create && id != "" {
+		existing = o.contactByID(id)
+		if existing == nil {
+			// Wording not confirmed against Xero.
+			return nil, []string{"The contact with the specified ContactID could not be found."}
+		}
+	}
+	c := &contact{id: newGUID(), status: "ACTIVE"}
+	if existing != nil {
+		cp := *existing
+		c = &cp
+	}
+	errs := applyContactFields(c, el)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	errs = validateContact(o, c, existing)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	c.updated = a.now
+	if existing != nil {
+		*existing = *c
+		return existing, nil
+	}
+	o.contacts = append(o.contacts, c)
+	o.contactCreations[c.number]++
+	return c, nil
+}
+
+// applyContactFields copies the fields present in el onto c. An omitted
+// field keeps its value (POST updates are partial); a field sent as ""
+// clears it.
+func applyContactFields(c *contact, el obj) []string {
+	var errs []string
+	strField := func(name string, dst *string) {
+		v, ok, err := el.str(name)
+		if err != nil {
+			errs = append(errs, err.Error())
+			return
+		}
+		if ok {
+			*dst = strings.TrimSpace(v)
+		}
+	}
+	strField("Name", &c.name)
+	strField("FirstName", &c.firstName)
+	strField("LastName", &c.lastName)
+	strField("EmailAddress", &c.email)
+	strField("ContactNumber", &c.number)
+	strField("AccountNumber", &c.accountNumber)
+	strField("TaxNumber", &c.taxNumber)
+	strField("CompanyNumber", &c.companyNumber)
+	strField("DefaultCurrency", &c.defaultCurrency)
+	if v, ok, err := el.str("ContactStatus"); err != nil {
+		errs = append(errs, err.Error())
+	} else if ok {
+		c.status = strings.ToUpper(strings.TrimSpace(v))
+	}
+	for _, f := range []struct {
+		name string
+		dst  *jsonRaw
+	}{{"Phones", &c.phones}, {"Addresses", &c.addresses}} {
+		v, ok := el.raw(f.name)
+		if !ok {
+			continue
+		}
+		if _, _, err := el.children(f.name); err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		*f.dst = append(jsonRaw(nil), bytes.TrimSpace(v)...)
+	}
+	return errs
+}
+
+// validateContact applies Xero's contact rules to the would-be state c.
+// existing is the stored contact being updated, or nil for a create.
+func validateContact(o *org, c *contact, existing *contact) []string {
+	var errs []string
+	if c.name == "" {
+		// Xero requires Name on create (spec Contact.Name); the wording of
+		// its message is not confirmed.
+		errs = append(errs, "A contact name must be specified.")
+	}
+	switch c.status {
+	case "ACTIVE", "ARCHIVED":
+	case "GDPRREQUEST":
+		errs = append(errs, "Contact status GDPRREQUEST cannot be set through the API.")
+	default:
+		errs = append(errs, fmt.Sprintf("ContactStatus '%s' is not valid.", c.status))
+	}
+	if c.email != "" && !validEmail(c.email) {
+		errs = append(errs, "Email address must be valid.")
+	}
+	if n := len([]rune(c.number)); n > 50 {
+		errs = append(errs, "The ContactNumber cannot be longer than 50 characters.")
+	}
+	if n := len([]rune(c.name)); n > 255 {
+		errs = append(errs, "The Name cannot be longer than 255 characters.")
+	}
+	// Name: unique among ACTIVE contacts, case-insensitively; an archived
+	// namesake does not block (XERO.md §4).
+	if c.name != "" && c.status == "ACTIVE" {
+		for _, other := range o.contacts {
+			if other != existing && other.status == "ACTIVE" && sameName(other.name, c.name) {
+				errs = append(errs, fmt.Sprintf("The contact name %s is already assigned to another contact. The contact name must be unique across all active contacts.", c.name))
+				break
+			}
+		}
+	}
+	// ContactNumber: unique across all contacts, archived included.
+	if c.number != "" {
+		for _, other := range o.contacts {
+			if other != existing && other.number == c.number {
+				errs = append(errs, fmt.Sprintf("The contact number %s is already assigned to another contact. The contact number must be unique across all contacts.", c.number))
+				break
+			}
+		}
+	}
+	return errs
+}
+
+// validEmail approximates Xero's address check: one "@", a non-empty local
+// part, a dotted domain, no spaces, and ASCII only ("umlauts not supported",
+// spec Contact.EmailAddress).
+func validEmail(s string) bool {
+	for _, r := range s {
+		if r > 127 || r == ' ' || r == ',' || r == ';' || r == '<' || r == '>' {
+			return false
+		}
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || strings.Contains(domain, "@") {
+		return false
+	}
+	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
+		return false
+	}
+	dot := strings.LastIndex(domain, ".")
+	return dot > 0 && dot < len(domain)-2 && !strings.Contains(domain, "..") && !strings.HasPrefix(domain, "-")
+}

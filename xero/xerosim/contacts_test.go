@@ -1,0 +1,199 @@
+package xerosim_test
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestContactValidation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		contact map[string]any
+		want    string // "" for success
+		skip    string // why the echoed element is outside the OpenAPI schema
+	}{
+		{"valid", map[string]any{"Name": "New Person", "EmailAddress": "new@example.com", "ContactNumber": "C-9"}, "", ""},
+		{"name required", map[string]any{"EmailAddress": "x@example.com"}, "A contact name must be specified.", ""},
+		{"duplicate name ignores case", map[string]any{"Name": "BUZZ lightyear"},
+			"The contact name BUZZ lightyear is already assigned to another contact. The contact name must be unique across all active contacts.", ""},
+		{"archived namesake does not block", map[string]any{"Name": "Old Timer"}, "", ""},
+		{"duplicate contact number", map[string]any{"Name": "Someone", "ContactNumber": "C-1"},
+			"The contact number C-1 is already assigned to another contact. The contact number must be unique across all contacts.", ""},
+		{"contact number held by archived contact", map[string]any{"Name": "Someone Else", "ContactNumber": "C-OLD"},
+			"The contact number C-OLD is already assigned to another contact. The contact number must be unique across all contacts.", ""},
+		{"email without at", map[string]any{"Name": "E1", "EmailAddress": "no-at.example.com"}, "Email address must be valid.", ""},
+		{"email without domain dot", map[string]any{"Name": "E2", "EmailAddress": "a@localhost"}, "Email address must be valid.", ""},
+		{"email with space", map[string]any{"Name": "E3", "EmailAddress": "a b@example.com"}, "Email address must be valid.", ""},
+		{"email with umlaut", map[string]any{"Name": "E4", "EmailAddress": "jürgen@example.de"}, "Email address must be valid.", ""},
+		{"email with two ats", map[string]any{"Name": "E5", "EmailAddress": "a@b@example.com"}, "Email address must be valid.", ""},
+		{"bad status", map[string]any{"Name": "S1", "ContactStatus": "DELETED"}, "ContactStatus 'DELETED' is not valid.", "echoes an unknown ContactStatus"},
+		{"contact number too long", map[string]any{"Name": "L1", "ContactNumber": strings.Repeat("9", 51)}, "The ContactNumber cannot be longer than 50 characters.", "echoes a 51-character ContactNumber"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t)
+			e.addContact(map[string]any{"Name": "Buzz Lightyear", "ContactNumber": "C-1"})
+			e.addContact(map[string]any{"Name": "Old Timer", "ContactNumber": "C-OLD", "ContactStatus": "ARCHIVED"})
+			before := len(e.sim.Contacts(e.tenant))
+			var opts []callOpt
+			if tc.skip != "" {
+				opts = append(opts, withHeader(skipValidationHeader, tc.skip))
+			}
+			r := e.call(http.MethodPut, "Contacts?summarizeErrors=false", map[string]any{"Contacts": []any{tc.contact}}, opts...).mustOK(t)
+			c := r.items(t, "Contacts")[0]
+			after := len(e.sim.Contacts(e.tenant))
+			if tc.want == "" {
+				if c["HasValidationErrors"] != false || c["StatusAttributeString"] != "OK" || after != before+1 {
+					t.Fatalf("want success: %s", r.Body)
+				}
+				return
+			}
+			msgs := validationMessages(c)
+			if !slices.Contains(msgs, tc.want) || c["HasValidationErrors"] != true || c["StatusAttributeString"] != "ERROR" {
+				t.Fatalf("want %q, got %v in %s", tc.want, msgs, r.Body)
+			}
+			if after != before {
+				t.Fatalf("failed contact was saved")
+			}
+		})
+	}
+}
+
+func TestContactWhereAndSearch(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	bob := e.addContact(map[string]any{"Name": `Bob "The Builder"`, "EmailAddress": "Bob@Example.com", "ContactNumber": "C-1", "FirstName": "Robert"})
+	slash := e.addContact(map[string]any{"Name": `Back\slash`, "ContactNumber": "C-2"})
+	noEmail := e.addContact(map[string]any{"Name": "Nemo"})
+	archived := e.addContact(map[string]any{"Name": "Gone", "EmailAddress": "gone@example.com", "ContactStatus": "ARCHIVED"})
+
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{`where=EmailAddress=="Bob@Example.com"`, []string{bob}},
+		{`where=EmailAddress=="bob@example.com"`, nil}, // == is case-sensitive
+		{`where=EmailAddress!=null&&EmailAddress.ToLower()=="bob@example.com"`, []string{bob}},
+		{`where=ContactNumber=="C-2"`, []string{slash}},
+		{`where=Name=="Bob \"The Builder\""`, []string{bob}},
+		{`where=Name=="Back\\slash"`, []string{slash}},
+		{`where=Name.StartsWith("Ne") OR ContactNumber=="C-1"`, []string{bob, noEmail}},
+		{`where=EmailAddress==null`, []string{slash, noEmail}},
+		{`where=ContactID==Guid("` + noEmail + `")`, []string{noEmail}},
+		{`searchTerm=EXAMPLE.COM`, []string{bob}},
+		{`searchTerm=robert`, []string{bob}},
+		{`searchTerm=c-2`, []string{slash}},
+		{`IDs=` + bob + "," + archived, []string{bob}},
+		{`IDs=` + bob + "," + archived + `&includeArchived=true`, []string{bob, archived}},
+		{`includeArchived=true&where=EmailAddress=="gone@example.com"`, []string{archived}},
+		{`page=2&pageSize=1`, []string{slash}},
+	}
+	for _, tc := range tests {
+		q := url.Values{}
+		parsed, _ := url.ParseQuery(tc.query)
+		for k, v := range parsed {
+			q[k] = v
+		}
+		r := e.call(http.MethodGet, "Contacts?"+q.Encode(), nil).mustOK(t)
+		var got []string
+		for _, c := range r.items(t, "Contacts") {
+			got = append(got, c["ContactID"].(string))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.query, got, tc.want)
+		}
+	}
+
+	// Without the null guard, ToLower() on a contact with no email throws
+	// in Xero; the simulator answers 400 so the missing guard is caught.
+	r := e.call(http.MethodGet, "Contacts?"+url.Values{"where": {`EmailAddress.ToLower()=="bob@example.com"`}}.Encode(), nil)
+	if r.Status != http.StatusBadRequest {
+		t.Errorf("unguarded ToLower: %d %s", r.Status, r.Body)
+	}
+	for _, bad := range []string{`Nope=="x"`, `Name=="unterminated`, `Name==`} {
+		if r := e.call(http.MethodGet, "Contacts?"+url.Values{"where": {bad}}.Encode(), nil); r.Status != http.StatusBadRequest {
+			t.Errorf("where %s: %d", bad, r.Status)
+		}
+	}
+
+	paged := e.call(http.MethodGet, "Contacts?page=1&pageSize=2", nil).mustOK(t).JSON(t)
+	p := paged["pagination"].(map[string]any)
+	if num(p["page"]) != "1" || num(p["pageSize"]) != "2" || num(p["itemCount"]) != "3" || num(p["pageCount"]) != "2" {
+		t.Errorf("pagination: %v", p)
+	}
+	if _, ok := e.call(http.MethodGet, "Contacts", nil).mustOK(t).JSON(t)["pagination"]; ok {
+		t.Error("pagination without page")
+	}
+}
+
+func TestContactGetByIDAndNumber(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := e.addContact(map[string]any{"Name": "Rita", "ContactNumber": "cust-42", "ContactStatus": "ARCHIVED"})
+	for _, p := range []string{"Contacts/" + id, "Contacts/" + strings.ToUpper(id), "Contacts/cust-42", "contacts/cust-42"} {
+		r := e.call(http.MethodGet, p, nil).mustOK(t)
+		if got := r.items(t, "Contacts")[0]["ContactID"]; got != id {
+			t.Errorf("%s: %v", p, got)
+		}
+	}
+	for _, p := range []string{"Contacts/cust-43", "Contacts/00000000-0000-4000-8000-000000000000", "Nonsense", "Contacts/a/b"} {
+		if r := e.call(http.MethodGet, p, nil); r.Status != http.StatusNotFound {
+			t.Errorf("%s: %d", p, r.Status)
+		}
+	}
+}
+
+func TestContactUpdateIsPartial(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := e.addContact(map[string]any{
+		"Name": "Rita", "EmailAddress": "rita@example.com", "ContactNumber": "C-7",
+		"Phones": []any{map[string]any{"PhoneType": "DEFAULT", "PhoneNumber": "555"}},
+	})
+	e.addContact(map[string]any{"Name": "Sam"})
+	r := e.call(http.MethodPost, "Contacts?summarizeErrors=false", map[string]any{"Contacts": []any{
+		map[string]any{"ContactID": id, "EmailAddress": "rita@new.example.com"},
+		map[string]any{"ContactID": id, "Name": "sam"},
+	}}).mustOK(t)
+	items := r.items(t, "Contacts")
+	if items[0]["Name"] != "Rita" || items[0]["EmailAddress"] != "rita@new.example.com" || items[0]["ContactNumber"] != "C-7" {
+		t.Errorf("partial update: %v", items[0])
+	}
+	if msgs := validationMessages(items[1]); len(msgs) != 1 || !strings.Contains(msgs[0], "The contact name sam is already assigned") {
+		t.Errorf("rename onto an active name: %v", msgs)
+	}
+	got := e.sim.Contacts(e.tenant)[0]
+	if string(got.Phones) != `[{"PhoneNumber":"555","PhoneType":"DEFAULT"}]` || got.EmailAddress != "rita@new.example.com" {
+		t.Errorf("stored: %+v", got)
+	}
+	if n := e.sim.ContactCreations(e.tenant, "C-7"); n != 1 {
+		t.Errorf("updates counted as creations: %d", n)
+	}
+
+	// Archive, reuse the name, then un-archiving collides.
+	e.call(http.MethodPost, "Contacts/"+id, map[string]any{"ContactStatus": "ARCHIVED"}).mustOK(t)
+	e.addContact(map[string]any{"Name": "RITA"})
+	r = e.call(http.MethodPost, "Contacts/"+id+"?summarizeErrors=false", map[string]any{"ContactStatus": "ACTIVE"}).mustOK(t)
+	if msgs := validationMessages(r.JSON(t)); len(msgs) != 1 || !strings.HasPrefix(msgs[0], "The contact name Rita is already assigned") {
+		t.Errorf("un-archive onto an active name: %v", msgs)
+	}
+	if r := e.call(http.MethodPost, "Contacts?summarizeErrors=false", map[string]any{"ContactID": "00000000-0000-4000-8000-000000000001", "Name": "Ghost"}).mustOK(t); validationMessages(r.JSON(t)) == nil {
+		t.Error("update of an unknown ContactID succeeded")
+	}
+}
+
+func TestMalformedBody(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	for _, body := range []string{"", "{", `{"Contacts":{}}`, `[1,2]`, `{"Contacts":[1]}`} {
+		r := e.call(http.MethodPut, "Contacts", body)
+		if r.Status != http.StatusBadRequest || r.JSON(t)["Type"] != "PostDataInvalidException" {
+			t.Errorf("body %q: %d %s", body, r.Status, r.Body)
+		}
+	}
+}

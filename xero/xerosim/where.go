@@ -1,0 +1,574 @@
+package xerosim
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// This file implements the subset of Xero's `where` filter language that
+// xerosync and its tests use. Xero evaluates `where` with .NET dynamic LINQ
+// (XERO.md §4): string literals in double quotes with backslash escapes,
+// `==`/`!=`, `&&`/`||` (also AND/OR), `!`, parentheses, `null`, `true`/`false`,
+// `Guid("…")`, and the string methods ToLower(), ToUpper(), Trim(),
+// Contains(), StartsWith() and EndsWith().
+//
+// Two behaviours are deliberate because clients trip on them in real Xero:
+//   - `==` on strings is case-sensitive (reported by users; XERO.md §4).
+//   - Calling a method on a field that is unset (null) is an error, which is
+//     why Xero's own guidance writes `EmailAddress!=null&&EmailAddress.ToLower()==…`.
+//     The simulator answers such a filter with a 400, so a client that forgets
+//     the guard fails loudly in tests instead of silently in production.
+//
+// Error texts imitate dynamic LINQ's (hence capitalised): they are returned
+// to the client as the QueryParseException message, not wrapped in Go.
+
+type valueKind int
+
+const (
+	vNull valueKind = iota
+	vString
+	vBool
+	vNumber
+	vGUID
+)
+
+type whereValue struct {
+	kind valueKind
+	s    string
+	b    bool
+	n    dec
+}
+
+func strVal(s string) whereValue {
+	if s == "" {
+		// Xero's optional string fields are null when unset, not "".
+		return whereValue{kind: vNull}
+	}
+	return whereValue{kind: vString, s: s}
+}
+func boolVal(b bool) whereValue   { return whereValue{kind: vBool, b: b} }
+func numVal(n dec) whereValue     { return whereValue{kind: vNumber, n: n} }
+func guidVal(s string) whereValue { return whereValue{kind: vGUID, s: s} }
+
+// whereFields maps field names (dotted for nested, e.g. "Invoice.InvoiceID")
+// to values for one entity. typeName is used in error messages.
+type whereFields struct {
+	typeName string
+	fields   map[string]whereValue
+}
+
+func (f whereFields) lookup(name string) (whereValue, error) {
+	for k, v := range f.fields {
+		// Dynamic LINQ resolves member names without regard to case.
+		if strings.EqualFold(k, name) {
+			return v, nil
+		}
+	}
+	return whereValue{}, fmt.Errorf("No property or field '%s' exists in type '%s'", name, f.typeName)
+}
+
+type whereExpr interface {
+	eval(f whereFields) (whereValue, error)
+}
+
+// compileWhere parses a filter. An empty filter matches everything.
+func compileWhere(src string) (whereExpr, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, nil
+	}
+	toks, err := lexWhere(src)
+	if err != nil {
+		return nil, err
+	}
+	p := &whereParser{toks: toks}
+	e, err := p.parseOr()
+	if err != nil {
+		return nil, err
+	}
+	if p.peek().kind != tEOF {
+		return nil, fmt.Errorf("Syntax error at '%s'", p.peek().text)
+	}
+	return e, nil
+}
+
+// matchWhere evaluates a compiled filter against one entity.
+func matchWhere(e whereExpr, f whereFields) (bool, error) {
+	if e == nil {
+		return true, nil
+	}
+	v, err := e.eval(f)
+	if err != nil {
+		return false, err
+	}
+	if v.kind != vBool {
+		return false, fmt.Errorf("Expression of type 'Boolean' expected")
+	}
+	return v.b, nil
+}
+
+type tokKind int
+
+const (
+	tEOF tokKind = iota
+	tIdent
+	tString
+	tNumber
+	tOp
+	tLParen
+	tRParen
+	tDot
+	tComma
+)
+
+type token struct {
+	kind tokKind
+	text string
+}
+
+func lexWhere(src string) ([]token, error) {
+	var toks []token
+	rs := []rune(src)
+	for i := 0; i < len(rs); {
+		c := rs[i]
+		switch {
+		case unicode.IsSpace(c):
+			i++
+		case c == '"':
+			var b strings.Builder
+			i++
+			closed := false
+			for i < len(rs) {
+				if rs[i] == '\\' && i+1 < len(rs) {
+					// \" and \\ are the escapes Xero documents; any other
+					// escaped character stands for itself.
+					b.WriteRune(rs[i+1])
+					i += 2
+					continue
+				}
+				if rs[i] == '"' {
+					closed = true
+					i++
+					break
+				}
+				b.WriteRune(rs[i])
+				i++
+			}
+			if !closed {
+				return nil, fmt.Errorf("Unterminated string literal")
+			}
+			toks = append(toks, token{tString, b.String()})
+		case unicode.IsLetter(c) || c == '_':
+			j := i
+			for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j]) || rs[j] == '_') {
+				j++
+			}
+			toks = append(toks, token{tIdent, string(rs[i:j])})
+			i = j
+		case unicode.IsDigit(c) || (c == '-' && i+1 < len(rs) && unicode.IsDigit(rs[i+1])):
+			j := i + 1
+			for j < len(rs) && (unicode.IsDigit(rs[j]) || rs[j] == '.') {
+				j++
+			}
+			toks = append(toks, token{tNumber, string(rs[i:j])})
+			i = j
+		case c == '(':
+			toks = append(toks, token{tLParen, "("})
+			i++
+		case c == ')':
+			toks = append(toks, token{tRParen, ")"})
+			i++
+		case c == '.':
+			toks = append(toks, token{tDot, "."})
+			i++
+		case c == ',':
+			toks = append(toks, token{tComma, ","})
+			i++
+		default:
+			two := ""
+			if i+1 < len(rs) {
+				two = string(rs[i : i+2])
+			}
+			switch two {
+			case "==", "!=", ">=", "<=", "&&", "||":
+				toks = append(toks, token{tOp, two})
+				i += 2
+				continue
+			}
+			switch c {
+			case '>', '<', '!', '=':
+				op := string(c)
+				if c == '=' {
+					op = "==" // dynamic LINQ accepts a single '=' as equality
+				}
+				toks = append(toks, token{tOp, op})
+				i++
+			default:
+				return nil, fmt.Errorf("Syntax error '%c'", c)
+			}
+		}
+	}
+	return append(toks, token{kind: tEOF}), nil
+}
+
+type whereParser struct {
+	toks []token
+	pos  int
+}
+
+func (p *whereParser) peek() token { return p.toks[p.pos] }
+func (p *whereParser) next() token {
+	t := p.toks[p.pos]
+	if t.kind != tEOF {
+		p.pos++
+	}
+	return t
+}
+
+func (p *whereParser) isKeyword(words ...string) bool {
+	t := p.peek()
+	if t.kind != tIdent {
+		return false
+	}
+	for _, w := range words {
+		if strings.EqualFold(t.text, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *whereParser) parseOr() (whereExpr, error) {
+	left, err := p.parseAnd()
+	if err != nil {
+		return nil, err
+	}
+	for (p.peek().kind == tOp && p.peek().text == "||") || p.isKeyword("OR") {
+		p.next()
+		right, err := p.parseAnd()
+		if err != nil {
+			return nil, err
+		}
+		left = logicExpr{op: "||", l: left, r: right}
+	}
+	return left, nil
+}
+
+func (p *whereParser) parseAnd() (whereExpr, error) {
+	left, err := p.parseNot()
+	if err != nil {
+		return nil, err
+	}
+	for (p.peek().kind == tOp && p.peek().text == "&&") || p.isKeyword("AND") {
+		p.next()
+		right, err := p.parseNot()
+		if err != nil {
+			return nil, err
+		}
+		left = logicExpr{op: "&&", l: left, r: right}
+	}
+	return left, nil
+}
+
+func (p *whereParser) parseNot() (whereExpr, error) {
+	if (p.peek().kind == tOp && p.peek().text == "!") || p.isKeyword("NOT") {
+		p.next()
+		e, err := p.parseNot()
+		if err != nil {
+			return nil, err
+		}
+		return notExpr{e}, nil
+	}
+	return p.parseCmp()
+}
+
+func (p *whereParser) parseCmp() (whereExpr, error) {
+	left, err := p.parsePostfix()
+	if err != nil {
+		return nil, err
+	}
+	if t := p.peek(); t.kind == tOp {
+		switch t.text {
+		case "==", "!=", ">", "<", ">=", "<=":
+			p.next()
+			right, err := p.parsePostfix()
+			if err != nil {
+				return nil, err
+			}
+			return cmpExpr{op: t.text, l: left, r: right}, nil
+		}
+	}
+	return left, nil
+}
+
+func (p *whereParser) parsePostfix() (whereExpr, error) {
+	t := p.next()
+	var e whereExpr
+	switch t.kind {
+	case tString:
+		e = litExpr{whereValue{kind: vString, s: t.text}}
+	case tNumber:
+		n, err := parseDec(t.text)
+		if err != nil {
+			return nil, fmt.Errorf("Invalid number '%s'", t.text)
+		}
+		e = litExpr{numVal(n)}
+	case tLParen:
+		inner, err := p.parseOr()
+		if err != nil {
+			return nil, err
+		}
+		if p.next().kind != tRParen {
+			return nil, fmt.Errorf("')' expected")
+		}
+		e = inner
+	case tIdent:
+		switch strings.ToLower(t.text) {
+		case "null":
+			e = litExpr{whereValue{kind: vNull}}
+		case "true":
+			e = litExpr{boolVal(true)}
+		case "false":
+			e = litExpr{boolVal(false)}
+		case "guid":
+			if p.peek().kind != tLParen {
+				return nil, fmt.Errorf("'(' expected")
+			}
+			p.next()
+			arg := p.next()
+			if arg.kind != tString || p.next().kind != tRParen {
+				return nil, fmt.Errorf("Guid(\"…\") expects one string literal")
+			}
+			if !isGUID(arg.text) {
+				return nil, fmt.Errorf("Guid should contain 32 digits with 4 dashes (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+			}
+			e = litExpr{guidVal(arg.text)}
+		default:
+			path := t.text
+			// A dotted path is a nested field until a segment is followed by
+			// '(' — then that segment is a method on what came before.
+			for p.peek().kind == tDot && p.toks[p.pos+1].kind == tIdent && p.toks[p.pos+2].kind != tLParen {
+				p.next()
+				path += "." + p.next().text
+			}
+			e = fieldExpr{path}
+		}
+	default:
+		return nil, fmt.Errorf("Expression expected")
+	}
+	for p.peek().kind == tDot {
+		p.next()
+		name := p.next()
+		if name.kind != tIdent || p.next().kind != tLParen {
+			return nil, fmt.Errorf("Method call expected after '.'")
+		}
+		var args []whereExpr
+		if p.peek().kind != tRParen {
+			for {
+				a, err := p.parseOr()
+				if err != nil {
+					return nil, err
+				}
+				args = append(args, a)
+				if p.peek().kind != tComma {
+					break
+				}
+				p.next()
+			}
+		}
+		if p.next().kind != tRParen {
+			return nil, fmt.Errorf("')' expected")
+		}
+		e = methodExpr{target: e, name: name.text, args: args}
+	}
+	return e, nil
+}
+
+type litExpr struct{ v whereValue }
+
+func (e litExpr) eval(whereFields) (whereValue, error) { return e.v, nil }
+
+type fieldExpr struct{ path string }
+
+func (e fieldExpr) eval(f whereFields) (whereValue, error) { return f.lookup(e.path) }
+
+type notExpr struct{ e whereExpr }
+
+func (e notExpr) eval(f whereFields) (whereValue, error) {
+	v, err := e.e.eval(f)
+	if err != nil {
+		return v, err
+	}
+	if v.kind != vBool {
+		return v, fmt.Errorf("Operator '!' incompatible with operand type")
+	}
+	return boolVal(!v.b), nil
+}
+
+type logicExpr struct {
+	op   string
+	l, r whereExpr
+}
+
+func (e logicExpr) eval(f whereFields) (whereValue, error) {
+	l, err := e.l.eval(f)
+	if err != nil {
+		return l, err
+	}
+	if l.kind != vBool {
+		return l, fmt.Errorf("Operator '%s' incompatible with operand types", e.op)
+	}
+	// Short-circuit like C#: this is what makes `X!=null&&X.ToLower()==…` safe.
+	if e.op == "&&" && !l.b {
+		return boolVal(false), nil
+	}
+	if e.op == "||" && l.b {
+		return boolVal(true), nil
+	}
+	r, err := e.r.eval(f)
+	if err != nil {
+		return r, err
+	}
+	if r.kind != vBool {
+		return r, fmt.Errorf("Operator '%s' incompatible with operand types", e.op)
+	}
+	return r, nil
+}
+
+type cmpExpr struct {
+	op   string
+	l, r whereExpr
+}
+
+func (e cmpExpr) eval(f whereFields) (whereValue, error) {
+	l, err := e.l.eval(f)
+	if err != nil {
+		return l, err
+	}
+	r, err := e.r.eval(f)
+	if err != nil {
+		return r, err
+	}
+	c, comparable, err := compareValues(l, r, e.op)
+	if err != nil {
+		return whereValue{}, err
+	}
+	switch e.op {
+	case "==":
+		return boolVal(comparable && c == 0), nil
+	case "!=":
+		return boolVal(!comparable || c != 0), nil
+	}
+	if !comparable {
+		return boolVal(false), nil
+	}
+	switch e.op {
+	case ">":
+		return boolVal(c > 0), nil
+	case "<":
+		return boolVal(c < 0), nil
+	case ">=":
+		return boolVal(c >= 0), nil
+	default:
+		return boolVal(c <= 0), nil
+	}
+}
+
+// compareValues orders two values. comparable is false when either side is
+// null (null equals only null).
+func compareValues(l, r whereValue, op string) (c int, comparable bool, err error) {
+	if l.kind == vNull || r.kind == vNull {
+		if l.kind == vNull && r.kind == vNull {
+			return 0, true, nil
+		}
+		return 0, false, nil
+	}
+	switch {
+	case (l.kind == vGUID || r.kind == vGUID) && (l.kind == vGUID || l.kind == vString) && (r.kind == vGUID || r.kind == vString):
+		return strings.Compare(strings.ToLower(l.s), strings.ToLower(r.s)), true, nil
+	case l.kind == vString && r.kind == vString:
+		// Ordinal and case-sensitive, as reported for Xero's `==`.
+		return strings.Compare(l.s, r.s), true, nil
+	case l.kind == vNumber && r.kind == vNumber:
+		return l.n.Cmp(r.n), true, nil
+	case l.kind == vBool && r.kind == vBool:
+		if l.b == r.b {
+			return 0, true, nil
+		}
+		if !l.b {
+			return -1, true, nil
+		}
+		return 1, true, nil
+	}
+	return 0, false, fmt.Errorf("Operator '%s' incompatible with operand types", op)
+}
+
+type methodExpr struct {
+	target whereExpr
+	name   string
+	args   []whereExpr
+}
+
+func (e methodExpr) eval(f whereFields) (whereValue, error) {
+	t, err := e.target.eval(f)
+	if err != nil {
+		return t, err
+	}
+	if t.kind == vNull {
+		// What .NET throws when a method is called on a null field.
+		return t, fmt.Errorf("Object reference not set to an instance of an object. (%s() on a null value)", e.name)
+	}
+	if t.kind != vString {
+		return t, fmt.Errorf("No applicable method '%s' exists in type", e.name)
+	}
+	var args []string
+	for _, a := range e.args {
+		v, err := a.eval(f)
+		if err != nil {
+			return v, err
+		}
+		if v.kind != vString {
+			return v, fmt.Errorf("No applicable method '%s' exists for these arguments", e.name)
+		}
+		args = append(args, v.s)
+	}
+	want := func(n int) error {
+		if len(args) != n {
+			return fmt.Errorf("No applicable method '%s' exists for %d arguments", e.name, len(args))
+		}
+		return nil
+	}
+	switch strings.ToLower(e.name) {
+	case "tolower":
+		if err := want(0); err != nil {
+			return t, err
+		}
+		return whereValue{kind: vString, s: strings.ToLower(t.s)}, nil
+	case "toupper":
+		if err := want(0); err != nil {
+			return t, err
+		}
+		return whereValue{kind: vString, s: strings.ToUpper(t.s)}, nil
+	case "trim":
+		if err := want(0); err != nil {
+			return t, err
+		}
+		return whereValue{kind: vString, s: strings.TrimSpace(t.s)}, nil
+	case "contains":
+		if err := want(1); err != nil {
+			return t, err
+		}
+		return boolVal(strings.Contains(t.s, args[0])), nil
+	case "startswith":
+		if err := want(1); err != nil {
+			return t, err
+		}
+		return boolVal(strings.HasPrefix(t.s, args[0])), nil
+	case "endswith":
+		if err := want(1); err != nil {
+			return t, err
+		}
+		return boolVal(strings.HasSuffix(t.s, args[0])), nil
+	}
+	return t, fmt.Errorf("No applicable method '%s' exists in type 'String'", e.name)
+}
