@@ -126,6 +126,14 @@ func (s *setup) stop(t *testing.T) {
 	s.cancel = nil
 }
 
+// waitInactive waits until the server has noticed the stopped capture's disconnection.
+func (s *setup) waitInactive(t *testing.T) {
+	t.Helper()
+	waitFor(t, 30*time.Second, "slot inactive", func() bool {
+		return count(t, s.db.Pool, `SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1 AND active`, s.slot) == 0
+	})
+}
+
 func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
@@ -346,6 +354,7 @@ func TestSlotMismatchRefusesToStart(t *testing.T) {
 		s := newSetup(t, cdc.Config{})
 		s.start(t)
 		s.stop(t)
+		s.waitInactive(t)
 		s.db.Exec(t, `SELECT pg_drop_replication_slot($1)`, s.slot)
 		wantSetupError(t, runErr(t, s), "does not exist", "backfill")
 		if n := count(t, s.db.Pool, `SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1`, s.slot); n != 0 {
@@ -358,6 +367,7 @@ func TestSlotMismatchRefusesToStart(t *testing.T) {
 		s.start(t)
 		s.stop(t)
 		s.db.Exec(t, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, 'lost')`, s.tenant)
+		s.waitInactive(t)
 		// Someone else consumes the slot past our position.
 		s.db.Exec(t, `SELECT * FROM pg_logical_slot_get_binary_changes($1, NULL, NULL, 'proto_version', '1', 'publication_names', 'xerosync')`, s.slot)
 		wantSetupError(t, runErr(t, s), "ahead of xerosync's position")
