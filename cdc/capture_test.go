@@ -491,3 +491,48 @@ func TestConfirmedNeverAheadOfStored(t *testing.T) {
 		}
 	}
 }
+
+// The least-privilege role of the README: REPLICATION, its own schema, SELECT on the source
+// tables, and a publication made by the tables' owner. Capture runs, heartbeat included.
+func TestLeastPrivilegeRole(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	role := "xs_" + db.Name
+	db.Exec(t, fmt.Sprintf(`CREATE ROLE %[1]s LOGIN REPLICATION;
+		ALTER SCHEMA xerosync OWNER TO %[1]s;
+		GRANT USAGE ON SCHEMA core, crm, finance, integrations TO %[1]s;
+		GRANT SELECT ON core.tenants, crm.customers, finance.invoices, finance.invoice_lines, finance.payments,
+			integrations.xero_account_mappings, integrations.xero_tax_mappings, integrations.xero_payment_accounts TO %[1]s;
+		CREATE PUBLICATION xerosync FOR TABLE crm.customers, finance.invoices, finance.invoice_lines, finance.payments;`, role))
+	// Our tables were made by the migration as the superuser; in production the role makes
+	// them itself. Hand them over so the role owns what it writes.
+	db.Exec(t, fmt.Sprintf(`DO $$ DECLARE r record; BEGIN
+		FOR r IN SELECT tablename FROM pg_tables WHERE schemaname = 'xerosync' LOOP
+			EXECUTE format('ALTER TABLE xerosync.%%I OWNER TO %s', r.tablename);
+		END LOOP; END $$`, role))
+	db.Exec(t, recorderTable)
+	db.Exec(t, fmt.Sprintf(`GRANT ALL ON public.captured TO %s`, role))
+	t.Cleanup(func() {
+		db.Exec(t, fmt.Sprintf(`DROP PUBLICATION xerosync; REASSIGN OWNED BY %[1]s TO postgres; DROP OWNED BY %[1]s; DROP ROLE %[1]s`, role))
+	})
+	url := db.URLAs(role, "")
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var tenant string
+	if err := db.Pool.QueryRow(context.Background(), "INSERT INTO core.tenants (name) VALUES ('lp') RETURNING id::text").Scan(&tenant); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := cdc.New(cdc.Config{DB: pool, ConnString: url, Slot: db.Name, Sink: &recorder{},
+		HeartbeatInterval: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(tlog{t}, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, 30*time.Second, "streaming", func() bool { return c.Status().Streaming })
+	db.Exec(t, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, 'least')`, tenant)
+	waitFor(t, 30*time.Second, "capture", func() bool { return count(t, db.Pool, "SELECT count(*) FROM captured") == 1 })
+	waitFor(t, 30*time.Second, "heartbeat", func() bool { return !c.Status().LastHeartbeat.IsZero() })
+}
