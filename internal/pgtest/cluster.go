@@ -23,6 +23,7 @@ import (
 // Cluster is a PostgreSQL server the tests use: a local throwaway one, or an external one.
 type Cluster struct {
 	host, port, user string
+	closeFn          func() error // an external backend's clean-up (the Docker container)
 
 	// local cluster only
 	dir     string
@@ -236,6 +237,9 @@ func (c *Cluster) Restart(ctx context.Context, immediate bool) error {
 
 // Close stops the server and removes its directory.
 func (c *Cluster) Close() error {
+	if c.closeFn != nil {
+		return c.closeFn()
+	}
 	if c.dir == "" {
 		return nil
 	}

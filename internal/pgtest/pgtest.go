@@ -10,6 +10,8 @@
 //     when we are root the cluster runs as the "postgres" system user.
 //   - XEROSYNC_TEST_DATABASE_URL=postgres://superuser@host:port/postgres: an existing server
 //     (it must have wal_level=logical); tests create and drop their databases there.
+//   - XEROSYNC_TEST_BACKEND=docker, in a build with -tags dockertest: postgres:15 in a
+//     container through github.com/ory/dockertest/v3, for machines with a Docker engine.
 //
 // Use it from TestMain so the cluster is stopped at the end:
 //
@@ -19,6 +21,7 @@ package pgtest
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -41,6 +44,9 @@ import (
 var SoftbooqSchema string
 
 const templateDB = "xerosync_template"
+
+// startDocker is set by docker.go in builds with -tags dockertest.
+var startDocker func(ctx context.Context) (*Cluster, error)
 
 var (
 	shared     *Cluster
@@ -68,6 +74,12 @@ func Shared(t testing.TB) *Cluster {
 		defer cancel()
 		if u := os.Getenv("XEROSYNC_TEST_DATABASE_URL"); u != "" {
 			shared, sharedErr = External(u)
+		} else if os.Getenv("XEROSYNC_TEST_BACKEND") == "docker" {
+			if startDocker == nil {
+				sharedErr = errors.New("XEROSYNC_TEST_BACKEND=docker needs a build with -tags dockertest")
+			} else {
+				shared, sharedErr = startDocker(ctx)
+			}
 		} else {
 			shared, sharedErr = StartLocal(ctx, LocalConfig{})
 		}
