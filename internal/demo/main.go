@@ -6,29 +6,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/softbooq/xerosync/internal/pgtest"
+	"github.com/softbooq/xerosync/internal/harness"
 	"github.com/softbooq/xerosync/xero/xerosim"
 )
 
@@ -50,119 +39,42 @@ func say(format string, args ...any) {
 }
 
 func run(ctx context.Context, bin string, changes int, wait time.Duration) error {
-	bin, err := filepath.Abs(bin)
+	say("starting a throwaway PostgreSQL (wal_level=logical) and the Xero simulator…")
+	st, err := harness.Start(ctx, harness.Params{Bin: bin, Out: os.Stdout})
 	if err != nil {
 		return err
 	}
-	say("starting a throwaway PostgreSQL (wal_level=logical)…")
-	cl, err := pgtest.StartLocal(ctx, pgtest.LocalConfig{})
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	db, tenants, err := seed(ctx, cl)
-	if err != nil {
-		return fmt.Errorf("seed softbooq: %w", err)
-	}
-	defer db.Close()
-	kiwi := tenants[0]
-
-	dir, err := os.MkdirTemp("", "xerosync-demo-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	redirect, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	client := xerosim.DefaultClient()
-	client.RedirectURIs = []string{"http://" + redirect + "/callback"}
-	sim, srv := xerosim.Start(xerosim.Config{Clients: []xerosim.Client{client}})
-	defer srv.Close()
-	org := sim.MustAddOrg(xerosim.DefaultOrg("Kiwi Kitchens Ltd"))
-	sim.MustAddOrg(xerosim.DefaultOrg("Kiwi Kitchens (old books)"))
-	say("Xero simulator at %s with organisations \"Kiwi Kitchens Ltd\" and \"Kiwi Kitchens (old books)\"", srv.URL)
-
-	httpAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	keyFile := filepath.Join(dir, "token-key")
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(key)), 0o600); err != nil {
-		return err
-	}
-	cfgFile := filepath.Join(dir, "xerosync.toml")
-	cfg := fmt.Sprintf(`[database]
-url = %q
-
-[http]
-addr = %q
-
-[xero]
-client_id = %q
-client_secret = %q
-redirect_url = %q
-login_url = %q
-identity_url = %q
-api_url = %q
-
-[token]
-key_file = %q
-
-[log]
-level = "info"
-`, cl.URL("softbooq"), httpAddr, client.ID, client.Secret, "http://"+redirect+"/callback", srv.URL, srv.URL, srv.URL, keyFile)
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		return err
-	}
+	defer st.Close()
+	kiwi := st.Tenants[0]
+	say("Softbooq seeded: tenants \"Kiwi Kitchens Ltd\" and \"Tui Tours\", 2 customers, 1 issued invoice (history)")
+	say("Xero simulator at %s with organisations \"Kiwi Kitchens Ltd\" and \"Kiwi Kitchens (old books)\"", st.SimServer.URL)
 
 	say("starting the daemon: xerosync run")
-	daemon := exec.Command(bin, "--config", cfgFile, "run")
-	daemon.Env = append(os.Environ(), "NO_COLOR=1")
-	out := prefixed("  [daemon] ")
-	daemon.Stdout, daemon.Stderr = out, out
-	if err := daemon.Start(); err != nil {
-		return fmt.Errorf("start daemon: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = daemon.Wait(); close(exited) }()
-	defer func() {
-		_ = daemon.Process.Signal(syscall.SIGTERM)
-		done := exited
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = daemon.Process.Kill()
-			<-done
-		}
-		say("daemon stopped")
-	}()
-	if err := waitHealthy(ctx, "http://"+httpAddr+"/healthz", exited); err != nil {
+	d, err := st.StartDaemon(ctx, "daemon")
+	if err != nil {
 		return err
 	}
-	say("daemon healthy at http://%s/healthz", httpAddr)
+	defer func() { d.Stop(); say("daemon stopped") }()
+	say("daemon answering at http://%s/healthz", d.Addr)
 
 	// The operator connects the tenant: the real OAuth flow, the browser played by us.
 	say("connecting tenant %s to \"Kiwi Kitchens Ltd\": xerosync connect", kiwi)
-	if err := connect(ctx, bin, cfgFile, kiwi); err != nil {
+	if err := st.Connect(ctx, d.Config, kiwi, "Kiwi Kitchens Ltd"); err != nil {
 		return err
 	}
 	say("backfilling its history: xerosync backfill")
-	if err := runCmd(ctx, bin, "--config", cfgFile, "backfill", "--tenant", kiwi, "--since", "2026-01-01"); err != nil {
+	if err := st.Run(ctx, "--config", d.Config, "backfill", "--tenant", kiwi, "--since", "2026-01-01"); err != nil {
 		say("backfill: %v", err)
 	}
 
 	// Live changes in Softbooq, as its users make them.
-	watch := newWatcher(sim, org)
+	watch := newWatcher(st.Sim, st.Org)
 	go watch.run(ctx)
-	if err := live(ctx, db, kiwi, changes); err != nil {
+	if err := live(ctx, st.DB, kiwi, changes); err != nil {
 		return err
 	}
 	say("waiting for Xero to catch up…")
-	if err := waitDrained(ctx, db, wait); err != nil {
+	if err := st.Drained(ctx, wait); err != nil {
 		say("%v", err)
 	}
 	time.Sleep(300 * time.Millisecond) // let the watcher print the last arrivals
@@ -170,10 +82,11 @@ level = "info"
 
 	fmt.Println()
 	say("summary")
-	st := sim.Stats()
+	sim, org := st.Sim, st.Org
+	stats := sim.Stats()
 	fmt.Printf("  Xero organisation \"Kiwi Kitchens Ltd\": %d contacts, %d invoices, %d payments; %d API calls, %d answered 429\n",
-		len(sim.Contacts(org)), len(sim.Invoices(org)), len(sim.Payments(org)), calls(st.Calls), total(st.RateLimited))
-	rows, err := db.Query(ctx, `SELECT entity || '/' || action, state, count(*) FROM xerosync.outbox GROUP BY 1, 2 ORDER BY 1, 2`)
+		len(sim.Contacts(org)), len(sim.Invoices(org)), len(sim.Payments(org)), calls(stats.Calls), total(stats.RateLimited))
+	rows, err := st.DB.Query(ctx, `SELECT entity || '/' || action, state, count(*) FROM xerosync.outbox GROUP BY 1, 2 ORDER BY 1, 2`)
 	if err == nil {
 		fmt.Println("  xerosync.outbox:")
 		for rows.Next() {
@@ -186,7 +99,7 @@ level = "info"
 		rows.Close()
 	}
 	fmt.Println("  xerosync status:")
-	_ = runCmd(ctx, bin, "--config", cfgFile, "status")
+	_ = st.Run(ctx, "--config", d.Config, "status")
 	return nil
 }
 
@@ -204,53 +117,6 @@ func total(m map[string]int) int {
 		n += v
 	}
 	return n
-}
-
-// seed creates Softbooq's database: two tenants, mappings, customers and some history.
-func seed(ctx context.Context, cl *pgtest.Cluster) (*pgxpool.Pool, []string, error) {
-	admin, err := pgx.Connect(ctx, cl.URL("postgres"))
-	if err != nil {
-		return nil, nil, err
-	}
-	_, err = admin.Exec(ctx, "CREATE DATABASE softbooq")
-	admin.Close(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	db, err := pgxpool.New(ctx, cl.URL("softbooq"))
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := db.Exec(ctx, pgtest.SoftbooqSchema); err != nil {
-		return nil, nil, err
-	}
-	var tenants []string
-	for _, name := range []string{"Kiwi Kitchens Ltd", "Tui Tours"} {
-		var id string
-		if err := db.QueryRow(ctx, "INSERT INTO core.tenants (name) VALUES ($1) RETURNING id::text", name).Scan(&id); err != nil {
-			return nil, nil, err
-		}
-		tenants = append(tenants, id)
-	}
-	t := tenants[0]
-	for _, stmt := range []string{
-		`INSERT INTO integrations.xero_account_mappings VALUES ($1, 'catering', '200'), ($1, 'equipment', '200')`,
-		`INSERT INTO integrations.xero_tax_mappings VALUES ($1, 'GST15', 'OUTPUT2')`,
-		`INSERT INTO integrations.xero_payment_accounts VALUES ($1, 'bank_transfer', '090'), ($1, 'card', '090')`,
-		`INSERT INTO crm.customers (tenant_id, name, first_name, last_name, email, phone, city, country_code)
-		 VALUES ($1, 'Aroha Events', 'Aroha', 'Ngata', 'aroha@events.example', '+64 9 555 0101', 'Auckland', 'NZ'),
-		        ($1, 'Harbour Café', NULL, NULL, 'hello@harbour.example', NULL, 'Wellington', 'NZ')`,
-		`INSERT INTO finance.invoices (tenant_id, customer_id, number, status, currency, issue_date, due_date, amounts_tax, issued_at)
-		 SELECT $1, id, 'INV-0001', 'issued', 'NZD', '2026-10-01', '2026-10-31', 'exclusive', now() FROM crm.customers WHERE name = 'Aroha Events'`,
-		`INSERT INTO finance.invoice_lines (invoice_id, tenant_id, position, description, quantity, unit_price, revenue_category, tax_component)
-		 SELECT id, $1, 1, 'Wedding catering, 80 guests', 80, 42.5, 'catering', 'GST15' FROM finance.invoices WHERE number = 'INV-0001'`,
-	} {
-		if _, err := db.Exec(ctx, stmt, t); err != nil {
-			return nil, nil, err
-		}
-	}
-	say("Softbooq seeded: tenants \"Kiwi Kitchens Ltd\" and \"Tui Tours\", 2 customers, 1 issued invoice (history)")
-	return db, tenants, nil
 }
 
 // live writes Softbooq changes one by one: customers, invoices issued, payments, an update
@@ -301,87 +167,6 @@ func live(ctx context.Context, db *pgxpool.Pool, tenant string, n int) error {
 	return nil
 }
 
-func waitDrained(ctx context.Context, db *pgxpool.Pool, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		var open int
-		err := db.QueryRow(ctx, `SELECT count(*) FROM xerosync.outbox WHERE state IN ('pending', 'in_flight')`).Scan(&open)
-		if err == nil && open == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	return errors.New("outbox not drained in time")
-}
-
-// connect runs `xerosync connect` and plays the browser: it opens the printed authorisation
-// URL, and the simulator consents and redirects to connect's loopback listener.
-func connect(ctx context.Context, bin, cfgFile, tenant string) error {
-	cmd := exec.CommandContext(ctx, bin, "--config", cfgFile, "connect", "--tenant", tenant, "--org", "Kiwi Kitchens Ltd")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	cmd.Stderr = prefixed("  [connect] ")
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	sc := bufio.NewScanner(stdout)
-	opened := false
-	for sc.Scan() {
-		line := sc.Text()
-		fmt.Println("  [connect] " + line)
-		if u := strings.TrimSpace(line); !opened && strings.HasPrefix(u, "http") && strings.Contains(u, "authorize") {
-			opened = true
-			go func() {
-				resp, err := http.Get(u)
-				if err != nil {
-					say("browser: %v", err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}()
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("xerosync connect: %w", err)
-	}
-	return nil
-}
-
-func runCmd(ctx context.Context, bin string, args ...string) error {
-	cmd := exec.CommandContext(ctx, bin, args...)
-	w := prefixed("    ")
-	cmd.Stdout, cmd.Stderr = w, w
-	return cmd.Run()
-}
-
-func waitHealthy(ctx context.Context, url string, exited <-chan struct{}) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-exited:
-			return errors.New("the daemon exited (its log is above)")
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	return errors.New("daemon did not become healthy within 60s")
-}
-
 // watcher prints what appears in the simulated organisation.
 type watcher struct {
 	sim  *xerosim.Sim
@@ -430,25 +215,4 @@ func (w *watcher) note(key, state, line string) {
 	}
 	w.seen[key] = state
 	say("%s (%s)", line, verb)
-}
-
-func prefixed(prefix string) io.Writer {
-	pr, pw := io.Pipe()
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			fmt.Println(prefix + sc.Text())
-		}
-	}()
-	return pw
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
