@@ -1,0 +1,461 @@
+// Command torture runs the real xerosync binary through the worst a production day brings and
+// checks that nothing was lost, duplicated or reordered: two daemons against one PostgreSQL,
+// the Xero simulator with faults on (5xx, latency, responses lost after being applied, 429
+// bursts), a workload of customers, invoices, voids and payments, while daemons are killed
+// with SIGKILL at random moments and PostgreSQL is restarted. Then it runs to quiescence and
+// compares the simulator's records with Softbooq's. Run it through scripts/torture.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/softbooq/xerosync/internal/harness"
+	"github.com/softbooq/xerosync/xero/xerosim"
+)
+
+type params struct {
+	bin                                         string
+	changes                                     int
+	kills, restarts                             int
+	seed                                        uint64
+	timeScale                                   float64
+	drainTimeout                                time.Duration
+	verbose                                     bool
+	fault5xx, faultLost, faultLatency, fault429 float64
+}
+
+func main() {
+	var p params
+	flag.StringVar(&p.bin, "bin", "bin/xerosync", "the xerosync binary")
+	flag.IntVar(&p.changes, "changes", 5000, "Softbooq changes to write")
+	flag.IntVar(&p.kills, "kills", 30, "SIGKILLs of a daemon")
+	flag.IntVar(&p.restarts, "restarts", 3, "PostgreSQL restarts (immediate shutdown, as in a crash)")
+	flag.Uint64Var(&p.seed, "seed", 1, "seed of the workload, the kills and the simulator's faults")
+	flag.Float64Var(&p.timeScale, "time-scale", 20, "simulated Xero minutes per real minute (Xero's limits are per simulated minute)")
+	flag.DurationVar(&p.drainTimeout, "drain-timeout", 10*time.Minute, "how long quiescence may take")
+	flag.BoolVar(&p.verbose, "v", false, "show the daemons' logs")
+	flag.Float64Var(&p.fault5xx, "fault-5xx", 0.03, "share of Accounting calls answered 500")
+	flag.Float64Var(&p.faultLost, "fault-lost", 0.03, "share of calls applied whose response is lost")
+	flag.Float64Var(&p.faultLatency, "fault-latency", 0.03, "share of calls delayed")
+	flag.Float64Var(&p.fault429, "fault-429", 0.01, "share of calls answered with a 429 burst")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ok, err := run(ctx, p)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "torture:", err)
+		os.Exit(1)
+	}
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+}
+
+// expected is what Softbooq holds at the end, for the tenant that is connected.
+type expected struct {
+	mu        sync.Mutex
+	customers map[string]customer // id → final Xero-held state
+	invoices  map[string]invoice  // number → state
+	payments  []payment
+	changes   int
+}
+
+type customer struct{ name, phone string }
+
+type invoice struct {
+	id, customer string
+	voided       bool
+	paid         int // payments recorded
+}
+
+type payment struct{ invoiceNumber, reference string }
+
+func run(ctx context.Context, p params) (bool, error) {
+	var out io.Writer = io.Discard
+	if p.verbose {
+		out = os.Stderr
+	}
+	st, err := harness.Start(ctx, harness.Params{Bin: p.bin, Out: out, Sim: xerosim.Config{
+		TimeScale: p.timeScale, Seed: int64(p.seed),
+		Faults: xerosim.Faults{Rate5xx: p.fault5xx, RateLostResponse: p.faultLost, RateLatency: p.faultLatency,
+			Latency: 300 * time.Millisecond, Rate429Burst: p.fault429},
+	}})
+	if err != nil {
+		return false, err
+	}
+	defer st.Close()
+	tenant := st.Tenants[0]
+
+	var mu sync.Mutex
+	daemons := map[string]*harness.Daemon{}
+	start := func(name string) error {
+		d, err := st.StartDaemon(ctx, name)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		daemons[name] = d
+		mu.Unlock()
+		return nil
+	}
+	if err := start("a"); err != nil {
+		return false, err
+	}
+	if err := start("b"); err != nil {
+		return false, err
+	}
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, d := range daemons {
+			d.Stop()
+		}
+	}()
+	logf("two daemons up; connecting tenant %s through xerosync connect", tenant)
+	// The simulator's random faults hit Accounting calls only, so the OAuth flow is not
+	// under fire; everything after it is.
+	if err := connectRetrying(ctx, st, daemons["a"].Config, tenant); err != nil {
+		return false, err
+	}
+
+	exp := &expected{customers: map[string]customer{}, invoices: map[string]invoice{}}
+	rng := rand.New(rand.NewPCG(p.seed, 7))
+	workDone := make(chan error, 1)
+	started := time.Now()
+	go func() { workDone <- workload(ctx, st.DB, tenant, p, exp) }()
+
+	// Chaos: kills spread over the workload, restarts at even fractions of it.
+	kills, restarts := 0, 0
+	for {
+		select {
+		case err := <-workDone:
+			if err != nil {
+				return false, err
+			}
+			goto quiesce
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(time.Duration(300+rng.IntN(900)) * time.Millisecond):
+		}
+		exp.mu.Lock()
+		progress := float64(exp.changes) / float64(p.changes)
+		exp.mu.Unlock()
+		if restarts < p.restarts && progress >= float64(restarts+1)/float64(p.restarts+1) {
+			restarts++
+			logf("restarting PostgreSQL (%d/%d, immediate shutdown)", restarts, p.restarts)
+			if err := st.Cluster.Restart(ctx, true); err != nil {
+				return false, fmt.Errorf("restart postgres: %w", err)
+			}
+			continue
+		}
+		if kills < p.kills && progress >= float64(kills)/float64(p.kills) {
+			name := []string{"a", "b"}[rng.IntN(2)]
+			mu.Lock()
+			d := daemons[name]
+			mu.Unlock()
+			d.Kill()
+			kills++
+			logf("kill -9 daemon %s (%d/%d) at %d changes", name, kills, p.kills, exp.changes)
+			if err := start(name); err != nil {
+				return false, err
+			}
+		}
+	}
+quiesce:
+	// Kills still owed (a fast workload) happen now, during the drain.
+	for kills < p.kills {
+		name := []string{"a", "b"}[rng.IntN(2)]
+		mu.Lock()
+		d := daemons[name]
+		mu.Unlock()
+		d.Kill()
+		kills++
+		if err := start(name); err != nil {
+			return false, err
+		}
+		time.Sleep(time.Duration(200+rng.IntN(500)) * time.Millisecond)
+	}
+	logf("workload done: %d changes in %s; faults off, waiting for quiescence", exp.changes, time.Since(started).Round(time.Second))
+	st.Sim.ClearFaults()
+	if err := st.Drained(ctx, p.drainTimeout); err != nil {
+		logf("%v", err)
+	}
+	return report(ctx, st, exp, p, kills, restarts)
+}
+
+func connectRetrying(ctx context.Context, st *harness.Stack, cfg, tenant string) error {
+	var err error
+	for range 3 {
+		if err = st.Connect(ctx, cfg, tenant, "Kiwi Kitchens Ltd"); err == nil {
+			return nil
+		}
+		logf("connect: %v; again", err)
+	}
+	return err
+}
+
+// workload writes p.changes Softbooq changes: customers, Xero-held updates, invoices issued,
+// voids and payments; while PostgreSQL restarts, a write is retried.
+func workload(ctx context.Context, db *pgxpool.Pool, tenant string, p params, exp *expected) error {
+	rng := rand.New(rand.NewPCG(p.seed, 11))
+	var custIDs []string
+	var open []string // issued, not voided invoice numbers
+	seq := 0
+	for exp.changes < p.changes {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		seq++
+		var err error
+		kind := rng.IntN(10)
+		switch {
+		case len(custIDs) < 5 || kind < 3:
+			name := fmt.Sprintf("Customer %05d", seq)
+			var id string
+			err = retrying(ctx, func() error {
+				return db.QueryRow(ctx, `INSERT INTO crm.customers (tenant_id, name, email, phone, country_code)
+					VALUES ($1, $2, $3, '+64 1', 'NZ') RETURNING id::text`, tenant, name, fmt.Sprintf("c%05d@example.com", seq)).Scan(&id)
+			})
+			if err == nil {
+				exp.mu.Lock()
+				custIDs = append(custIDs, id)
+				exp.customers[id] = customer{name: name, phone: "+64 1"}
+				exp.changes++
+				exp.mu.Unlock()
+			}
+		case kind < 5:
+			id := custIDs[rng.IntN(len(custIDs))]
+			phone := fmt.Sprintf("+64 %d", seq)
+			err = retrying(ctx, func() error {
+				_, err := db.Exec(ctx, `UPDATE crm.customers SET phone = $2 WHERE id = $1`, id, phone)
+				return err
+			})
+			if err == nil {
+				exp.mu.Lock()
+				c := exp.customers[id]
+				c.phone = phone
+				exp.customers[id] = c
+				exp.changes++
+				exp.mu.Unlock()
+			}
+		case kind < 8:
+			cust := custIDs[rng.IntN(len(custIDs))]
+			number := fmt.Sprintf("T-%06d", seq)
+			var id string
+			err = retrying(ctx, func() error {
+				tx, err := db.Begin(ctx)
+				if err != nil {
+					return err
+				}
+				defer tx.Rollback(ctx)
+				if err := tx.QueryRow(ctx, `INSERT INTO finance.invoices (tenant_id, customer_id, number, status, currency, issue_date, due_date, issued_at)
+					VALUES ($1, $2, $3, 'issued', 'NZD', current_date, current_date + 30, now()) RETURNING id::text`, tenant, cust, number).Scan(&id); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO finance.invoice_lines (invoice_id, tenant_id, position, description, quantity, unit_price, revenue_category, tax_component)
+					VALUES ($1, $2, 1, 'Platters', 3, 19.99, 'catering', 'GST15'), ($1, $2, 2, 'Hire', 1, 50, 'equipment', NULL)`, id, tenant); err != nil {
+					return err
+				}
+				return tx.Commit(ctx)
+			})
+			if err == nil {
+				exp.mu.Lock()
+				exp.invoices[number] = invoice{id: id, customer: cust}
+				open = append(open, number)
+				exp.changes++
+				exp.mu.Unlock()
+			}
+		case kind == 8 && len(open) > 0:
+			i := rng.IntN(len(open))
+			number := open[i]
+			exp.mu.Lock()
+			inv := exp.invoices[number]
+			exp.mu.Unlock()
+			if inv.paid > 0 {
+				continue // Xero voids only invoices without payments
+			}
+			err = retrying(ctx, func() error {
+				_, err := db.Exec(ctx, `UPDATE finance.invoices SET status = 'void', voided_at = now() WHERE number = $1 AND tenant_id = $2`, number, tenant)
+				return err
+			})
+			if err == nil {
+				exp.mu.Lock()
+				inv.voided = true
+				exp.invoices[number] = inv
+				open = append(open[:i], open[i+1:]...)
+				exp.changes++
+				exp.mu.Unlock()
+			}
+		case len(open) > 0:
+			number := open[rng.IntN(len(open))]
+			exp.mu.Lock()
+			inv := exp.invoices[number]
+			exp.mu.Unlock()
+			if inv.paid >= 2 {
+				continue
+			}
+			ref := fmt.Sprintf("%s/P%d", number, inv.paid+1)
+			err = retrying(ctx, func() error {
+				_, err := db.Exec(ctx, `INSERT INTO finance.payments (tenant_id, invoice_id, amount, paid_on, method, reference)
+					VALUES ($1, $2, 10.00, current_date, 'card', $3)`, tenant, inv.id, ref)
+				return err
+			})
+			if err == nil {
+				exp.mu.Lock()
+				inv.paid++
+				exp.invoices[number] = inv
+				exp.payments = append(exp.payments, payment{number, ref})
+				exp.changes++
+				exp.mu.Unlock()
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retrying runs f until it succeeds, for as long as PostgreSQL is restarting.
+func retrying(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kills, restarts int) (bool, error) {
+	sim, org := st.Sim, st.Org
+	lost, dup, order := 0, 0, 0
+	var problems []string
+	note := func(format string, args ...any) {
+		if len(problems) < 20 {
+			problems = append(problems, fmt.Sprintf(format, args...))
+		}
+	}
+	contacts := map[string]xerosim.Contact{}
+	for _, c := range sim.Contacts(org) {
+		contacts[c.ContactNumber] = c
+	}
+	for id, want := range exp.customers {
+		switch n := sim.ContactCreations(org, id); {
+		case n == 0:
+			lost++
+			note("customer %s (%s) never reached Xero", id, want.name)
+			continue
+		case n > 1:
+			dup++
+			note("customer %s created %d times", id, n)
+		}
+		c := contacts[id]
+		if c.Name != want.name || !strings.Contains(string(c.Phones), want.phone+`"`) {
+			order++
+			note("contact %s in Xero is %q %s, Softbooq has %q %s", id, c.Name, c.Phones, want.name, want.phone)
+		}
+	}
+	invoices := map[string]xerosim.Invoice{}
+	for _, inv := range sim.Invoices(org) {
+		invoices[inv.InvoiceNumber] = inv
+	}
+	for number, want := range exp.invoices {
+		switch n := sim.InvoiceCreations(org, number); {
+		case n == 0:
+			lost++
+			note("invoice %s never reached Xero", number)
+			continue
+		case n > 1:
+			dup++
+			note("invoice %s created %d times", number, n)
+		}
+		got := invoices[number]
+		if want.voided != (got.Status == "VOIDED") {
+			order++
+			note("invoice %s is %s in Xero, voided in Softbooq: %v", number, got.Status, want.voided)
+		}
+	}
+	for _, pay := range exp.payments {
+		inv := invoices[pay.invoiceNumber]
+		switch n := sim.PaymentCreations(org, inv.InvoiceID, pay.reference); {
+		case n == 0:
+			lost++
+			note("payment %s never reached Xero", pay.reference)
+		case n > 1:
+			dup++
+			note("payment %s created %d times", pay.reference, n)
+		}
+	}
+	var states string
+	var unfinished, failedNoCode int
+	rows, err := st.DB.Query(ctx, `SELECT state, count(*), count(*) FILTER (WHERE state = 'failed' AND last_error_code IS NULL)
+		FROM xerosync.outbox GROUP BY state ORDER BY state`)
+	if err != nil {
+		return false, err
+	}
+	for rows.Next() {
+		var s string
+		var n, nocode int
+		if err := rows.Scan(&s, &n, &nocode); err != nil {
+			return false, err
+		}
+		states += fmt.Sprintf("%s %d, ", s, n)
+		if s != "done" && s != "failed" {
+			unfinished += n
+		}
+		failedNoCode += nocode
+	}
+	rows.Close()
+	stats := sim.Stats()
+	faults := 0
+	for _, n := range stats.Faults {
+		faults += n
+	}
+	fmt.Printf("| measure | value |\n|---|---|\n")
+	fmt.Printf("| Softbooq changes | %d (%d customers, %d invoices, %d payments) |\n", exp.changes, len(exp.customers), len(exp.invoices), len(exp.payments))
+	fmt.Printf("| daemon kill -9 | %d |\n", kills)
+	fmt.Printf("| PostgreSQL restarts | %d |\n", restarts)
+	fmt.Printf("| faults injected by the simulator | %d (%s) |\n", faults, faultList(stats.Faults))
+	fmt.Printf("| outbox rows | %s |\n", strings.TrimSuffix(states, ", "))
+	fmt.Printf("| lost | %d |\n", lost)
+	fmt.Printf("| duplicated | %d |\n", dup)
+	fmt.Printf("| out of order | %d |\n", order)
+	fmt.Printf("| rows neither done nor failed-with-code | %d |\n", unfinished+failedNoCode)
+	for _, pr := range problems {
+		fmt.Println("  - " + pr)
+	}
+	ok := lost == 0 && dup == 0 && order == 0 && unfinished+failedNoCode == 0
+	if !ok {
+		return false, errors.New("the run lost, duplicated or reordered something (above)")
+	}
+	return true, nil
+}
+
+func faultList(m map[xerosim.FaultKind]int) string {
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%v %d", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
