@@ -73,7 +73,7 @@ func newSetup(t *testing.T, cfg cdc.Config) *setup {
 	// Slots are cluster-wide: one per test database.
 	s.slot = db.Name
 	cfg.DB, cfg.ConnString, cfg.Sink, cfg.Slot = db.Pool, db.URL, s.rec, s.slot
-	cfg.Logger = slog.New(slog.NewTextHandler(tlog{t}, nil))
+	cfg.Logger = slog.New(slog.NewTextHandler(pgtest.LogWriter(t), nil))
 	cfg.HeartbeatInterval = cmpOr(cfg.HeartbeatInterval, 200*time.Millisecond)
 	cfg.StatusInterval = cmpOr(cfg.StatusInterval, 200*time.Millisecond)
 	cfg.ReconnectMax = cmpOr(cfg.ReconnectMax, time.Second)
@@ -91,13 +91,6 @@ func cmpOr[T comparable](a, b T) T {
 		return b
 	}
 	return a
-}
-
-type tlog struct{ t *testing.T }
-
-func (l tlog) Write(p []byte) (int, error) {
-	l.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 func (s *setup) start(t *testing.T) {
@@ -136,13 +129,7 @@ func (s *setup) waitInactive(t *testing.T) {
 
 func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	pgtest.Eventually(t, limit, what, ok)
 }
 
 func count(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int {
@@ -290,29 +277,27 @@ func wantSetupError(t *testing.T, err error, contains ...string) {
 
 func TestRoleWithoutReplicationIsOneClearError(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	role := "norepl_" + db.Name
-	db.Exec(t, fmt.Sprintf(`CREATE ROLE %s LOGIN`, role))
-	t.Cleanup(func() { db.Exec(t, fmt.Sprintf(`DROP OWNED BY %s; DROP ROLE %s`, role, role)) })
-	db.Exec(t, fmt.Sprintf(`GRANT USAGE ON SCHEMA crm, finance, xerosync TO %s; GRANT SELECT ON ALL TABLES IN SCHEMA crm, finance TO %s; GRANT ALL ON ALL TABLES IN SCHEMA xerosync TO %s`, role, role, role))
-	pool, err := pgxpool.New(context.Background(), db.URLAs(role, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	c, _ := cdc.New(cdc.Config{DB: pool, ConnString: db.URLAs(role, ""), Sink: &recorder{}})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	wantSetupError(t, c.Run(ctx), "REPLICATION", "ALTER ROLE "+role+" REPLICATION")
+	role, err := runAsRole(t, "norepl", "LOGIN")
+	wantSetupError(t, err, "REPLICATION", "ALTER ROLE "+role+" REPLICATION")
 }
 
 func TestRoleWithoutPublicationRightsGetsTheSQL(t *testing.T) {
 	t.Parallel()
+	_, err := runAsRole(t, "nopub", "LOGIN REPLICATION")
+	wantSetupError(t, err, "CREATE PUBLICATION xerosync FOR TABLE crm.customers, finance.invoices, finance.invoice_lines, finance.payments")
+}
+
+// runAsRole runs capture as a new role with the given attributes that may read the source
+// tables and write ours, and returns the role and what Run returned.
+func runAsRole(t *testing.T, prefix, attributes string) (string, error) {
+	t.Helper()
 	db := pgtest.New(t)
-	role := "nopub_" + db.Name
-	db.Exec(t, fmt.Sprintf(`CREATE ROLE %s LOGIN REPLICATION`, role))
+	role := prefix + "_" + db.Name
+	db.Exec(t, fmt.Sprintf(`CREATE ROLE %s %s`, role, attributes))
 	t.Cleanup(func() { db.Exec(t, fmt.Sprintf(`DROP OWNED BY %s; DROP ROLE %s`, role, role)) })
-	db.Exec(t, fmt.Sprintf(`GRANT USAGE ON SCHEMA crm, finance, xerosync TO %s; GRANT SELECT ON ALL TABLES IN SCHEMA crm, finance TO %s; GRANT ALL ON ALL TABLES IN SCHEMA xerosync TO %s`, role, role, role))
+	db.Exec(t, fmt.Sprintf(`GRANT USAGE ON SCHEMA crm, finance, xerosync TO %[1]s;
+		GRANT SELECT ON ALL TABLES IN SCHEMA crm, finance TO %[1]s;
+		GRANT ALL ON ALL TABLES IN SCHEMA xerosync TO %[1]s`, role))
 	pool, err := pgxpool.New(context.Background(), db.URLAs(role, ""))
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +306,7 @@ func TestRoleWithoutPublicationRightsGetsTheSQL(t *testing.T) {
 	c, _ := cdc.New(cdc.Config{DB: pool, ConnString: db.URLAs(role, ""), Sink: &recorder{}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	wantSetupError(t, c.Run(ctx), "CREATE PUBLICATION xerosync FOR TABLE crm.customers, finance.invoices, finance.invoice_lines, finance.payments")
+	return role, c.Run(ctx)
 }
 
 func TestWalLevelReplicaIsOneClearError(t *testing.T) {
@@ -435,7 +420,7 @@ func TestServerRestartMidStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := cdc.New(cdc.Config{DB: pool, ConnString: cl.URL("app"), Sink: &recorder{}, ReconnectMax: 500 * time.Millisecond,
-		StatusInterval: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(tlog{t}, nil))})
+		StatusInterval: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(pgtest.LogWriter(t), nil))})
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- c.Run(rctx) }()
@@ -526,7 +511,7 @@ func TestLeastPrivilegeRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := cdc.New(cdc.Config{DB: pool, ConnString: url, Slot: db.Name, Sink: &recorder{},
-		HeartbeatInterval: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(tlog{t}, nil))})
+		HeartbeatInterval: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(pgtest.LogWriter(t), nil))})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()

@@ -19,12 +19,10 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// tlog writes a test's logs through t.Log.
 type tlog struct{ t testing.TB }
 
-func (l tlog) Write(p []byte) (int, error) {
-	l.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
+func (l tlog) Write(p []byte) (int, error) { return pgtest.LogWriter(l.t).Write(p) }
 
 // setup is a database with one connected tenant and capture running into the enqueuer.
 type setup struct {
@@ -152,13 +150,7 @@ func (s *setup) actions() []string {
 
 func waitFor(t testing.TB, limit time.Duration, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	pgtest.Eventually(t, limit, what, ok)
 }
 
 func wantActions(t *testing.T, s *setup, want ...string) {
