@@ -43,9 +43,13 @@ func TestUsage(t *testing.T) {
 	for _, cmd := range []string{"run", "connect", "disconnect", "backfill", "status", "retry", "check", "migrate"} {
 		tests = append(tests, usageCase{cmd + " help", []string{cmd, "--help"}, 0, "usage: xerosync [--config FILE] " + cmd, ""})
 	}
+	// The commands that call Xero need its credentials and the token key: configuration
+	// problems (exit 2), all named at once, before any work.
 	for _, cmd := range []string{"connect", "disconnect", "backfill", "check"} {
-		tests = append(tests, usageCase{cmd + " not implemented", []string{cmd, "--tenant", tenantA}, 1, "", "not implemented yet"})
+		tests = append(tests, usageCase{cmd + " needs xero config", []string{cmd, "--tenant", tenantA}, 2, "", "config: xero.client_id"},
+			usageCase{cmd + " needs token key", []string{cmd, "--tenant", tenantA}, 2, "", "config: token.key_file"})
 	}
+	tests = append(tests, usageCase{"connect bad timeout", []string{"connect", "--tenant", tenantA, "--timeout", "0s"}, 2, "", "--timeout must be positive"})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -154,7 +158,6 @@ func testRetry(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
 	env := dbEnv(db, nil)
-	const tenantB = "5f0c2a7e-3b1d-4c8e-9f6a-7d2e1b0c9a85"
 	one := insertRow(t, db, tenantA, "failed", "TaxRateNotFound")
 	currency1 := insertRow(t, db, tenantA, "failed", "CurrencyNotEnabled")
 	currency2 := insertRow(t, db, tenantA, "pending", "CurrencyNotEnabled")

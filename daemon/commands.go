@@ -15,14 +15,6 @@ import (
 	"github.com/softbooq/xerosync/internal/migrate"
 )
 
-// errNotImplemented is what the commands not built yet return: exit code 1, so that scripts
-// notice, with nothing done.
-var errNotImplemented = errors.New("not implemented yet")
-
-func notImplemented(name string) error {
-	return fmt.Errorf("%s: %w; nothing was changed", name, errNotImplemented)
-}
-
 // tenantFlag registers --tenant, required unless optional.
 func tenantFlag(fs *flag.FlagSet) *string {
 	return fs.String("tenant", "", "the Softbooq tenant `ID` (a UUID, core.tenants.id)")
@@ -60,54 +52,6 @@ func isUUID(s string) bool {
 		}
 	}
 	return true
-}
-
-func connectFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
-	tenant := tenantFlag(fs)
-	fs.String("org", "", "the Xero organisation to link, by `NAME` (case-insensitive) or Xero tenant id; needed when the authorisation grants several")
-	return func(context.Context) error {
-		if err := checkTenant("connect", *tenant, true); err != nil {
-			return err
-		}
-		return notImplemented("connect")
-	}
-}
-
-func disconnectFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
-	tenant := tenantFlag(fs)
-	return func(context.Context) error {
-		if err := checkTenant("disconnect", *tenant, true); err != nil {
-			return err
-		}
-		return notImplemented("disconnect")
-	}
-}
-
-func backfillFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
-	tenant := tenantFlag(fs)
-	since := fs.String("since", "", "queue invoices issued on or after `DATE` (YYYY-MM-DD; default: the start of the current Xero financial year)")
-	fs.Bool("force", false, "queue invoices dated inside Xero's period or end-of-year lock too")
-	return func(context.Context) error {
-		if err := checkTenant("backfill", *tenant, true); err != nil {
-			return err
-		}
-		if *since != "" {
-			if _, err := time.Parse(time.DateOnly, *since); err != nil {
-				return usagef("backfill", "backfill: --since %q is not a date (YYYY-MM-DD)", *since)
-			}
-		}
-		return notImplemented("backfill")
-	}
-}
-
-func checkFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
-	tenant := tenantFlag(fs)
-	return func(context.Context) error {
-		if err := checkTenant("check", *tenant, true); err != nil {
-			return err
-		}
-		return notImplemented("check")
-	}
 }
 
 func migrateFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {

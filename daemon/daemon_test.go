@@ -41,6 +41,13 @@ func TestDaemon(t *testing.T) {
 		t.Run("SetupErrorStops", testSetupErrorStops)
 		t.Run("CaptureToOutbox", testCaptureToOutbox)
 		t.Run("DatabaseDown", testDatabaseDown)
+		t.Run("Connect", testConnect)
+		t.Run("ConnectTimeout", testConnectTimeout)
+		t.Run("ReconnectAuthFailed", testReconnectAuthFailed)
+		t.Run("Disconnect", testDisconnect)
+		t.Run("Backfill", testBackfill)
+		t.Run("BackfillLockDate", testBackfillLockDate)
+		t.Run("Check", testCheck)
 	})
 	goleak.VerifyNone(t, ignore)
 }

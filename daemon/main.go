@@ -29,7 +29,10 @@ type MainParams struct {
 	// Env is the process environment by name (see config.EnvMap). Nothing in the daemon
 	// reads the real environment: NOTIFY_SOCKET, WATCHDOG_USEC, JOURNAL_STREAM and
 	// CREDENTIALS_DIRECTORY come from here too.
-	Env    map[string]string
+	Env map[string]string
+	// Stdin is where connect asks which organisation to link, when it is a terminal; nil
+	// means no input.
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 

@@ -191,7 +191,8 @@ func (s *storeSetup) addTenant(t *testing.T, name string) string {
 	if err := s.db.Pool.QueryRow(context.Background(), "INSERT INTO core.tenants (name) VALUES ($1) RETURNING id::text", name).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	conn := Connection{ID: "7cb59f93-2964-421d-bb5e-a0f7a4572a44", TenantID: "fe79f7dd-b6d4-4a92-ba7b-538af6289c58", TenantName: name + " Ltd"}
+	// One Xero organisation per tenant: a unique index enforces it.
+	conn := Connection{ID: "7cb59f93-2964-421d-bb5e-a0f7a4572a44", TenantID: id, TenantName: name + " Ltd"}
 	if err := s.store.Save(context.Background(), id, conn, s.idp.issue()); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +233,7 @@ func TestTokenStoreSaveAndGet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc.State != StateConnected || sc.XeroTenantID != "fe79f7dd-b6d4-4a92-ba7b-538af6289c58" || sc.OrgName != "Acme Ltd" ||
+	if sc.State != StateConnected || sc.XeroTenantID != s.tenant || sc.OrgName != "Acme Ltd" ||
 		!sc.HasToken || !sc.AccessExpiresAt.Equal(s.clock.Now().Add(30*time.Minute)) || sc.ConnectedAt.IsZero() {
 		t.Fatalf("Get = %+v", sc)
 	}

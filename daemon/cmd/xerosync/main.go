@@ -17,7 +17,13 @@ func main() {
 	// during a slow drain kills the process the default way.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop)
-	code := daemon.Main(ctx, os.Args[1:], config.EnvMap(os.Environ()), os.Stdout, os.Stderr)
+	code := daemon.MainWith(ctx, daemon.MainParams{
+		Args:   os.Args[1:],
+		Env:    config.EnvMap(os.Environ()),
+		Stdin:  os.Stdin, // connect asks which organisation to link, on a terminal
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
+	})
 	stop()
 	os.Exit(code)
 }

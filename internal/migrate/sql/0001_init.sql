@@ -38,6 +38,11 @@ CREATE TABLE xerosync.connections (
     updated_at              timestamptz NOT NULL DEFAULT now()
 );
 
+-- One Xero organisation per Softbooq tenant, and one tenant per organisation, enforced here
+-- and not only by `connect`'s check (two connects racing).
+CREATE UNIQUE INDEX connections_one_tenant_per_org ON xerosync.connections (xero_tenant_id)
+    WHERE state IN ('connected', 'auth_failed');
+
 -- Softbooq entities we know in Xero, and what was queued of invoices.
 --   xero_id: the ContactID / InvoiceID / PaymentID once known (the link).
 --   invoice: issued / voided say whether an issue / void row has been queued.

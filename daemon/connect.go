@@ -1,0 +1,520 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/softbooq/xerosync/config"
+	"github.com/softbooq/xerosync/xero"
+)
+
+var (
+	//go:embed sql/connect_tenant.sql
+	connectTenantSQL string
+	//go:embed sql/linked_orgs.sql
+	linkedOrgsSQL string
+	//go:embed sql/connect_window.sql
+	connectWindowSQL string
+)
+
+// defaultConnectTimeout is how long connect waits for the browser: long enough to sign in
+// with two-factor authentication and pick an organisation, short enough that a forgotten
+// terminal does not keep a port open for the day.
+const defaultConnectTimeout = 10 * time.Minute
+
+// xeroSession is what the commands that talk to Xero share: the configuration, a small
+// pool, the API client and the token store.
+type xeroSession struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	pool   *pgxpool.Pool
+	client *xero.Client
+	store  *xero.TokenStore
+}
+
+// openXero loads the configuration, requires the Xero credentials and the token key (both
+// configuration problems, exit 2, reported together) and connects to the database.
+func openXero(ctx context.Context, inv *invocation) (*xeroSession, error) {
+	cfg, log, err := inv.setup()
+	if err != nil {
+		return nil, err
+	}
+	var problems config.Errors
+	var cfgErrs *config.Errors
+	if err := cfg.RequireXero(); errors.As(err, &cfgErrs) {
+		problems = append(problems, *cfgErrs...)
+	}
+	key, err := cfg.TokenKey()
+	if errors.As(err, &cfgErrs) {
+		problems = append(problems, *cfgErrs...)
+	}
+	if len(problems) > 0 {
+		return nil, &problems
+	}
+	client, err := xero.New(xero.Config{
+		APIURL:       cfg.Xero.APIURL,
+		IdentityURL:  cfg.Xero.IdentityURL,
+		LoginURL:     cfg.Xero.LoginURL,
+		ClientID:     cfg.Xero.ClientID,
+		ClientSecret: cfg.Xero.ClientSecret.Reveal(),
+		RedirectURL:  cfg.Xero.RedirectURL,
+		Scopes:       cfg.Xero.Scopes,
+		Logger:       log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("xero client: %w", err)
+	}
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: pool, Key: key, Refresher: client, Logger: log})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("token store: %w", err)
+	}
+	return &xeroSession{cfg: cfg, log: log, pool: pool, client: client, store: store}, nil
+}
+
+func (s *xeroSession) close() { s.pool.Close() }
+
+// openPool opens a small pool for one operator command (the token store begins its own
+// transactions, so one plain connection is not enough) and checks that it connects, so a
+// wrong URL fails with the same message as every other command.
+func openPool(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.Database.URL.Reveal())
+	if err != nil {
+		return nil, &config.Errors{{Key: "database.url", Msg: "not a valid PostgreSQL URL or connection string"}}
+	}
+	pcfg.ConnConfig.RuntimeParams["application_name"] = "xerosync"
+	pcfg.MaxConns = 4
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, connectError(cfg, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, connectError(cfg, err)
+	}
+	return pool, nil
+}
+
+// connectedOrg returns the tenant's stored connection, refusing with what to do when the
+// tenant cannot call Xero (never connected, disconnected, or auth_failed).
+func (s *xeroSession) connectedOrg(ctx context.Context, cmd, tenant string) (xero.StoredConnection, *xero.Org, error) {
+	sc, err := s.store.Get(ctx, tenant)
+	switch {
+	case errors.Is(err, xero.ErrNoConnection):
+		return sc, nil, fmt.Errorf("%s: tenant %s is not connected to Xero; link it first with: xerosync connect --tenant %s", cmd, tenant, tenant)
+	case err != nil:
+		return sc, nil, fmt.Errorf("%s: %w", cmd, err)
+	case sc.State == xero.StateDisconnected || sc.XeroTenantID == "":
+		return sc, nil, fmt.Errorf("%s: tenant %s is disconnected from Xero; link it again with: xerosync connect --tenant %s", cmd, tenant, tenant)
+	case sc.State == xero.StateAuthFailed:
+		return sc, nil, fmt.Errorf("%s: tenant %s cannot reach Xero (%s); reconnect it with: xerosync connect --tenant %s",
+			cmd, tenant, cmpOrText(sc.LastError, "its authorisation failed"), tenant)
+	}
+	return sc, s.client.Org(sc.XeroTenantID, s.store.Source(tenant)), nil
+}
+
+// linkedOrgs maps each Xero tenant id (lower case) in use by a Softbooq tenant to that
+// tenant.
+func linkedOrgs(ctx context.Context, db DBTX) (map[string]string, error) {
+	rows, err := db.Query(ctx, linkedOrgsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("read linked organisations: %w", err)
+	}
+	out := map[string]string{}
+	for rows.Next() {
+		var org, tenant string
+		if err := rows.Scan(&org, &tenant); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read linked organisations: %w", err)
+		}
+		out[org] = tenant
+	}
+	return out, rows.Err()
+}
+
+func connectFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
+	tenant := tenantFlag(fs)
+	org := fs.String("org", "", "the Xero organisation to link, by `NAME` (case-insensitive) or Xero tenant id; needed when the authorisation grants several")
+	timeout := fs.Duration("timeout", defaultConnectTimeout, "how long to wait for the browser to come back from Xero")
+	return func(ctx context.Context) error {
+		if err := checkTenant("connect", *tenant, true); err != nil {
+			return err
+		}
+		if *timeout <= 0 {
+			return usagef("connect", "connect: --timeout must be positive")
+		}
+		return runConnect(ctx, inv, connectParams{tenant: strings.ToLower(*tenant), org: strings.TrimSpace(*org), timeout: *timeout})
+	}
+}
+
+// connectParams are one connect's flags.
+type connectParams struct {
+	tenant  string
+	org     string
+	timeout time.Duration
+}
+
+// tenantLink is what the database says of the tenant before connect.
+type tenantLink struct {
+	name        string
+	state       string // "" when never connected
+	xeroTenant  string
+	orgName     string
+	hasHistory  bool // entities or outbox rows exist
+	unfinished  int64
+	otherLinked map[string]string // Xero tenant id → Softbooq tenant, every tenant
+}
+
+func runConnect(ctx context.Context, inv *invocation, p connectParams) error {
+	redirect, err := loopbackRedirect(inv, p)
+	if err != nil {
+		return err
+	}
+	s, err := openXero(ctx, inv)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	out := inv.p.Stdout
+
+	link, err := readTenantLink(ctx, s.pool, p.tenant)
+	if err != nil {
+		return err
+	}
+	if other, ok := link.otherLinked[strings.ToLower(link.xeroTenant)]; ok && other != p.tenant {
+		// Cannot happen through connect; said rather than silently overwritten.
+		return fmt.Errorf("connect: tenant %s's organisation is also linked to tenant %s; disconnect one of them first", p.tenant, other)
+	}
+
+	// PKCE and state: the verifier never leaves this process until the exchange, and the
+	// state ties the redirect to this run (an old or forged redirect is ignored).
+	state, verifier := xero.NewState(), xero.NewVerifier()
+	code, err := waitForRedirect(ctx, inv, redirect, p.timeout, state, s.client.AuthCodeURL(state, verifier))
+	if err != nil {
+		return err
+	}
+	tok, err := s.client.Exchange(ctx, code, verifier)
+	if err != nil {
+		return fmt.Errorf("connect: exchange the authorisation code: %w", err)
+	}
+	static := xero.StaticToken(tok)
+
+	// The organisations this consent added share its authEventId (a claim of Xero's access
+	// token); without it, every organisation the user has connected to the app is listed.
+	event := authEventID(tok.AccessToken)
+	conns, err := s.client.Connections(ctx, static, xero.ConnectionsParams{AuthEventID: event})
+	if err == nil && event != "" && len(conns) == 0 {
+		conns, err = s.client.Connections(ctx, static, xero.ConnectionsParams{})
+	}
+	if err != nil {
+		return fmt.Errorf("connect: list the authorised organisations: %w", err)
+	}
+	conns = slices.DeleteFunc(conns, func(c xero.Connection) bool {
+		return c.TenantType != "" && !strings.EqualFold(c.TenantType, "ORGANISATION")
+	})
+
+	chosen, err := chooseOrg(inv, conns, p.org)
+	if err != nil {
+		// Leave nothing behind at Xero that no tenant uses.
+		s.removeConnections(ctx, out, static, conns, link.otherLinked, "")
+		return fmt.Errorf("connect: nothing was linked: %w", err)
+	}
+	if other, ok := link.otherLinked[strings.ToLower(chosen.TenantID)]; ok && other != p.tenant {
+		s.removeConnections(ctx, out, static, conns, link.otherLinked, "")
+		return fmt.Errorf("connect: the Xero organisation %q is already linked to Softbooq tenant %s (one Xero organisation per tenant); "+
+			"disconnect that tenant first (xerosync disconnect --tenant %s) or choose another organisation; nothing was linked",
+			chosen.TenantName, other, other)
+	}
+	if link.xeroTenant != "" && !strings.EqualFold(link.xeroTenant, chosen.TenantID) && link.hasHistory {
+		// Contact and invoice links (xerosync.entities.xero_id) and queued rows belong to
+		// the old organisation; pointing them at another would push into, or look up in,
+		// the wrong books.
+		s.removeConnections(ctx, out, static, conns, link.otherLinked, "")
+		return fmt.Errorf("connect: tenant %s was linked to the Xero organisation %q and has rows queued or linked there; "+
+			"moving it to %q is not supported (its Xero links would point into the wrong books); connect it to %q again, "+
+			"or choose it with --org; nothing was linked", p.tenant, link.orgName, chosen.TenantName, link.orgName)
+	}
+
+	if _, err := s.pool.Exec(ctx, connectWindowSQL, p.tenant); err != nil {
+		return fmt.Errorf("connect: open the capture window: %w", err)
+	}
+	if err := s.store.Save(ctx, p.tenant, chosen, tok); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	s.log.Info("tenant connected to xero", "tenant_id", p.tenant, "xero_tenant_id", chosen.TenantID, "org", chosen.TenantName)
+	fmt.Fprintf(out, "linked Softbooq tenant %s (%s) to the Xero organisation %q (Xero tenant id %s)\n",
+		p.tenant, link.name, chosen.TenantName, chosen.TenantID)
+	// The rest of the consent: organisations the user ticked that no tenant uses.
+	s.removeConnections(ctx, out, static, conns, link.otherLinked, chosen.ID)
+
+	switch link.state {
+	case string(xero.StateAuthFailed):
+		fmt.Fprintf(out, "reconnected: the %d rows queued while the connection was down are sent again; a running daemon resumes within 2 seconds\n", link.unfinished)
+	case string(xero.StateConnected):
+		fmt.Fprintln(out, "replaced the tenant's tokens; a running daemon uses them within 2 seconds")
+	default:
+		fmt.Fprintln(out, "a running xerosync daemon starts pushing this tenant's changes within 2 seconds")
+		fmt.Fprintf(out, "next:\n"+
+			"  xerosync check --tenant %s      pre-flight: account codes, tax types, currencies, lock dates\n"+
+			"  xerosync backfill --tenant %s   queue the invoices issued before now (default: since the start of the Xero financial year)\n",
+			p.tenant, p.tenant)
+	}
+	return nil
+}
+
+func readTenantLink(ctx context.Context, db DBTX, tenant string) (*tenantLink, error) {
+	l := &tenantLink{}
+	err := db.QueryRow(ctx, connectTenantSQL, tenant).Scan(&l.name, &l.state, &l.xeroTenant, &l.orgName, &l.hasHistory, &l.unfinished)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("connect: there is no Softbooq tenant %s (core.tenants); check the id", tenant)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connect: read tenant %s: %w (has `xerosync migrate` been run?)", tenant, err)
+	}
+	if l.otherLinked, err = linkedOrgs(ctx, db); err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return l, nil
+}
+
+// removeConnections deletes the consent's connections except keep (a connection id) and
+// except organisations some Softbooq tenant uses: a connection belongs to the Xero user and
+// the app, not to one grant, so deleting one another tenant relies on would cut that tenant
+// off. A failure is reported, not fatal: the link itself is what matters.
+func (s *xeroSession) removeConnections(ctx context.Context, out io.Writer, tokens xero.TokenSource, conns []xero.Connection, linked map[string]string, keep string) {
+	for _, c := range conns {
+		if c.ID == keep {
+			continue
+		}
+		if _, used := linked[strings.ToLower(c.TenantID)]; used {
+			continue
+		}
+		err := s.client.DeleteConnection(ctx, tokens, xero.DeleteConnectionParams{ConnectionID: c.ID, IdempotencyKey: "xerosync-connect-delete-" + c.ID})
+		switch {
+		case err == nil, errors.Is(err, xero.ErrNotFound):
+			fmt.Fprintf(out, "removed the connection to %q that this authorisation made: no tenant uses it\n", c.TenantName)
+		default:
+			fmt.Fprintf(out, "could not remove the connection to %q (%v); remove xerosync under Settings → Connected apps in that organisation\n", c.TenantName, err)
+		}
+	}
+}
+
+// chooseOrg picks exactly one organisation: by --org (name case-insensitively, or Xero
+// tenant id), else the only one, else by asking on a terminal.
+func chooseOrg(inv *invocation, conns []xero.Connection, want string) (xero.Connection, error) {
+	if len(conns) == 0 {
+		return xero.Connection{}, errors.New("the authorisation granted no Xero organisation (was one ticked on Xero's consent page?)")
+	}
+	if want != "" {
+		var match []xero.Connection
+		for _, c := range conns {
+			if strings.EqualFold(c.TenantID, want) || strings.EqualFold(strings.TrimSpace(c.TenantName), want) {
+				match = append(match, c)
+			}
+		}
+		switch len(match) {
+		case 1:
+			return match[0], nil
+		case 0:
+			return xero.Connection{}, fmt.Errorf("--org %q matches none of the organisations the authorisation granted:\n%s", want, listOrgs(conns))
+		default:
+			return xero.Connection{}, fmt.Errorf("--org %q matches several organisations; give the Xero tenant id instead:\n%s", want, listOrgs(match))
+		}
+	}
+	if len(conns) == 1 {
+		return conns[0], nil
+	}
+	if f, ok := inv.p.Stdin.(*os.File); ok && isTerminal(f) && isTerminal(inv.p.Stdout) {
+		return promptOrg(inv, conns)
+	}
+	return xero.Connection{}, fmt.Errorf("the authorisation granted %d organisations; choose one with --org NAME_OR_XERO_TENANT_ID:\n%s", len(conns), listOrgs(conns))
+}
+
+func listOrgs(conns []xero.Connection) string {
+	var b strings.Builder
+	for _, c := range conns {
+		fmt.Fprintf(&b, "  %q  (Xero tenant id %s)\n", c.TenantName, c.TenantID)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func promptOrg(inv *invocation, conns []xero.Connection) (xero.Connection, error) {
+	out := inv.p.Stdout
+	fmt.Fprintln(out, "the authorisation granted several organisations; which one is this tenant's?")
+	for i, c := range conns {
+		fmt.Fprintf(out, "  %d) %s  (Xero tenant id %s)\n", i+1, c.TenantName, c.TenantID)
+	}
+	in := bufio.NewReader(inv.p.Stdin)
+	for range 3 {
+		fmt.Fprintf(out, "number [1-%d]: ", len(conns))
+		line, err := in.ReadString('\n')
+		if n, perr := strconv.Atoi(strings.TrimSpace(line)); perr == nil && n >= 1 && n <= len(conns) {
+			return conns[n-1], nil
+		}
+		if err != nil {
+			break
+		}
+	}
+	return xero.Connection{}, fmt.Errorf("no organisation chosen; run connect again with --org NAME_OR_XERO_TENANT_ID:\n%s", listOrgs(conns))
+}
+
+// authEventID reads the authentication_event_id claim of a Xero access token (a JWT). The
+// signature is not checked: the value only narrows a /connections listing made with this
+// very token, so a wrong one can only make the list empty (then the full list is used).
+func authEventID(accessToken string) string {
+	parts := strings.Split(accessToken, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		AuthEventID string `json:"authentication_event_id"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	return claims.AuthEventID
+}
+
+// loopbackRedirect checks that xero.redirect_url can be served here: connect receives the
+// browser's redirect itself, on a plain-HTTP listener.
+func loopbackRedirect(inv *invocation, p connectParams) (*url.URL, error) {
+	cfg, err := inv.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(cfg.Xero.RedirectURL)
+	if err != nil || u.Scheme != "http" || u.Hostname() == "" {
+		return nil, &config.Errors{{Key: "xero.redirect_url", Msg: fmt.Sprintf(
+			"connect receives the redirect itself on a temporary listener, so it must be a plain http:// URL "+
+				"on this machine, such as http://localhost:7434/callback (registered with the Xero app); got %q", cfg.Xero.RedirectURL)}}
+	}
+	return u, nil
+}
+
+// redirectResult is what the loopback listener received.
+type redirectResult struct {
+	code string
+	err  error
+}
+
+// waitForRedirect listens on the redirect URL's host and port, prints the authorisation URL
+// and returns the code of the first redirect that carries our state. The listener is
+// opened before the URL is printed, so a fast browser cannot arrive to a closed port, and
+// it is closed before returning.
+func waitForRedirect(ctx context.Context, inv *invocation, redirect *url.URL, timeout time.Duration, state, authURL string) (string, error) {
+	addr := redirect.Host
+	if redirect.Port() == "" {
+		addr = net.JoinHostPort(redirect.Hostname(), "80")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("connect: listen on %s for Xero's redirect (xero.redirect_url): %w; is another connect running, or the port in use?", addr, err)
+	}
+	path := redirect.Path
+	if path == "" {
+		path = "/"
+	}
+	results := make(chan redirectResult, 1)
+	var once sync.Once
+	deliver := func(r redirectResult) { once.Do(func() { results <- r }) }
+	stderr := inv.p.Stderr
+
+	mux := http.NewServeMux()
+	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		// A redirect with another state is not ours (an old URL, or a forgery): ignore it and
+		// keep waiting for the real one.
+		if got := q.Get("state"); subtle.ConstantTimeCompare([]byte(got), []byte(state)) != 1 {
+			fmt.Fprintln(stderr, "xerosync: ignored a redirect whose state does not match this connect (an old authorisation URL?)")
+			redirectPage(w, http.StatusBadRequest, "This link does not belong to the running xerosync connect. Use the URL it printed last.")
+			return
+		}
+		if e := q.Get("error"); e != "" {
+			msg := e
+			if d := q.Get("error_description"); d != "" {
+				msg += ": " + d
+			}
+			deliver(redirectResult{err: fmt.Errorf("connect: Xero did not authorise the app (%s); nothing was linked", msg)})
+			redirectPage(w, http.StatusOK, "Xero did not authorise xerosync ("+msg+"). See the terminal.")
+			return
+		}
+		code := q.Get("code")
+		if code == "" {
+			redirectPage(w, http.StatusBadRequest, "The redirect carries no authorisation code.")
+			return
+		}
+		deliver(redirectResult{code: code})
+		redirectPage(w, http.StatusOK, "xerosync received the authorisation. You can close this window and return to the terminal.")
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(ln) // ErrServerClosed after Shutdown
+	}()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			_ = srv.Close()
+		}
+		<-served
+	}()
+
+	out := inv.p.Stdout
+	fmt.Fprintln(out, "open this URL in a browser, sign in to Xero and allow access to the organisation to link:")
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, authURL)
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "waiting up to %s for Xero to redirect to %s\n", timeout, redirect.String())
+
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case r := <-results:
+		return r.code, r.err
+	case <-timer.C:
+		return "", fmt.Errorf("connect: no authorisation arrived within %s (--timeout); nothing was linked; run connect again", timeout)
+	case <-ctx.Done():
+		return "", fmt.Errorf("connect: interrupted before the authorisation arrived; nothing was linked: %w", ctx.Err())
+	}
+}
+
+func redirectPage(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!doctype html><title>xerosync</title><p>%s</p>\n", html.EscapeString(msg))
+}

@@ -1,0 +1,15 @@
+-- `backfill`: the payments still to queue: those of the tenant's invoices dated on or after
+-- $2 whose issue is queued (by backfill or capture) and that are not voided, with no outbox
+-- row of their own (whatever its state: a cancelled payment stays cancelled). In invoice
+-- order, then by payment date. Also returns the WAL position now, after this statement's
+-- snapshot was taken: every payment listed committed before it (see backfill.go).
+SELECT coalesce(array_agg(p.id::text ORDER BY coalesce(i.issue_date, i.issued_at::date), i.id,
+                                            p.paid_on, p.created_at, p.id), '{}'),
+       pg_current_wal_lsn()::text
+  FROM finance.payments p
+  JOIN finance.invoices i ON i.id = p.invoice_id
+  JOIN xerosync.entities e ON e.entity = 'invoice' AND e.entity_id = i.id AND e.issued AND NOT e.voided
+ WHERE p.tenant_id = $1::uuid
+   AND i.status IN ('issued', 'paid')
+   AND coalesce(i.issue_date, i.issued_at::date) >= $2::date
+   AND NOT EXISTS (SELECT 1 FROM xerosync.outbox o WHERE o.entity = 'payment' AND o.entity_id = p.id)

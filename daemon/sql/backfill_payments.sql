@@ -1,0 +1,6 @@
+-- `backfill`: the listed payments that still have no outbox row, in the order listed.
+SELECT p.id::text, p.invoice_id::text, p.amount::text, p.paid_on::text, p.method, p.reference
+  FROM unnest($1::uuid[]) WITH ORDINALITY AS want(id, n)
+  JOIN finance.payments p ON p.id = want.id
+ WHERE NOT EXISTS (SELECT 1 FROM xerosync.outbox o WHERE o.entity = 'payment' AND o.entity_id = p.id)
+ ORDER BY want.n
