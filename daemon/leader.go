@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/softbooq/xerosync/cdc"
 	"github.com/softbooq/xerosync/outbox"
+	"github.com/softbooq/xerosync/xero"
 )
 
 // errLockLost means the connection holding the leadership lock stopped answering: PostgreSQL
@@ -122,13 +124,83 @@ func (r *runner) holdLead(ctx context.Context, conn *pgx.Conn) error {
 		r.leader.Store(false)
 		r.capture.Store(nil)
 	}()
-	r.log.Info("leader: took the leadership lock; capturing", "slot", r.cfg.Database.Slot)
+	dispatcher, tokens, err := r.newDispatcher()
+	if err != nil {
+		return err
+	}
+	r.log.Info("leader: took the leadership lock; capturing", "slot", r.cfg.Database.Slot, "delivering", dispatcher != nil)
 	r.status("leader: capturing from slot " + r.cfg.Database.Slot)
 
+	// Capture, delivery and the lock watcher share an errgroup: when the lock connection
+	// drops, the watcher's error cancels the others, so this process stops sending to Xero
+	// as soon as it may no longer be the leader (LESSONS 9).
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return capture.Run(gctx) })
+	if dispatcher != nil {
+		g.Go(func() error { return dispatcher.Run(gctx) })
+		g.Go(func() error { r.refreshIdle(gctx, tokens); return nil })
+	}
 	g.Go(func() error { return r.watchLock(gctx, conn) })
 	return g.Wait()
+}
+
+// newDispatcher builds the outbox dispatcher, or returns nil when no Xero app is configured
+// (xero.client_id, the secret and the token key): the daemon then captures only, and says so.
+func (r *runner) newDispatcher() (*outbox.Dispatcher, *xero.TokenStore, error) {
+	var missing []string
+	if err := r.cfg.RequireXero(); err != nil {
+		missing = append(missing, err.Error())
+	}
+	key, err := r.cfg.TokenKey()
+	if err != nil {
+		missing = append(missing, err.Error())
+	}
+	if len(missing) > 0 {
+		r.log.Warn("no xero app configured: capturing into the outbox, delivering nothing", "missing", strings.Join(missing, "; "))
+		return nil, nil, nil
+	}
+	client, err := xero.New(xero.Config{
+		APIURL:       r.cfg.Xero.APIURL,
+		IdentityURL:  r.cfg.Xero.IdentityURL,
+		LoginURL:     r.cfg.Xero.LoginURL,
+		ClientID:     r.cfg.Xero.ClientID,
+		ClientSecret: r.cfg.Xero.ClientSecret.Reveal(),
+		RedirectURL:  r.cfg.Xero.RedirectURL,
+		Scopes:       r.cfg.Xero.Scopes,
+		Logger:       r.log,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("xero client: %w", err)
+	}
+	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: r.pool, Key: key, Refresher: client, Logger: r.log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("token store: %w", err)
+	}
+	d, err := outbox.NewDispatcher(outbox.DispatcherConfig{DB: r.pool, Xero: client, Tokens: store, Logger: r.log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("dispatcher: %w", err)
+	}
+	return d, store, nil
+}
+
+// refreshIdle refreshes, every few hours, the tokens of connections that have not been used
+// for weeks: Xero lets an unused refresh token die after 60 days, which would disconnect a
+// quiet tenant (XERO.md §1).
+func (r *runner) refreshIdle(ctx context.Context, tokens *xero.TokenStore) {
+	t := time.NewTicker(6 * time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := tokens.RefreshIdle(ctx, 45*24*time.Hour); err != nil && ctx.Err() == nil {
+			r.log.Warn("refresh of idle connections failed", tint.Err(err))
+		} else if n > 0 {
+			r.log.Info("refreshed idle connections", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // watchLock pings the lock connection every lockPoll until ctx ends; a failed ping is

@@ -15,4 +15,36 @@
 //   - Tenants without a Xero connection, or disconnected, queue nothing.
 //   - Memory is bounded by the chunk cdc hands over; every database round trip is per chunk,
 //     not per change.
+//
+// The dispatcher's guarantees (Dispatcher.Run; state machine pending → in_flight → done |
+// failed | pending, and cancelled by an operator):
+//   - In order: one lane per connected tenant claims heads, not rows (LESSONS 7): a row goes
+//     only when no earlier row of its entity is unfinished (pending, in_flight, failed) and,
+//     for an invoice, payment or void, no earlier row of the entity it depends on is
+//     unfinished and that entity has a Xero id. A failed row holds back its entity and its
+//     dependents, nothing else. FOR UPDATE SKIP LOCKED applies among heads only.
+//   - Durable state: a row is committed in_flight (attempt counted) before its request, its
+//     Idempotency-Key is stored on it before the request, and the outcome is written after,
+//     each UPDATE guarded by the row's current state and attempt (LESSONS 8, river#1302).
+//   - Nothing twice: the key is bound to the exact request (row ids, their key generation, a
+//     hash of the body). A row whose outcome is unknown (timeout, lost response, 5xx, a crash
+//     while in_flight) is reconciled against Xero before it is sent again — invoice by
+//     InvoiceNumber, contact by ContactNumber then email, payment by invoice, amount, date and
+//     reference, never claiming a Xero payment already linked to another row — and only a
+//     row not found is sent again, under a new key. Rows left in_flight at start are
+//     reconciled, never re-sent blindly.
+//   - Failures: transient ones (network, timeout, 5xx, 429, organisation offline) go back to
+//     pending with capped, jittered exponential backoff (about 1 s to 5 min, ±20 %) or Xero's
+//     Retry-After; permanent ones fail the row with a SPEC code and Xero's own message, and
+//     log one warning; a missing mapping fails the row before any call. Every attempt is
+//     appended to the row's errors. An auth failure parks the tenant (connection
+//     auth_failed) without burning attempts; a reconnected tenant drains within 2 s.
+//   - Batches of one kind, up to 50 elements, with per-element results mapped to rows by
+//     position; the client keeps a tenant within Xero's rate limits.
+//   - Prompt: LISTEN on NotifyChannel wakes a lane within milliseconds of a capture commit;
+//     a timer covers backoffs; polling is only a slow safety net. Operators' retry and
+//     cancel flags are applied within 2 s.
+//   - Clean stop: when Run's context ends, requests already sent finish (for up to
+//     DrainTimeout) and their outcomes are recorded; claimed rows not yet sent return to
+//     pending without counting an attempt.
 package outbox

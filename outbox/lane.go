@@ -1,0 +1,183 @@
+package outbox
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lmittmann/tint"
+
+	"github.com/softbooq/xerosync/xero"
+)
+
+// errLaneStopped ends a lane whose connection needs attention (an auth failure): its rows
+// wait, untouched, until the tenant is connected again and the dispatcher starts a new lane.
+var errLaneStopped = errors.New("lane stopped: the tenant's Xero connection needs attention")
+
+// lane drains one tenant. It runs claim cycles one after another; a cycle's requests run
+// concurrently (the client keeps them within Xero's 5 in flight).
+type lane struct {
+	d          *Dispatcher
+	tenant     string
+	xeroTenant string
+	org        *xero.Org
+	log        *slog.Logger
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wakeCh     chan struct{}
+
+	// stopped is set by the first auth failure of a cycle: requests not yet sent are not
+	// sent, and the lane ends after the cycle.
+	stopped atomic.Bool
+}
+
+func (d *Dispatcher) newLane(ctx context.Context, tenant, xeroTenant string) *lane {
+	ctx, cancel := context.WithCancel(ctx)
+	return &lane{
+		d: d, tenant: tenant, xeroTenant: xeroTenant,
+		org:    d.cfg.Xero.Org(xeroTenant, d.cfg.Tokens.Source(tenant)),
+		log:    d.log.With("tenant_id", tenant),
+		ctx:    ctx,
+		cancel: cancel,
+		wakeCh: make(chan struct{}, 1),
+	}
+}
+
+func (l *lane) nudge() {
+	select {
+	case l.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// run loops until the lane's context ends or the connection fails.
+func (l *lane) run() {
+	defer l.cancel()
+	ctx := l.ctx
+	l.log.Debug("lane started", "xero_tenant_id", l.xeroTenant)
+	failures := 0
+	for ctx.Err() == nil {
+		n, err := l.cycle(ctx)
+		if errors.Is(err, errLaneStopped) {
+			l.log.Warn("lane stopped: rows wait until the tenant is connected again")
+			return
+		}
+		var wait time.Duration
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			wait = min(time.Duration(failures)*time.Second, 30*time.Second)
+			l.log.Warn("dispatch cycle failed", tint.Err(err), "retry_in", wait)
+		case n > 0:
+			failures = 0
+			continue // outcomes may have released further heads
+		default:
+			failures = 0
+			wait = l.idleWait(ctx)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-l.wakeCh:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// idleWait is how long an idle lane sleeps: until its next backed-off row is due, at most
+// the safety poll.
+func (l *lane) idleWait(ctx context.Context) time.Duration {
+	poll := l.d.cfg.PollInterval
+	now := l.d.now()
+	var next *time.Time
+	if err := l.d.cfg.DB.QueryRow(ctx, nextDueSQL, l.tenant, now).Scan(&next); err != nil || next == nil {
+		return poll
+	}
+	return min(max(next.Sub(now), time.Millisecond), poll)
+}
+
+// cycle claims ready heads, sends them and records the outcomes. It returns how many rows
+// it claimed.
+func (l *lane) cycle(ctx context.Context) (int, error) {
+	rows, maps, err := l.claim(ctx)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	// Requests under way finish after ctx ends (for up to DrainTimeout), so that what Xero
+	// did is known and recorded rather than left to reconcile.
+	callCtx, cancel := drainContext(ctx, l.d.cfg.DrainTimeout)
+	defer cancel()
+
+	groups := map[kind][]*claimedRow{}
+	for _, r := range rows {
+		k := kindOf(r)
+		groups[k] = append(groups[k], r)
+	}
+	var wg sync.WaitGroup
+	for k, rs := range groups {
+		wg.Go(func() { l.process(ctx, callCtx, k, rs, maps) })
+	}
+	wg.Wait()
+	if l.stopped.Load() {
+		return len(rows), errLaneStopped
+	}
+	return len(rows), nil
+}
+
+// process takes one kind's claimed rows through preparation (mapping, links, reconcile,
+// contact lookups), then sends them in batches and records each outcome.
+func (l *lane) process(ctx, callCtx context.Context, k kind, rows []*claimedRow, m *mappings) {
+	items, outs := l.prepare(ctx, callCtx, k, rows, m)
+	l.record(outs)
+	// Lookups finish in any order; requests keep queue order, so that within a batch the
+	// older row wins whatever Xero decides element by element (a contact name, say).
+	slices.SortFunc(items, func(a, b *item) int { return cmp.Compare(a.row.id, b.row.id) })
+	byKind := map[kind][]*item{}
+	for _, it := range items {
+		byKind[it.kind] = append(byKind[it.kind], it)
+	}
+	var wg sync.WaitGroup
+	for k, its := range byKind {
+		for len(its) > 0 {
+			n := min(len(its), l.d.cfg.BatchSize)
+			batch := its[:n]
+			its = its[n:]
+			wg.Go(func() { l.record(l.send(ctx, callCtx, k, batch)) })
+		}
+	}
+	wg.Wait()
+}
+
+// authFailed handles an auth failure: the connection is marked auth_failed (the token store
+// already did for invalid_grant; the predicate makes this a no-op then) and the lane stops.
+func (l *lane) authFailed(err error) {
+	if l.stopped.Swap(true) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(l.ctx), recordTimeout)
+	defer cancel()
+	msg := truncate("dispatcher: "+err.Error()+"; run xerosync connect again", 500)
+	if _, dberr := l.d.cfg.DB.Exec(ctx, authFailedSQL, l.tenant, msg, l.d.now()); dberr != nil {
+		l.log.Error("mark connection auth_failed", tint.Err(dberr))
+	}
+	l.log.Warn("xero connection auth failed", tint.Err(err))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,422 @@
+package outbox
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/softbooq/xerosync/xero"
+)
+
+//go:embed sql/dispatch_known_payments.sql
+var knownPaymentsSQL string
+
+// lookupConcurrency bounds a lane's concurrent lookups (the client allows 5 calls in flight
+// per organisation; leaving room lets a batch write go out meanwhile).
+const lookupConcurrency = 4
+
+// prepare turns claimed rows of one kind into items ready to send, or into outcomes:
+//   - a row that cannot be mapped, or whose parent never reached Xero, fails before any call;
+//   - a contact never linked is looked up in Xero (SPEC §1 linking) and becomes an update of
+//     the contact found, or a create;
+//   - a row whose last outcome is unknown is reconciled: found in Xero, it is done with that
+//     id; not found, it is sent again (under a new key, its generation having moved on).
+func (l *lane) prepare(ctx, callCtx context.Context, k kind, rows []*claimedRow, m *mappings) ([]*item, []outcome) {
+	if ctx.Err() != nil {
+		return nil, refundRows(rows)
+	}
+	p := &preparer{l: l, ctx: callCtx, m: m}
+	switch k {
+	case kindContact:
+		p.contacts(rows)
+	case kindInvoice:
+		p.invoices(rows)
+	case kindVoid:
+		p.voids(rows)
+	case kindPayment:
+		p.payments(rows)
+	}
+	return p.items, p.outs
+}
+
+type preparer struct {
+	l   *lane
+	ctx context.Context
+	m   *mappings
+
+	mu    sync.Mutex
+	items []*item
+	outs  []outcome
+}
+
+func (p *preparer) ready(it *item) {
+	p.mu.Lock()
+	p.items = append(p.items, it)
+	p.mu.Unlock()
+}
+
+// fail fails a row permanently before any request.
+func (p *preparer) fail(r *claimedRow, err error) {
+	code, msg := xero.CodeValidationError, err.Error()
+	var re *rowError
+	if errors.As(err, &re) {
+		code, msg = re.code, re.msg
+	}
+	now := p.l.d.now()
+	p.add(outcome{row: r, state: StateFailed, code: string(code), err: msg,
+		history: historyEntry(r, now, "permanent", string(code), msg, "")})
+}
+
+// done finishes a row found in Xero by a reconcile or lookup.
+func (p *preparer) done(r *claimedRow, xeroID string, link bool) {
+	p.add(outcome{row: r, state: StateDone, xeroID: xeroID, link: link})
+}
+
+// readFailed maps the error of a lookup. Nothing was written, so nothing new is unknown.
+func (p *preparer) readFailed(r *claimedRow, err error) {
+	outs := p.l.failAll([]*item{{row: r}}, err, "")
+	for i := range outs {
+		outs[i].unknown = false
+	}
+	p.add(outs...)
+}
+
+func (p *preparer) add(o ...outcome) {
+	p.mu.Lock()
+	p.outs = append(p.outs, o...)
+	p.mu.Unlock()
+}
+
+// each runs f for every row, a few at a time.
+func (p *preparer) each(rows []*claimedRow, f func(*claimedRow)) {
+	sem := make(chan struct{}, lookupConcurrency)
+	var wg sync.WaitGroup
+	for _, r := range rows {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if p.l.stopped.Load() {
+				p.add(refundRows([]*claimedRow{r})...)
+				return
+			}
+			f(r)
+		})
+	}
+	wg.Wait()
+}
+
+// parentMissing is the failure of a dependent whose parent has no Xero id although nothing
+// of the parent is left to push: the parent's rows were cancelled, or never queued.
+func parentMissing(r *claimedRow, what string) error {
+	return invalid("%s %s cannot be pushed: its %s has no Xero id (the %s's outbox row was cancelled, or never queued); "+
+		"push it first and retry this row, or cancel this row", r.entity, r.entityID, what, what)
+}
+
+func (p *preparer) contacts(rows []*claimedRow) {
+	p.each(rows, func(r *claimedRow) {
+		var c ContactPayload
+		if err := decodePayload(r.payload, &c); err != nil {
+			p.fail(r, err)
+			return
+		}
+		if strings.TrimSpace(c.Name) == "" {
+			p.fail(r, invalid("customer %s has no name; Xero requires a contact name", r.entityID))
+			return
+		}
+		if c.CustomerID == "" {
+			c.CustomerID = r.entityID
+		}
+		if r.ownXeroID != "" {
+			// Linked: an update by ContactID. Updates are idempotent in effect, so an
+			// unknown outcome needs no lookup; the resend has a new key.
+			p.ready(&item{row: r, kind: kindContactUpdate, contact: contactElement(c, r.ownXeroID)})
+			return
+		}
+		found, ok, err := p.findContact(c, r.reconcile)
+		if err != nil {
+			p.readFailed(r, err)
+			return
+		}
+		if !ok {
+			p.ready(&item{row: r, kind: kindContactCreate, contact: contactElement(c, "")})
+			return
+		}
+		// Link first, then update it with our fields (SPEC §1): a crash between the two
+		// leaves the link, so the next attempt updates the same contact.
+		if err := p.l.link(p.ctx, EntityContact, r.entityID, found.ContactID); err != nil {
+			p.readFailed(r, err)
+			return
+		}
+		r.ownXeroID = found.ContactID
+		p.ready(&item{row: r, kind: kindContactUpdate, contact: contactElement(c, found.ContactID)})
+	})
+}
+
+// findContact looks a customer's contact up in Xero: by email (case-insensitive, exact),
+// then by ContactNumber (the customer id), as SPEC §1 links. After an unknown outcome the
+// number comes first: it can only be ours, and it is what a lost create made. A contact that
+// carries another customer's number is that customer's, never a match; several matches by
+// email are ambiguous and match nothing.
+func (p *preparer) findContact(c ContactPayload, numberFirst bool) (xero.Contact, bool, error) {
+	byEmail := func() (xero.Contact, bool, error) {
+		email := strings.TrimSpace(c.Email)
+		if email == "" {
+			return xero.Contact{}, false, nil
+		}
+		cs, err := p.l.org.FindContactsByEmail(p.ctx, email)
+		if err != nil {
+			return xero.Contact{}, false, err
+		}
+		var match []xero.Contact
+		for _, x := range cs {
+			if x.ContactNumber == "" || x.ContactNumber == c.CustomerID {
+				match = append(match, x)
+			}
+		}
+		if len(match) == 1 {
+			return match[0], true, nil
+		}
+		if len(match) > 1 {
+			p.l.log.Info("several xero contacts share the customer's email: none linked by email",
+				"customer_id", c.CustomerID, "matches", len(match))
+		}
+		return xero.Contact{}, false, nil
+	}
+	byNumber := func() (xero.Contact, bool, error) { return p.l.org.FindContactByNumber(p.ctx, c.CustomerID) }
+	first, second := byEmail, byNumber
+	if numberFirst {
+		first, second = byNumber, byEmail
+	}
+	if x, ok, err := first(); err != nil || ok {
+		return x, ok, err
+	}
+	return second()
+}
+
+func (p *preparer) invoices(rows []*claimedRow) {
+	type pending struct {
+		r      *claimedRow
+		number string
+		it     *item
+		err    error // a mapping failure, reported if the reconcile finds nothing
+	}
+	var recon []pending
+	for _, r := range rows {
+		var inv InvoicePayload
+		if err := decodePayload(r.payload, &inv); err != nil {
+			p.fail(r, err)
+			continue
+		}
+		el, err := invoiceElement(inv, r.parentXeroID, p.m)
+		if err == nil && r.parentXeroID == "" {
+			err = parentMissing(r, "customer's contact")
+		}
+		if err == nil {
+			err = checkInvoice(el)
+		}
+		if !r.reconcile {
+			if err != nil {
+				p.fail(r, err)
+				continue
+			}
+			p.ready(&item{row: r, kind: kindInvoice, invoice: el})
+			continue
+		}
+		pd := pending{r: r, number: inv.Number, err: err}
+		if err == nil {
+			pd.it = &item{row: r, kind: kindInvoice, invoice: el}
+		}
+		recon = append(recon, pd)
+	}
+	if len(recon) == 0 {
+		return
+	}
+	numbers := make([]string, len(recon))
+	for i, pd := range recon {
+		numbers[i] = pd.number
+	}
+	found, err := p.l.org.FindInvoicesByNumber(p.ctx, numbers)
+	if err != nil {
+		for _, pd := range recon {
+			p.readFailed(pd.r, err)
+		}
+		return
+	}
+	byNumber := map[string]xero.Invoice{}
+	for _, inv := range found {
+		if inv.Type == "" || inv.Type == "ACCREC" {
+			byNumber[inv.InvoiceNumber] = inv
+		}
+	}
+	for _, pd := range recon {
+		if inv, ok := byNumber[pd.number]; ok {
+			p.done(pd.r, inv.InvoiceID, true)
+			continue
+		}
+		if pd.err != nil {
+			p.fail(pd.r, pd.err)
+			continue
+		}
+		p.ready(pd.it)
+	}
+}
+
+// checkInvoice refuses what the client would refuse for the whole batch, so that one bad
+// row fails alone.
+func checkInvoice(inv xero.Invoice) error {
+	for i, li := range inv.LineItems {
+		if _, frac, ok := strings.Cut(li.UnitAmount.String(), "."); ok && len(strings.TrimRight(frac, "0")) > 4 {
+			return invalid("invoice %s line %d: unit amount %s has more than 4 decimal places, which Xero would round", inv.InvoiceNumber, i+1, li.UnitAmount)
+		}
+	}
+	return nil
+}
+
+func (p *preparer) voids(rows []*claimedRow) {
+	p.each(rows, func(r *claimedRow) {
+		var v VoidPayload
+		if err := decodePayload(r.payload, &v); err != nil {
+			p.fail(r, err)
+			return
+		}
+		if r.parentXeroID == "" {
+			p.fail(r, parentMissing(r, "invoice"))
+			return
+		}
+		if r.reconcile && v.Number != "" {
+			found, err := p.l.org.FindInvoicesByNumber(p.ctx, []string{v.Number})
+			if err != nil {
+				p.readFailed(r, err)
+				return
+			}
+			for _, inv := range found {
+				if strings.EqualFold(inv.InvoiceID, r.parentXeroID) && inv.Status == "VOIDED" {
+					p.done(r, inv.InvoiceID, false)
+					return
+				}
+			}
+		}
+		p.ready(&item{row: r, kind: kindVoid, voidID: r.parentXeroID})
+	})
+}
+
+func (p *preparer) payments(rows []*claimedRow) {
+	type pending struct {
+		r   *claimedRow
+		el  xero.Payment
+		err error
+	}
+	byInvoice := map[string][]pending{}
+	var order []string
+	for _, r := range rows {
+		var pm PaymentPayload
+		if err := decodePayload(r.payload, &pm); err != nil {
+			p.fail(r, err)
+			continue
+		}
+		if r.parentXeroID == "" {
+			p.fail(r, parentMissing(r, "invoice"))
+			continue
+		}
+		el, err := paymentElement(pm, r.parentXeroID, p.m)
+		if err == nil {
+			err = checkPayment(pm, el)
+		}
+		if !r.reconcile {
+			if err != nil {
+				p.fail(r, err)
+				continue
+			}
+			p.ready(&item{row: r, kind: kindPayment, payment: el})
+			continue
+		}
+		if _, ok := byInvoice[r.parentXeroID]; !ok {
+			order = append(order, r.parentXeroID)
+		}
+		byInvoice[r.parentXeroID] = append(byInvoice[r.parentXeroID], pending{r: r, el: el, err: err})
+	}
+	for _, invoiceID := range order {
+		pds := byInvoice[invoiceID]
+		found, err := p.l.org.FindPaymentsByInvoice(p.ctx, invoiceID)
+		if err == nil {
+			found, err = p.unlinkedPayments(found)
+		}
+		if err != nil {
+			for _, pd := range pds {
+				p.readFailed(pd.r, err)
+			}
+			continue
+		}
+		for _, pd := range pds {
+			if i := matchPayment(found, pd.el); i >= 0 {
+				p.done(pd.r, found[i].PaymentID, true)
+				found = append(found[:i], found[i+1:]...) // one Xero payment reconciles one row
+				continue
+			}
+			if pd.err != nil {
+				p.fail(pd.r, pd.err)
+				continue
+			}
+			p.ready(&item{row: pd.r, kind: kindPayment, payment: pd.el})
+		}
+	}
+}
+
+// unlinkedPayments drops the payments already linked to a Softbooq payment: two equal
+// payments of one invoice are two payments, and each Xero payment reconciles one row.
+func (p *preparer) unlinkedPayments(found []xero.Payment) ([]xero.Payment, error) {
+	if len(found) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(found))
+	for i, f := range found {
+		ids[i] = f.PaymentID
+	}
+	rows, err := p.l.d.cfg.DB.Query(p.ctx, knownPaymentsSQL, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read linked payments: %w", err)
+	}
+	known := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read linked payments: %w", err)
+		}
+		known[strings.ToLower(id)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read linked payments: %w", err)
+	}
+	var out []xero.Payment
+	for _, f := range found {
+		if !known[strings.ToLower(f.PaymentID)] && f.Status != "DELETED" {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// matchPayment finds the payment a lost request made: same amount, date and reference.
+func matchPayment(found []xero.Payment, want xero.Payment) int {
+	for i, f := range found {
+		if f.Amount.Equal(want.Amount) && f.Date == want.Date && strings.TrimSpace(f.Reference) == strings.TrimSpace(want.Reference) {
+			return i
+		}
+	}
+	return -1
+}
+
+// checkPayment refuses what the client would refuse for the whole batch.
+func checkPayment(pm PaymentPayload, el xero.Payment) error {
+	if el.Amount.Sign() <= 0 {
+		return invalid("payment %s: amount %s must be positive", pm.PaymentID, pm.Amount)
+	}
+	if _, frac, ok := strings.Cut(el.Amount.String(), "."); ok && len(strings.TrimRight(frac, "0")) > 2 {
+		return invalid("payment %s: amount %s has more than 2 decimal places", pm.PaymentID, pm.Amount)
+	}
+	return nil
+}

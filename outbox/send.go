@@ -1,0 +1,256 @@
+package outbox
+
+import (
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/softbooq/xerosync/xero"
+)
+
+//go:embed sql/dispatch_name_holder.sql
+var nameHolderSQL string
+
+// item is a row ready to be sent: its request element is built and its links are known.
+type item struct {
+	row     *claimedRow
+	kind    kind
+	contact xero.Contact
+	invoice xero.Invoice
+	voidID  string
+	payment xero.Payment
+}
+
+// idempotencyKey binds a key to one exact request (XERO.md §0 items 6–7): the rows it
+// carries, each at its key generation, and a hash of the elements sent. An identical retry
+// (after a 429, say) reuses the key, so Xero replays instead of acting twice; two different
+// rows with identical bodies (two equal payments) never share one, because their ids differ;
+// and after an unknown outcome the generation moves on, so the resend after a reconcile is a
+// new request to Xero (which caches errors under the old key).
+func idempotencyKey(tenant string, k kind, items []*item, elems any) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "xerosync/1\n%s\n%s\n", tenant, k)
+	for _, it := range items {
+		fmt.Fprintf(h, "%d:%d\n", it.row.id, it.row.generation)
+	}
+	body, _ := json.Marshal(elems) // the client marshals the same values; cannot fail
+	h.Write(body)
+	return "xerosync-" + hex.EncodeToString(h.Sum(nil))
+}
+
+// send makes one batch request and maps each element's result back to its row by position.
+func (l *lane) send(ctx, callCtx context.Context, k kind, batch []*item) []outcome {
+	if ctx.Err() != nil || l.stopped.Load() {
+		return refundAll(batch)
+	}
+	var elems any
+	switch k {
+	case kindContactCreate, kindContactUpdate:
+		cs := make([]xero.Contact, len(batch))
+		for i, it := range batch {
+			cs[i] = it.contact
+		}
+		elems = cs
+	case kindInvoice:
+		invs := make([]xero.Invoice, len(batch))
+		for i, it := range batch {
+			invs[i] = it.invoice
+		}
+		elems = invs
+	case kindVoid:
+		ids := make([]string, len(batch))
+		for i, it := range batch {
+			ids[i] = it.voidID
+		}
+		elems = ids
+	case kindPayment:
+		ps := make([]xero.Payment, len(batch))
+		for i, it := range batch {
+			ps[i] = it.payment
+		}
+		elems = ps
+	}
+	key := idempotencyKey(l.tenant, k, batch, elems)
+	if err := l.setKeys(batch, key); err != nil {
+		// Nothing is sent under a key that is not stored with its rows.
+		l.log.Warn("not sending: idempotency key not stored", "error", err)
+		return refundAll(batch)
+	}
+	switch k {
+	case kindContactCreate:
+		res, err := l.org.CreateContacts(callCtx, xero.CreateContactsParams{Contacts: elems.([]xero.Contact), IdempotencyKey: key})
+		return mapResults(l, batch, res, err, key)
+	case kindContactUpdate:
+		res, err := l.org.UpdateContacts(callCtx, xero.UpdateContactsParams{Contacts: elems.([]xero.Contact), IdempotencyKey: key})
+		return mapResults(l, batch, res, err, key)
+	case kindInvoice:
+		res, err := l.org.CreateInvoices(callCtx, xero.CreateInvoicesParams{Invoices: elems.([]xero.Invoice), IdempotencyKey: key})
+		return mapResults(l, batch, res, err, key)
+	case kindVoid:
+		res, err := l.org.VoidInvoices(callCtx, xero.VoidInvoicesParams{InvoiceIDs: elems.([]string), IdempotencyKey: key})
+		return mapResults(l, batch, res, err, key)
+	case kindPayment:
+		res, err := l.org.CreatePayments(callCtx, xero.CreatePaymentsParams{Payments: elems.([]xero.Payment), IdempotencyKey: key})
+		return mapResults(l, batch, res, err, key)
+	}
+	return refundAll(batch)
+}
+
+var (
+	// An invoice number Xero already has, or a contact number: on a first send this means
+	// an earlier attempt (or someone in Xero) created it, so the row is reconciled, which
+	// links it, instead of failing.
+	reNumberTaken        = regexp.MustCompile(`(?i)invoice\s*(#|number)\s*must\s+be\s+unique`)
+	reContactNumberTaken = regexp.MustCompile(`(?i)contact\s+number\b.*\balready\s+(been\s+)?assigned`)
+)
+
+// mapResults turns a batch response into outcomes, element i for batch[i].
+func mapResults[T any](l *lane, batch []*item, res []xero.ElementResult[T], err error, key string) []outcome {
+	if err != nil {
+		return l.failAll(batch, err, key)
+	}
+	now := l.d.now()
+	outs := make([]outcome, len(batch))
+	for i, it := range batch {
+		r := res[i]
+		if r.OK() {
+			outs[i] = outcome{row: it.row, state: StateDone, xeroID: r.XeroID, link: it.kind != kindVoid}
+			continue
+		}
+		code, msg := string(r.Code), strings.Join(r.ValidationErrors, "; ")
+		taken := it.kind == kindInvoice && reNumberTaken.MatchString(msg) ||
+			it.kind == kindContactCreate && reContactNumberTaken.MatchString(msg)
+		if taken && !it.row.reconcile {
+			outs[i] = outcome{row: it.row, state: StatePending, nextAt: now, unknown: true,
+				err:     msg + " (looking it up in Xero before sending again)",
+				history: historyEntry(it.row, now, "reconcile", code, msg, key)}
+			continue
+		}
+		if r.Code == xero.CodeContactNameInUse {
+			msg += "; " + nameHolderIn(l, it.row, it.contact.Name, batch, res)
+		}
+		outs[i] = outcome{row: it.row, state: StateFailed, code: code, err: msg,
+			history: historyEntry(it.row, now, "permanent", code, msg, key)}
+	}
+	return outs
+}
+
+// failAll maps an error of the whole request to each of its rows.
+func (l *lane) failAll(batch []*item, err error, key string) []outcome {
+	now := l.d.now()
+	outs := make([]outcome, len(batch))
+	class := xero.Classify(err)
+	switch class {
+	case xero.ClassAuth:
+		l.authFailed(err)
+		return refundAll(batch)
+	case xero.ClassRateLimited:
+		var rl *xero.RateLimitError
+		retry := backoff(1, 0)
+		if errors.As(err, &rl) {
+			retry = backoff(1, rl.RetryAfter)
+		}
+		for i, it := range batch {
+			outs[i] = outcome{row: it.row, state: StatePending, nextAt: now.Add(retry), err: err.Error(),
+				history: historyEntry(it.row, now, class.String(), "", err.Error(), key)}
+		}
+		return outs
+	case xero.ClassPermanent:
+		if errors.Is(err, xero.ErrIdempotencyKeyReused) {
+			// Our key derivation makes this impossible; if it happens anyway, what Xero did
+			// is unknown: reconcile, and the next send has a new key.
+			break
+		}
+		var api *xero.APIError
+		perElement := errors.As(err, &api) && len(api.Elements) == len(batch) && len(batch) > 1
+		for i, it := range batch {
+			code, msg := string(xero.CodeOf(err)), xeroMessage(err)
+			if perElement {
+				msgs := api.Elements[i].ValidationErrors
+				if len(msgs) == 0 {
+					// Behind a 400, Xero still saves the valid elements (XERO.md §0 item 11).
+					outs[i] = outcome{row: it.row, state: StatePending, nextAt: now, unknown: true, err: msg,
+						history: historyEntry(it.row, now, "unknown", code, msg, key)}
+					continue
+				}
+				code, msg = string(xero.CodeForMessages(msgs)), strings.Join(msgs, "; ")
+			}
+			outs[i] = outcome{row: it.row, state: StateFailed, code: code, err: msg,
+				history: historyEntry(it.row, now, "permanent", code, msg, key)}
+		}
+		return outs
+	}
+	// Transient: network, timeout, 5xx, organisation offline, or anything unrecognised.
+	unknown := errors.Is(err, xero.ErrOutcomeUnknown) || errors.Is(err, xero.ErrIdempotencyKeyReused)
+	cls := "transient"
+	if unknown {
+		cls = "unknown"
+	}
+	for i, it := range batch {
+		outs[i] = outcome{row: it.row, state: StatePending, nextAt: now.Add(backoff(it.row.attempts, 0)),
+			unknown: unknown, err: err.Error(), history: historyEntry(it.row, now, cls, "", err.Error(), key)}
+	}
+	return outs
+}
+
+// xeroMessage is the human part of an error: Xero's validation messages when it sent any.
+func xeroMessage(err error) string {
+	var api *xero.APIError
+	if errors.As(err, &api) {
+		if len(api.ValidationErrors) > 0 {
+			return strings.Join(api.ValidationErrors, "; ")
+		}
+		if api.Message != "" {
+			return api.Message
+		}
+	}
+	return err.Error()
+}
+
+// refundAll puts rows back to pending as if they had not been claimed: nothing was sent.
+func refundAll(batch []*item) []outcome {
+	outs := make([]outcome, len(batch))
+	for i, it := range batch {
+		outs[i] = outcome{row: it.row, state: StatePending, refund: true}
+	}
+	return outs
+}
+
+func refundRows(rows []*claimedRow) []outcome {
+	outs := make([]outcome, len(rows))
+	for i, r := range rows {
+		outs[i] = outcome{row: r, state: StatePending, refund: true}
+	}
+	return outs
+}
+
+// nameHolder says who holds a contact name Xero refused as in use (ContactNameInUse): the
+// contact of another Softbooq customer we pushed with that name, or one made in Xero itself.
+func nameHolderIn[T any](l *lane, r *claimedRow, name string, batch []*item, res []xero.ElementResult[T]) string {
+	// The holder may be an element of this very request, created just before this one.
+	for i, it := range batch {
+		if it.row != r && res[i].OK() && strings.EqualFold(strings.TrimSpace(it.contact.Name), strings.TrimSpace(name)) {
+			return fmt.Sprintf("the name %q is held by the Xero contact %s, linked to Softbooq customer %s; rename one of the customers (or archive the other contact in Xero), then retry",
+				name, res[i].XeroID, it.row.entityID)
+		}
+	}
+	return l.nameHolder(r, name)
+}
+
+func (l *lane) nameHolder(r *claimedRow, name string) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(l.ctx), recordTimeout)
+	defer cancel()
+	var customer, contactID string
+	err := l.d.cfg.DB.QueryRow(ctx, nameHolderSQL, l.tenant, r.entityID, name).Scan(&customer, &contactID)
+	if err == nil {
+		return fmt.Sprintf("the name %q is held by the Xero contact %s, linked to Softbooq customer %s; rename one of the customers (or archive the other contact in Xero), then retry",
+			name, contactID, customer)
+	}
+	return fmt.Sprintf("the name %q is held by an active Xero contact not linked to any Softbooq customer (made in Xero directly); rename or archive it in Xero, or rename the customer, then retry", name)
+}
