@@ -98,6 +98,17 @@ func run(ctx context.Context, bin string, changes int, wait time.Duration) error
 		}
 		rows.Close()
 	}
+	frows, err := st.DB.Query(ctx, `SELECT id, entity, coalesce(number, name, ''), last_error_code, last_error FROM xerosync.failed ORDER BY id`)
+	if err == nil {
+		for frows.Next() {
+			var id int64
+			var entity, what, code, msg string
+			if frows.Scan(&id, &entity, &what, &code, &msg) == nil {
+				fmt.Printf("  failed: outbox row %d, %s %s: %s: %s\n", id, entity, what, code, msg)
+			}
+		}
+		frows.Close()
+	}
 	fmt.Println("  xerosync status:")
 	_ = st.Run(ctx, "--config", d.Config, "status")
 	return nil
