@@ -13,11 +13,11 @@ ALTER TABLE xerosync.outbox
 -- The claim: a tenant's pending rows in id order (the dispatcher claims heads, oldest first).
 CREATE INDEX outbox_pending ON xerosync.outbox (tenant_id, id) WHERE state = 'pending';
 -- "Is there an earlier unfinished row of this entity?", asked per candidate head, for its
--- own entity and for the entity it depends on.
-CREATE INDEX outbox_entity_unfinished ON xerosync.outbox (entity, entity_id, id)
-    WHERE state IN ('pending', 'in_flight', 'failed');
--- The dispatcher's timer: the next time a backed-off row becomes due.
-CREATE INDEX outbox_next_attempt ON xerosync.outbox (tenant_id, next_attempt_at) WHERE state = 'pending';
+-- own entity and for the entity it depends on, is served by 0001's outbox_entity.
+-- The dispatcher's timer: the next time a backed-off row becomes due. Only backed-off rows
+-- are in it (a captured row's next_attempt_at is its created_at), so capture pays nothing.
+CREATE INDEX outbox_next_attempt ON xerosync.outbox (tenant_id, next_attempt_at)
+    WHERE state = 'pending' AND next_attempt_at > created_at;
 
 -- Failed rows as an operator reads them (SPEC §3). number: the Softbooq invoice number (of
 -- the invoice, or of the invoice a payment or void is for); name: the customer's name (of
