@@ -32,7 +32,7 @@ type params struct {
 	changes                                     int
 	kills, restarts                             int
 	seed                                        uint64
-	timeScale                                   float64
+	timeScale, rate                             float64
 	drainTimeout                                time.Duration
 	verbose                                     bool
 	fault5xx, faultLost, faultLatency, fault429 float64
@@ -45,6 +45,7 @@ func main() {
 	flag.IntVar(&p.kills, "kills", 30, "SIGKILLs of a daemon")
 	flag.IntVar(&p.restarts, "restarts", 3, "PostgreSQL restarts (immediate shutdown, as in a crash)")
 	flag.Uint64Var(&p.seed, "seed", 1, "seed of the workload, the kills and the simulator's faults")
+	flag.Float64Var(&p.rate, "rate", 100, "Softbooq changes per second: the workload is spread so that kills and restarts land in it")
 	flag.Float64Var(&p.timeScale, "time-scale", 20, "simulated Xero minutes per real minute (Xero's limits are per simulated minute)")
 	flag.DurationVar(&p.drainTimeout, "drain-timeout", 10*time.Minute, "how long quiescence may take")
 	flag.BoolVar(&p.verbose, "v", false, "show the daemons' logs")
@@ -219,9 +220,14 @@ func workload(ctx context.Context, db *pgxpool.Pool, tenant string, p params, ex
 	var custIDs []string
 	var open []string // issued, not voided invoice numbers
 	seq := 0
+	begin := time.Now()
 	for exp.changes < p.changes {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		// Pace the workload: change n is due at n/rate seconds.
+		if due := begin.Add(time.Duration(float64(exp.changes) / p.rate * float64(time.Second))); time.Until(due) > 0 {
+			time.Sleep(time.Until(due))
 		}
 		seq++
 		var err error
