@@ -26,6 +26,8 @@ var (
 	linkSQL string
 	//go:embed sql/dispatch_auth_failed.sql
 	authFailedSQL string
+	//go:embed sql/dispatch_fold.sql
+	foldSQL string
 )
 
 // Row states.
@@ -61,6 +63,7 @@ type claimedRow struct {
 	reconcile    bool // the previous attempt's outcome is unknown
 	ownXeroID    string
 	parentXeroID string
+	folded       []int64 // later pending upserts of the same contact, sent as this one
 }
 
 func kindOf(r *claimedRow) kind {
@@ -91,7 +94,7 @@ func (l *lane) claim(ctx context.Context) ([]*claimedRow, *mappings, error) {
 		for q.Next() {
 			r := &claimedRow{}
 			var own, parent *string
-			if err := q.Scan(&r.id, &r.entity, &r.entityID, &r.action, &r.payload, &r.attempts,
+			if err := q.Scan(&r.id, &r.entity, &r.entityID, &r.action, &r.payload, &r.folded, &r.attempts,
 				&r.generation, &r.reconcile, &own, &parent); err != nil {
 				q.Close()
 				return err
@@ -236,6 +239,13 @@ func (l *lane) record(outs []outcome) {
 				// Someone moved the row on meanwhile (it is no longer in_flight at our
 				// attempt): their change stands. A link we learnt is still true.
 				l.log.Warn("outbox row changed during its attempt: outcome not recorded", "outbox_id", o.row.id, "state", o.state)
+				continue
+			}
+			if o.state == StateDone && len(o.row.folded) > 0 {
+				// The snapshots the head was sent with are in Xero too.
+				if _, err := tx.Exec(ctx, foldSQL, o.row.folded, optional(o.xeroID), now); err != nil {
+					return err
+				}
 			}
 		}
 		if len(linkIDs) > 0 {

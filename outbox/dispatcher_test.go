@@ -368,8 +368,15 @@ func TestDispatchPerEntityOrderAndLinking(t *testing.T) {
 			names = append(names, c.(map[string]any)["Name"].(string))
 		}
 	}
-	if strings.Join(names, ",") != "Bob Ltd,Bob Ltd 2,Bob Ltd 3" {
-		t.Errorf("updates in order %v", names)
+	// Pending upserts of one contact are folded into one request with the newest snapshot
+	// (SPEC §1 allows it): whatever was sent, an older snapshot never follows a newer one.
+	for i := 1; i < len(names); i++ {
+		if names[i] < names[i-1] {
+			t.Errorf("updates out of order %v", names)
+		}
+	}
+	if len(names) == 0 || names[len(names)-1] != "Bob Ltd 3" {
+		t.Errorf("updates %v do not end with the newest", names)
 	}
 	if n := len(s.writes("PUT", epContacts)); n != 1 { // the set-up's own
 		t.Errorf("%d creates for a contact that existed", n-1)
@@ -677,5 +684,30 @@ func TestStats(t *testing.T) {
 	}
 	if age := st[0].OldestPendingAge(time.Now().Add(time.Minute)); age < time.Minute {
 		t.Errorf("age %v", age)
+	}
+}
+
+// The administrator's path at 2 a.m.: a contact refused by Xero (a bad email) holds back its
+// invoice; its later snapshot, queued before the fix, is refused the same way. The fix in
+// Softbooq queues a new snapshot; cancelling the refused row lets the newest snapshot
+// through (pending upserts fold into it), and the invoice waits for it instead of failing.
+func TestDispatchFixThenCancel(t *testing.T) {
+	t.Parallel()
+	s := newDispatchSetup(t, dsetupConfig{})
+	customer, bad := s.contact("Pōhutukawa Bakery", "pōhutukawa@example.com")
+	s.start(nil)
+	s.wait(outbox.StateFailed, bad)
+	_, _, inv := s.invoice(customer)
+	stale := s.update(customer, outbox.ContactFields{Name: "Pōhutukawa Bakery", Email: "pōhutukawa@example.com", Phone: "+64 9"})
+	fixed := s.update(customer, outbox.ContactFields{Name: "Pōhutukawa Bakery", Email: "pohutukawa@example.com", Phone: "+64 9"})
+	s.db.Exec(t, "UPDATE xerosync.outbox SET cancel_requested = true WHERE id = $1", bad)
+	s.wait(outbox.StateCancelled, bad)
+	s.wait(outbox.StateDone, stale, fixed, inv)
+	cs := s.sim.Contacts(s.org)
+	if len(cs) != 1 || cs[0].EmailAddress != "pohutukawa@example.com" {
+		t.Fatalf("contacts in Xero: %+v", cs)
+	}
+	if n := s.sim.ContactCreations(s.org, customer); n != 1 {
+		t.Fatalf("contact created %d times", n)
 	}
 }

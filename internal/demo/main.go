@@ -77,6 +77,12 @@ func run(ctx context.Context, bin string, changes int, wait time.Duration) error
 	if err := st.Drained(ctx, wait); err != nil {
 		say("%v", err)
 	}
+	if err := fixFailures(ctx, st.DB); err != nil {
+		return err
+	}
+	if err := st.Drained(ctx, wait); err != nil {
+		say("%v", err)
+	}
 	time.Sleep(300 * time.Millisecond) // let the watcher print the last arrivals
 	watch.stop()
 
@@ -111,6 +117,46 @@ func run(ctx context.Context, bin string, changes int, wait time.Duration) error
 	}
 	fmt.Println("  xerosync status:")
 	_ = st.Run(ctx, "--config", d.Config, "status")
+	return nil
+}
+
+// fixFailures plays the administrator at a psql prompt: Xero refuses an email with letters
+// it does not support (XERO.md §4: "umlauts not supported"), so the push of that customer
+// failed alone and holds back only its own invoice and payment. The fix in Softbooq queues a
+// new push; cancelling the failed one lets it through.
+func fixFailures(ctx context.Context, db *pgxpool.Pool) error {
+	rows, err := db.Query(ctx, `SELECT f.id, f.entity_id::text, f.name, f.last_error FROM xerosync.failed f
+		WHERE f.entity = 'contact' AND f.last_error LIKE 'Email address must be valid%'`)
+	if err != nil {
+		return err
+	}
+	type failure struct {
+		id                  int64
+		customer, name, msg string
+	}
+	var fs []failure
+	for rows.Next() {
+		var f failure
+		if err := rows.Scan(&f.id, &f.customer, &f.name, &f.msg); err != nil {
+			rows.Close()
+			return err
+		}
+		fs = append(fs, f)
+	}
+	rows.Close()
+	for _, f := range fs {
+		say("Xero refused customer %q (outbox row %d): %s", f.name, f.id, f.msg)
+		fix := fmt.Sprintf(`UPDATE crm.customers SET email = translate(email, 'āēīōū', 'aeiou') WHERE id = '%s'`, f.customer)
+		cancel := fmt.Sprintf(`UPDATE xerosync.outbox SET cancel_requested = true WHERE id = %d`, f.id)
+		say("an administrator fixes it at a psql prompt:")
+		say("  psql> %s;", fix)
+		say("  psql> %s;  -- the refused push, superseded by the fix", cancel)
+		for _, sql := range []string{fix, cancel} {
+			if _, err := db.Exec(ctx, sql); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
