@@ -105,6 +105,9 @@ func (l *lane) idleWait(ctx context.Context) time.Duration {
 	return min(max(next.Sub(now), time.Millisecond), poll)
 }
 
+// contactStep is how many contacts are prepared (looked up) and sent at a time.
+const contactStep = 10
+
 // cycle claims ready heads, sends them and records the outcomes. It returns how many rows
 // it claimed.
 func (l *lane) cycle(ctx context.Context) (int, error) {
@@ -124,6 +127,22 @@ func (l *lane) cycle(ctx context.Context) (int, error) {
 	}
 	var wg sync.WaitGroup
 	for k, rs := range groups {
+		if k == kindContact {
+			// A contact's first push costs lookups (email, ContactNumber) before its create:
+			// take them in small steps, each recorded before the next, so that a crash or a
+			// slow minute budget loses little work and later contacts do not wait for all.
+			wg.Go(func() {
+				for len(rs) > 0 && !l.stopped.Load() {
+					n := min(len(rs), contactStep)
+					l.process(ctx, callCtx, k, rs[:n], maps)
+					rs = rs[n:]
+				}
+				if len(rs) > 0 {
+					l.record(refundRows(rs))
+				}
+			})
+			continue
+		}
 		wg.Go(func() { l.process(ctx, callCtx, k, rs, maps) })
 	}
 	wg.Wait()
