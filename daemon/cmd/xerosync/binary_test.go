@@ -352,10 +352,42 @@ func TestBinaryConnectAndBackfill(t *testing.T) {
 	db.Exec(t, `INSERT INTO crm.customers (tenant_id, name, email) VALUES ($1, 'Buyer', 'b@example.com')`, tenant)
 	db.Exec(t, `INSERT INTO finance.invoices (tenant_id, customer_id, number, status, currency, issue_date)
 		SELECT $1, id, 'H-1', 'issued', 'NZD', '2026-08-01' FROM crm.customers`, tenant)
+	sim, org, vars := connectedTenant(t, db, tenant, xerosim.Config{})
+	count := func() int {
+		var n int
+		if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM xerosync.outbox WHERE tenant_id = $1`, tenant).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if code, out := run(t, vars, "backfill", "--tenant", tenant, "--since", "2026-01-01"); code != 0 {
+		t.Fatalf("backfill exited %d:\n%s", code, out)
+	}
+	first := count()
+	if first != 2 { // the contact, then the invoice
+		t.Fatalf("backfill queued %d rows, want 2", first)
+	}
+	if code, out := run(t, vars, "backfill", "--tenant", tenant, "--since", "2026-01-01"); code != 0 || count() != first {
+		t.Fatalf("second backfill exited %d and left %d rows (want %d):\n%s", code, count(), first, out)
+	}
+	if err := sim.UpdateOrg(org, func(o *xerosim.OrgConfig) { o.PeriodLockDate = time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run(t, vars, "backfill", "--tenant", tenant, "--since", "2026-03-01"); code != 1 || !strings.Contains(out, "lock") {
+		t.Fatalf("backfill into a locked period exited %d, want 1 naming the lock date:\n%s", code, out)
+	}
+}
+
+// connectedTenant starts the simulator with one organisation and connects tenant to it through
+// the binary's real OAuth flow (the test plays the browser). It returns the environment for
+// further commands.
+func connectedTenant(t *testing.T, db *pgtest.DB, tenant string, cfg xerosim.Config) (*xerosim.Sim, string, map[string]string) {
+	t.Helper()
 	redirect := "http://" + freeAddr(t) + "/callback"
 	client := xerosim.DefaultClient()
 	client.RedirectURIs = []string{redirect}
-	sim, srv := xerosim.NewServer(t, xerosim.Config{Clients: []xerosim.Client{client}})
+	cfg.Clients = []xerosim.Client{client}
+	sim, srv := xerosim.NewServer(t, cfg)
 	org := sim.MustAddOrg(xerosim.DefaultOrg("Acme Ltd"))
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
@@ -406,27 +438,56 @@ func TestBinaryConnectAndBackfill(t *testing.T) {
 		t.Fatalf("connection %s to %s, want connected to %s", state, xeroTenant, org)
 	}
 
-	count := func() int {
+	return sim, org, vars
+}
+
+// SIGTERM while requests are under way: the daemon lets them finish and records what Xero
+// did, returns the rest to pending, and exits 0; nothing is left in flight, and after a
+// restart every invoice is in Xero exactly once.
+func TestBinarySIGTERMMidBatchLosesNothing(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	var tenant string
+	if err := db.Pool.QueryRow(context.Background(), `INSERT INTO core.tenants (name) VALUES ('Acme') RETURNING id::text`).Scan(&tenant); err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(t, `INSERT INTO integrations.xero_account_mappings VALUES ($1, 'sales', '200')`, tenant)
+	db.Exec(t, `INSERT INTO crm.customers (tenant_id, name, email) SELECT $1, 'Buyer ' || g, 'b' || g || '@example.com' FROM generate_series(1, 30) g`, tenant)
+	db.Exec(t, `INSERT INTO finance.invoices (tenant_id, customer_id, number, status, currency, issue_date)
+		SELECT $1, id, 'S-' || substr(name, 7), 'issued', 'NZD', '2026-08-01' FROM crm.customers`, tenant)
+	db.Exec(t, `INSERT INTO finance.invoice_lines (invoice_id, tenant_id, position, description, unit_price, revenue_category)
+		SELECT id, $1, 1, 'work', 10, 'sales' FROM finance.invoices`, tenant)
+	sim, org, vars := connectedTenant(t, db, tenant, xerosim.Config{})
+	if code, out := run(t, vars, "backfill", "--tenant", tenant, "--since", "2026-01-01"); code != 0 {
+		t.Fatalf("backfill exited %d:\n%s", code, out)
+	}
+	// Every Accounting call is slow, so the SIGTERM lands while requests are under way.
+	sim.SetFaults(xerosim.Faults{RateLatency: 1, Latency: 700 * time.Millisecond})
+	state := func(s string) int {
 		var n int
-		if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM xerosync.outbox WHERE tenant_id = $1`, tenant).Scan(&n); err != nil {
+		if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM xerosync.outbox WHERE state = $1`, s).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
-	if code, out := run(t, vars, "backfill", "--tenant", tenant, "--since", "2026-01-01"); code != 0 {
-		t.Fatalf("backfill exited %d:\n%s", code, out)
+	d := start(t, vars, "run")
+	pgtest.Eventually(t, time.Minute, "rows in flight", func() bool { return state("in_flight") > 0 })
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	if code := d.wait(t, time.Minute); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM", code)
 	}
-	first := count()
-	if first != 2 { // the contact, then the invoice
-		t.Fatalf("backfill queued %d rows, want 2", first)
+	if n := state("in_flight"); n != 0 {
+		t.Fatalf("%d rows left in flight after SIGTERM: their outcome was not recorded", n)
 	}
-	if code, out := run(t, vars, "backfill", "--tenant", tenant, "--since", "2026-01-01"); code != 0 || count() != first {
-		t.Fatalf("second backfill exited %d and left %d rows (want %d):\n%s", code, count(), first, out)
-	}
-	if err := sim.UpdateOrg(org, func(o *xerosim.OrgConfig) { o.PeriodLockDate = time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC) }); err != nil {
-		t.Fatal(err)
-	}
-	if code, out := run(t, vars, "backfill", "--tenant", tenant, "--since", "2026-03-01"); code != 1 || !strings.Contains(out, "lock") {
-		t.Fatalf("backfill into a locked period exited %d, want 1 naming the lock date:\n%s", code, out)
+	t.Logf("at SIGTERM: %d done, %d pending", state("done"), state("pending"))
+
+	sim.ClearFaults()
+	vars["XEROSYNC_HTTP_ADDR"] = freeAddr(t)
+	start(t, vars, "run")
+	pgtest.Eventually(t, 2*time.Minute, "everything pushed", func() bool { return state("done") == 60 })
+	for i := 1; i <= 30; i++ {
+		if n := sim.InvoiceCreations(org, fmt.Sprintf("S-%d", i)); n != 1 {
+			t.Errorf("invoice S-%d created %d times", i, n)
+		}
 	}
 }
