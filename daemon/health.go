@@ -142,6 +142,7 @@ func (r *runner) handler() (http.Handler, error) {
 	reg := prometheus.NewRegistry()
 	for _, c := range []prometheus.Collector{
 		newMetricsCollector(r),
+		r.xeroCalls, r.deliveries,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {

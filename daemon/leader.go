@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -168,15 +169,21 @@ func (r *runner) newDispatcher() (*outbox.Dispatcher, *xero.TokenStore, error) {
 		RedirectURL:  r.cfg.Xero.RedirectURL,
 		Scopes:       r.cfg.Xero.Scopes,
 		Logger:       r.log,
+		OnCall: func(c xero.CallInfo) {
+			r.xeroCalls.WithLabelValues(c.Op, strconv.Itoa(c.Status)).Inc()
+		},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("xero client: %w", err)
 	}
+	r.xeroClient.Store(client)
 	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: r.pool, Key: key, Refresher: client, Logger: r.log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("token store: %w", err)
 	}
-	d, err := outbox.NewDispatcher(outbox.DispatcherConfig{DB: r.pool, Xero: client, Tokens: store, Logger: r.log})
+	d, err := outbox.NewDispatcher(outbox.DispatcherConfig{DB: r.pool, Xero: client, Tokens: store, Logger: r.log,
+		OnOutcome: func(entity, state, code string) { r.deliveries.WithLabelValues(entity, state, code).Inc() },
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("dispatcher: %w", err)
 	}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"time"
 
 	"github.com/lmittmann/tint"
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ type metricsCollector struct {
 	walStatus, safeWAL                    *prometheus.Desc
 	spillBytes, spillTxns                 *prometheus.Desc
 	captureChanges, captureTxns           *prometheus.Desc
+	rateRemaining, tokenExpiry            *prometheus.Desc
 }
 
 func newMetricsCollector(r *runner) *metricsCollector {
@@ -45,6 +47,8 @@ func newMetricsCollector(r *runner) *metricsCollector {
 		spillTxns:      d("xerosync_replication_spill_txns_total", "Transactions spilled to disk (pg_stat_replication_slots.spill_txns)."),
 		captureChanges: d("xerosync_capture_changes_total", "Row changes captured by this process while leading."),
 		captureTxns:    d("xerosync_capture_transactions_total", "Source transactions captured by this process while leading."),
+		rateRemaining:  d("xerosync_xero_rate_limit_remaining", "Calls left in Xero's budget, as its last response said (limit: minute, day, app_minute).", "tenant_id", "limit"),
+		tokenExpiry:    d("xerosync_xero_token_expiry_seconds", "Seconds until the tenant's token expires (token: access, refresh); the refresh token dies unused after 60 days.", "tenant_id", "token"),
 	}
 }
 
@@ -52,7 +56,7 @@ func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.databaseUp, c.leader, c.streaming, c.outboxRows, c.oldestPending, c.captureLag,
 		c.heartbeatAge, c.retainedWAL, c.confirmedLag, c.slotActive, c.walStatus, c.safeWAL,
-		c.spillBytes, c.spillTxns, c.captureChanges, c.captureTxns,
+		c.spillBytes, c.spillTxns, c.captureChanges, c.captureTxns, c.rateRemaining, c.tokenExpiry,
 	} {
 		ch <- d
 	}
@@ -89,6 +93,18 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.outboxRows, float64(n), state, t.TenantID)
 		}
 		gauge(c.oldestPending, t.OldestPendingSeconds, t.TenantID)
+		if t.AccessTokenExpiresAt != nil {
+			gauge(c.tokenExpiry, time.Until(*t.AccessTokenExpiresAt).Seconds(), t.TenantID, "access")
+		}
+		if t.RefreshTokenExpiresAt != nil {
+			gauge(c.tokenExpiry, time.Until(*t.RefreshTokenExpiresAt).Seconds(), t.TenantID, "refresh")
+		}
+		if client := c.r.xeroClient.Load(); client != nil && t.XeroTenantID != "" {
+			b := client.Budgets(t.XeroTenantID)
+			gauge(c.rateRemaining, float64(b.MinuteRemaining), t.TenantID, "minute")
+			gauge(c.rateRemaining, float64(b.DayRemaining), t.TenantID, "day")
+			gauge(c.rateRemaining, float64(b.AppMinuteRemaining), t.TenantID, "app_minute")
+		}
 	}
 	s := st.Slot
 	current := s.WALStatus

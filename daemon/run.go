@@ -15,12 +15,14 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/lmittmann/tint"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sethvargo/go-retry"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/softbooq/xerosync/cdc"
 	"github.com/softbooq/xerosync/config"
 	"github.com/softbooq/xerosync/internal/migrate"
+	"github.com/softbooq/xerosync/xero"
 )
 
 const (
@@ -48,7 +50,16 @@ func runFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		r := &runner{cfg: cfg, log: log, notify: newNotifier(inv.p.Env), onListen: inv.p.OnListen}
+		r := &runner{cfg: cfg, log: log, notify: newNotifier(inv.p.Env), onListen: inv.p.OnListen,
+			xeroCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "xerosync_xero_calls_total",
+				Help: "HTTP exchanges with Xero by operation and status (0: no response).",
+			}, []string{"operation", "status"}),
+			deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "xerosync_delivery_attempts_total",
+				Help: "Recorded push attempts by entity, result (done, pending: to retry, failed) and error code.",
+			}, []string{"entity", "result", "code"}),
+		}
 		return r.run(ctx)
 	}
 }
@@ -66,7 +77,12 @@ type runner struct {
 	leaderSince atomic.Int64                // unix nanoseconds
 	capture     atomic.Pointer[cdc.Capture] // set while leading
 	lockErr     atomic.Pointer[string]      // why the leadership connection is down; nil when up
-	progress    atomic.Int64                // unix nanoseconds of the leadership loop's last step
+	xeroClient  atomic.Pointer[xero.Client] // set while delivering: its rate budgets are metrics
+
+	// Counted as they happen (the other metrics are read at scrape time).
+	xeroCalls  *prometheus.CounterVec // xerosync_xero_calls_total{operation,status}
+	deliveries *prometheus.CounterVec // xerosync_delivery_attempts_total{entity,result,code}
+	progress   atomic.Int64           // unix nanoseconds of the leadership loop's last step
 }
 
 // run is the daemon: it returns nil when ctx ends, or the error that stopped it.

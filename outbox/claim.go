@@ -260,6 +260,13 @@ func (l *lane) record(outs []outcome) {
 		l.log.Error("record outbox outcomes", tint.Err(err), "rows", n)
 		return
 	}
+	if f := l.d.cfg.OnOutcome; f != nil {
+		for _, o := range outs {
+			if !o.refund {
+				f(o.row.entity, o.state, o.code)
+			}
+		}
+	}
 	for _, o := range outs {
 		if o.state == StateFailed {
 			l.log.Warn("outbox row failed", "outbox_id", o.row.id, "entity", o.row.entity,

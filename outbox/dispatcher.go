@@ -61,6 +61,9 @@ type DispatcherConfig struct {
 	// DrainTimeout is how long requests already started may still take after Run's context
 	// ends (default 20 s, inside systemd's stop timeout); their results are recorded.
 	DrainTimeout time.Duration
+	// OnOutcome, if set, is told of each recorded attempt: the entity, the row's new state
+	// (done, pending, failed) and the error code, if any (metrics). It must be quick.
+	OnOutcome func(entity, state, code string)
 }
 
 // Dispatcher drains xerosync.outbox to Xero: one lane per connected tenant, each claiming

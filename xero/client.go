@@ -71,7 +71,10 @@ type Config struct {
 	// predicted *RateLimitError instead (default 2 min: a minute window always fits, a day
 	// window does not).
 	MaxBudgetWait time.Duration
-	UserAgent     string // default "xerosync"
+	// OnCall, if set, is told of every HTTP exchange with Xero as it completes (metrics). It
+	// must be quick and safe for concurrent use.
+	OnCall    func(CallInfo)
+	UserAgent string // default "xerosync"
 }
 
 // Client talks to Xero for every tenant: it owns the HTTP client, the OAuth configuration and
@@ -156,6 +159,14 @@ type call struct {
 	body   any
 	key    string // Idempotency-Key
 	tenant string // xero-tenant-id; "" for identity calls
+}
+
+// CallInfo describes one HTTP exchange with Xero, for OnCall.
+type CallInfo struct {
+	Op           string // "PUT /Invoices"
+	XeroTenantID string // "" for identity and connection calls
+	Status       int    // 0 when no response arrived
+	Duration     time.Duration
 }
 
 // do sends cl and decodes a 2xx body into out (if not nil). Every write must carry an
@@ -268,6 +279,13 @@ func (c *Client) send(ctx context.Context, cl call, u string, tok Secret, body [
 	// key and body, so Xero replays the first answer instead of acting twice; it is safe,
 	// and it turns some unknown outcomes into known ones.
 	resp, err := c.hc.Do(req)
+	if c.cfg.OnCall != nil {
+		status := 0
+		if err == nil {
+			status = resp.StatusCode
+		}
+		c.cfg.OnCall(CallInfo{Op: cl.op, XeroTenantID: cl.tenant, Status: status, Duration: time.Since(start)})
+	}
 	if err != nil {
 		rel(nil)
 		return nil, 0, nil, &TransportError{Op: cl.op, Err: scrubURLError(err), OutcomeUnknown: write && !neverSent(err)}

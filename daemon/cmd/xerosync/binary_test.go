@@ -457,7 +457,8 @@ func TestBinarySIGTERMMidBatchLosesNothing(t *testing.T) {
 		SELECT $1, id, 'S-' || substr(name, 7), 'issued', 'NZD', '2026-08-01' FROM crm.customers`, tenant)
 	db.Exec(t, `INSERT INTO finance.invoice_lines (invoice_id, tenant_id, position, description, unit_price, revenue_category)
 		SELECT id, $1, 1, 'work', 10, 'sales' FROM finance.invoices`, tenant)
-	sim, org, vars := connectedTenant(t, db, tenant, xerosim.Config{})
+	// Xero's minute budget is lifted: this test is about stopping, not pacing.
+	sim, org, vars := connectedTenant(t, db, tenant, xerosim.Config{Limits: xerosim.Limits{PerMinute: 100_000}})
 	if code, out := run(t, vars, "backfill", "--tenant", tenant, "--since", "2026-01-01"); code != 0 {
 		t.Fatalf("backfill exited %d:\n%s", code, out)
 	}
@@ -488,6 +489,24 @@ func TestBinarySIGTERMMidBatchLosesNothing(t *testing.T) {
 	for i := 1; i <= 30; i++ {
 		if n := sim.InvoiceCreations(org, fmt.Sprintf("S-%d", i)); n != 1 {
 			t.Errorf("invoice S-%d created %d times", i, n)
+		}
+	}
+	// What the pushes leave in /metrics.
+	resp, err := http.Get("http://" + vars["XEROSYNC_HTTP_ADDR"] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`xerosync_delivery_attempts_total{code="",entity="invoice",result="done"}`,
+		`xerosync_xero_calls_total{operation="PUT /Invoices",status="200"}`,
+		`xerosync_xero_rate_limit_remaining{limit="minute",slot=`,
+		`xerosync_xero_token_expiry_seconds{slot=`,
+		`xerosync_outbox_rows{slot=`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 }
