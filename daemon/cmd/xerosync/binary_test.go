@@ -376,6 +376,26 @@ func TestBinaryConnectAndBackfill(t *testing.T) {
 	if code, out := run(t, vars, "backfill", "--tenant", tenant, "--since", "2026-03-01"); code != 1 || !strings.Contains(out, "lock") {
 		t.Fatalf("backfill into a locked period exited %d, want 1 naming the lock date:\n%s", code, out)
 	}
+	// check: the invoice has no lines, the organisation is fine: passes, or names problems.
+	if code, out := run(t, vars, "check", "--tenant", tenant); code != 0 {
+		t.Fatalf("check exited %d:\n%s", code, out)
+	}
+	if code, out := run(t, vars, "status", "--tenant", tenant, "--json"); code != 0 || !strings.Contains(out, `"pending": 2`) {
+		t.Fatalf("status exited %d:\n%s", code, out)
+	}
+	if code, out := run(t, vars, "retry", "--tenant", tenant, "--code", "ValidationError"); code != 0 {
+		t.Fatalf("retry by code exited %d:\n%s", code, out)
+	}
+	if code, out := run(t, vars, "disconnect", "--tenant", tenant); code != 0 {
+		t.Fatalf("disconnect exited %d:\n%s", code, out)
+	}
+	var state string
+	if err := db.Pool.QueryRow(context.Background(), `SELECT state FROM xerosync.connections WHERE tenant_id = $1`, tenant).Scan(&state); err != nil || state != "disconnected" {
+		t.Fatalf("after disconnect the connection is %q (%v)", state, err)
+	}
+	if len(sim.Connections()) != 0 {
+		t.Fatalf("the Xero connection is still there: %+v", sim.Connections())
+	}
 }
 
 // connectedTenant starts the simulator with one organisation and connects tenant to it through
