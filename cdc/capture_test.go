@@ -11,16 +11,21 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/softbooq/xerosync/cdc"
-	"github.com/softbooq/xerosync/internal/migrate"
 	"github.com/softbooq/xerosync/internal/pgtest"
 )
 
-func migrateConn(ctx context.Context, conn *pgx.Conn) error {
-	_, err := migrate.Up(ctx, conn)
-	return err
+// pgxExec runs one statement on a fresh connection to url.
+func pgxExec(ctx context.Context, url, sql string) (pgconn.CommandTag, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	defer conn.Close(ctx)
+	return conn.Exec(ctx, sql)
 }
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -177,7 +182,7 @@ func TestUnchangedToastIsNotNull(t *testing.T) {
 	s := newSetup(t, cdc.Config{})
 	s.start(t)
 	ctx := context.Background()
-	big := strings.Repeat("notes that do not compress: ", 1) + randomText(200_000)
+	big := strings.Repeat("notes that do not compress: ", 1) + pgtest.RandomText(200_000)
 	var id string
 	if err := s.db.Pool.QueryRow(ctx, `INSERT INTO crm.customers (tenant_id, name, notes) VALUES ($1, 'Bo', $2) RETURNING id::text`, s.tenant, big).Scan(&id); err != nil {
 		t.Fatal(err)
@@ -187,18 +192,6 @@ func TestUnchangedToastIsNotNull(t *testing.T) {
 	if n := count(t, s.db.Pool, `SELECT count(*) FROM captured WHERE op = 'update' AND notes_kind = $1`, int(cdc.Unchanged)); n != 1 {
 		t.Fatalf("update did not carry notes as Unchanged")
 	}
-}
-
-func randomText(n int) string {
-	var b strings.Builder
-	x := uint32(2463534242)
-	for b.Len() < n {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b.WriteByte('a' + byte(x%26))
-	}
-	return b.String()
 }
 
 // Stopping and starting again neither skips nor repeats a change, also when changes are
@@ -388,28 +381,13 @@ func TestServerRestartMidStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	admin, err := pgx.Connect(ctx, cl.URL("postgres"))
+	url, err := cl.CreateDatabase(ctx, "app")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE app"); err != nil {
+	if _, err := pgxExec(ctx, url, recorderTable); err != nil {
 		t.Fatal(err)
 	}
-	admin.Close(ctx)
-	conn, err := pgx.Connect(ctx, cl.URL("app"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, pgtest.SoftbooqSchema); err != nil {
-		t.Fatal(err)
-	}
-	if err := migrateConn(ctx, conn); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, recorderTable); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
 	pool, err := pgxpool.New(ctx, cl.URL("app"))
 	if err != nil {
 		t.Fatal(err)

@@ -202,10 +202,10 @@ func TestCustomerChanges(t *testing.T) {
 func TestUnchangedToastKeepsValue(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, cdc.Config{})
-	long := randomText(100_000) // incompressible, so stored out of line
-	id := s.customer("Toast Co", "address_line1", long, "notes", randomText(50_000))
+	long := pgtest.RandomText(100_000) // incompressible, so stored out of line
+	id := s.customer("Toast Co", "address_line1", long, "notes", pgtest.RandomText(50_000))
 	s.db.Exec(t, "UPDATE crm.customers SET name = 'Toast Co Ltd' WHERE id = $1", id)
-	s.db.Exec(t, "UPDATE crm.customers SET notes = $2 WHERE id = $1", id, randomText(60_000))
+	s.db.Exec(t, "UPDATE crm.customers SET notes = $2 WHERE id = $1", id, pgtest.RandomText(60_000))
 	wantActions(t, s, "contact/upsert", "contact/upsert")
 	r := s.rows()[1]
 	if r.Payload["name"] != "Toast Co Ltd" || r.Payload["address_line1"] != long {
@@ -220,7 +220,7 @@ func TestUnchangedToastWithoutHistory(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t, cdc.Config{})
 	other := s.newTenant("later", "")
-	long := randomText(100_000)
+	long := pgtest.RandomText(100_000)
 	id := s.one("INSERT INTO crm.customers (tenant_id, name, address_line1) VALUES ($1, 'Old', $2) RETURNING id::text", other, long)
 	s.connect(other, "connected")
 	s.db.Exec(t, "UPDATE crm.customers SET name = 'Old Co' WHERE id = $1", id)
@@ -228,18 +228,6 @@ func TestUnchangedToastWithoutHistory(t *testing.T) {
 	if r := s.rows()[0]; r.Payload["address_line1"] != long || r.Payload["name"] != "Old Co" {
 		t.Fatalf("payload %v…", fmt.Sprint(r.Payload)[:80])
 	}
-}
-
-func randomText(n int) string {
-	var b strings.Builder
-	x := uint32(88172645)
-	for b.Len() < n {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b.WriteByte('a' + byte(x%26))
-	}
-	return b.String()
 }
 
 func (s *setup) invoice(customer, number, status string) string {

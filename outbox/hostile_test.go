@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/softbooq/xerosync/cdc"
+	"github.com/softbooq/xerosync/internal/pgtest"
 	"github.com/softbooq/xerosync/outbox"
 	"github.com/softbooq/xerosync/xero/xerosim"
 )
@@ -299,8 +300,8 @@ func TestHostileInputs(t *testing.T) {
 			h.canary(t, "emails")
 		}},
 		{"200KB notes then a name update", func(t *testing.T) {
-			marker := "NOTES-MARKER-" + randomText(40)
-			notes := marker + randomText(200_000)
+			marker := "NOTES-MARKER-" + pgtest.RandomText(40)
+			notes := marker + pgtest.RandomText(200_000)
 			cust := h.one(t, "INSERT INTO crm.customers (tenant_id, name, notes) VALUES ($1, 'Toasty Notes Ltd', $2) RETURNING id::text", h.tenant, notes)
 			h.sync(t)
 			h.exec(t, "UPDATE crm.customers SET name = 'Toasty Notes Renamed Ltd', updated_at = now() WHERE id = $1", cust)

@@ -22,7 +22,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/softbooq/xerosync/cdc"
-	"github.com/softbooq/xerosync/internal/migrate"
 	"github.com/softbooq/xerosync/internal/pgtest"
 	"github.com/softbooq/xerosync/outbox"
 )
@@ -48,26 +47,15 @@ func run(changes, perTxn, big int) error {
 		return err
 	}
 	defer cl.Close()
-	admin, err := pgx.Connect(ctx, cl.URL("postgres"))
+	url, err := cl.CreateDatabase(ctx, "bench")
 	if err != nil {
 		return err
 	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE bench"); err != nil {
-		return err
-	}
-	admin.Close(ctx)
-	url := cl.URL("bench")
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, pgtest.SoftbooqSchema); err != nil {
-		return err
-	}
-	if _, err := migrate.Up(ctx, conn); err != nil {
-		return err
-	}
 	var tenant string
 	if err := conn.QueryRow(ctx, "INSERT INTO core.tenants (name) VALUES ('bench') RETURNING id::text").Scan(&tenant); err != nil {
 		return err

@@ -239,3 +239,38 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// RandomText returns n letters that do not compress: a value this long is stored out of line
+// (TOAST), which is what tests of unchanged-TOAST handling need.
+func RandomText(n int) string {
+	var b strings.Builder
+	x := uint32(2463534242)
+	for b.Len() < n {
+		x ^= x << 13 // xorshift: cheap, deterministic, and not compressible by pglz
+		x ^= x >> 17
+		x ^= x << 5
+		b.WriteByte('a' + byte(x%26))
+	}
+	return b.String()
+}
+
+// CreateDatabase creates database name on c with Softbooq's schema and our migrations, as
+// New's template has them, and returns its URL. For tests and tools that run their own
+// cluster (a restart, a different wal_level, a benchmark).
+func (c *Cluster) CreateDatabase(ctx context.Context, name string) (string, error) {
+	if err := c.adminExec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", fmt.Errorf("create database %s: %w", name, err)
+	}
+	conn, err := pgx.Connect(ctx, c.URL(name))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, SoftbooqSchema); err != nil {
+		return "", fmt.Errorf("softbooq schema: %w", err)
+	}
+	if _, err := migrate.Up(ctx, conn); err != nil {
+		return "", fmt.Errorf("migrate: %w", err)
+	}
+	return c.URL(name), nil
+}

@@ -366,19 +366,27 @@ func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kil
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
+	// created counts one record's creations in Xero: 0 is lost, more than 1 duplicated. It
+	// reports whether the record is there to be compared further.
+	created := func(n int, what string) bool {
+		switch {
+		case n == 0:
+			lost++
+			note("%s never reached Xero", what)
+			return false
+		case n > 1:
+			dup++
+			note("%s created %d times", what, n)
+		}
+		return true
+	}
 	contacts := map[string]xerosim.Contact{}
 	for _, c := range sim.Contacts(org) {
 		contacts[c.ContactNumber] = c
 	}
 	for id, want := range exp.customers {
-		switch n := sim.ContactCreations(org, id); {
-		case n == 0:
-			lost++
-			note("customer %s (%s) never reached Xero", id, want.name)
+		if !created(sim.ContactCreations(org, id), fmt.Sprintf("customer %s (%s)", id, want.name)) {
 			continue
-		case n > 1:
-			dup++
-			note("customer %s created %d times", id, n)
 		}
 		c := contacts[id]
 		if c.Name != want.name || !strings.Contains(string(c.Phones), want.phone+`"`) {
@@ -391,14 +399,8 @@ func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kil
 		invoices[inv.InvoiceNumber] = inv
 	}
 	for number, want := range exp.invoices {
-		switch n := sim.InvoiceCreations(org, number); {
-		case n == 0:
-			lost++
-			note("invoice %s never reached Xero", number)
+		if !created(sim.InvoiceCreations(org, number), "invoice "+number) {
 			continue
-		case n > 1:
-			dup++
-			note("invoice %s created %d times", number, n)
 		}
 		got := invoices[number]
 		if want.voided != (got.Status == "VOIDED") {
@@ -408,14 +410,7 @@ func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kil
 	}
 	for _, pay := range exp.payments {
 		inv := invoices[pay.invoiceNumber]
-		switch n := sim.PaymentCreations(org, inv.InvoiceID, pay.reference); {
-		case n == 0:
-			lost++
-			note("payment %s never reached Xero", pay.reference)
-		case n > 1:
-			dup++
-			note("payment %s created %d times", pay.reference, n)
-		}
+		created(sim.PaymentCreations(org, inv.InvoiceID, pay.reference), "payment "+pay.reference)
 	}
 	var states string
 	var unfinished, failedNoCode int

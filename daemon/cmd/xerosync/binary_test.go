@@ -25,9 +25,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/softbooq/xerosync/internal/migrate"
 	"github.com/softbooq/xerosync/internal/pgtest"
 	"github.com/softbooq/xerosync/xero/xerosim"
 )
@@ -238,27 +235,11 @@ func TestBinaryHealthFollowsPostgres(t *testing.T) {
 
 func appDatabase(t *testing.T, cl *pgtest.Cluster) string {
 	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, cl.URL("postgres"))
+	url, err := cl.CreateDatabase(context.Background(), "app")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE app"); err != nil {
-		t.Fatal(err)
-	}
-	admin.Close(ctx)
-	conn, err := pgx.Connect(ctx, cl.URL("app"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, pgtest.SoftbooqSchema); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := migrate.Up(ctx, conn); err != nil {
-		t.Fatal(err)
-	}
-	return cl.URL("app")
+	return url
 }
 
 // systemd's Type=notify protocol: READY=1 once serving, STOPPING=1 on SIGTERM, then exit 0.
