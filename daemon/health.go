@@ -94,18 +94,7 @@ func (r *runner) health(ctx context.Context) Health {
 		default:
 			h.Checks["replication"] = fail("replication stream not started yet")
 		}
-		// Measured from when this process became leader if no heartbeat has come back since:
-		// a fresh leader gets the same allowance as a running one.
-		since := time.Unix(0, r.leaderSince.Load())
-		if cs.LastHeartbeat.After(since) {
-			since = cs.LastHeartbeat
-		}
-		limit := 3*heartbeatInterval + heartbeatSlack
-		if age := time.Since(since); age > limit {
-			h.Checks["heartbeat"] = fail("no heartbeat has come back through the slot for %s (limit %s): capture is stalled", age.Round(time.Second), limit)
-		} else {
-			h.Checks["heartbeat"] = Check{State: CheckOK}
-		}
+		h.Checks["heartbeat"] = heartbeatCheck(time.Now(), time.Unix(0, r.leaderSince.Load()), cs.LastHeartbeat)
 		switch {
 		case st == nil:
 			h.Checks["slot"] = fail("unknown: the database cannot be read")
@@ -189,4 +178,19 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v) // the client may have gone; nothing useful to do about it
+}
+
+// heartbeatCheck judges the heartbeat (LESSONS 5: Sequin fails health when none arrives in
+// time). Age is measured from when this process became leader if no heartbeat has come back
+// since: a fresh leader gets the same allowance as a running one.
+func heartbeatCheck(now, leaderSince, lastHeartbeat time.Time) Check {
+	since := leaderSince
+	if lastHeartbeat.After(since) {
+		since = lastHeartbeat
+	}
+	limit := 3*heartbeatInterval + heartbeatSlack
+	if age := now.Sub(since); age > limit {
+		return fail("no heartbeat has come back through the slot for %s (limit %s): capture is stalled", age.Round(time.Second), limit)
+	}
+	return Check{State: CheckOK}
 }

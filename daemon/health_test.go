@@ -1,0 +1,31 @@
+package daemon
+
+import (
+	"testing"
+	"time"
+)
+
+// The heartbeat check fails when no heartbeat has come back for three intervals and some
+// slack, counting from the later of taking the lead and the last heartbeat.
+func TestHeartbeatCheck(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	limit := 3*heartbeatInterval + heartbeatSlack
+	tests := []struct {
+		name                string
+		leaderSince, lastHB time.Time
+		want                string
+	}{
+		{"fresh heartbeat", now.Add(-time.Hour), now.Add(-time.Second), CheckOK},
+		{"stale heartbeat", now.Add(-time.Hour), now.Add(-limit - time.Second), CheckFail},
+		{"no heartbeat, fresh leader", now.Add(-time.Second), time.Time{}, CheckOK},
+		{"no heartbeat, long-time leader", now.Add(-limit - time.Second), time.Time{}, CheckFail},
+		{"heartbeat from before this lead does not count", now.Add(-time.Second), now.Add(-time.Hour), CheckOK},
+		{"just inside the limit", now.Add(-time.Hour), now.Add(-limit), CheckOK},
+	}
+	for _, tt := range tests {
+		if got := heartbeatCheck(now, tt.leaderSince, tt.lastHB); got.State != tt.want {
+			t.Errorf("%s: %s (%s), want %s", tt.name, got.State, got.Error, tt.want)
+		}
+	}
+}
