@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -56,11 +57,7 @@ func isUUID(s string) bool {
 
 func migrateFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 	return func(ctx context.Context) error {
-		cfg, log, err := inv.setup()
-		if err != nil {
-			return err
-		}
-		conn, err := connect(ctx, cfg)
+		_, log, conn, err := inv.setupDB(ctx)
 		if err != nil {
 			return err
 		}
@@ -109,11 +106,7 @@ func retryFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 		if err := checkTenant("retry", *tenant, false); err != nil {
 			return err
 		}
-		cfg, _, err := inv.setup()
-		if err != nil {
-			return err
-		}
-		conn, err := connect(ctx, cfg)
+		_, _, conn, err := inv.setupDB(ctx)
 		if err != nil {
 			return err
 		}
@@ -152,6 +145,20 @@ func retryID(ctx context.Context, inv *invocation, conn *pgx.Conn, id int64) err
 
 // connect opens one plain session for a command. Its errors say which database (redacted)
 // and what to check.
+// setupDB is setup plus one database connection, for the commands that need only that; the
+// caller closes the connection.
+func (inv *invocation) setupDB(ctx context.Context) (*config.Config, *slog.Logger, *pgx.Conn, error) {
+	cfg, log, err := inv.setup()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	conn, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, log, conn, nil
+}
+
 func connect(ctx context.Context, cfg *config.Config) (*pgx.Conn, error) {
 	pcfg, err := pgx.ParseConfig(cfg.Database.URL.Reveal())
 	if err != nil {

@@ -171,11 +171,7 @@ func statusFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error 
 		if err := checkTenant("status", *tenant, false); err != nil {
 			return err
 		}
-		cfg, _, err := inv.setup()
-		if err != nil {
-			return err
-		}
-		conn, err := connect(ctx, cfg)
+		cfg, _, conn, err := inv.setupDB(ctx)
 		if err != nil {
 			return err
 		}
