@@ -98,7 +98,6 @@ func (st *entityState) known() bool { return st.hash != nil || st.stored }
 type row struct {
 	tenant, entity, id, action string
 	dependsEntity, dependsID   string
-	payload                    any    // marshalled at write, unless body is set
 	body                       []byte // the payload's JSON
 	hash                       []byte
 	lsn                        pglogrepl.LSN
@@ -418,6 +417,13 @@ func (c *chunk) state(entity, id, tenant string) *entityState {
 	return st
 }
 
+// queueAs queues a row with payload marshalled as its body (contacts marshal their own, to
+// hash it).
+func (c *chunk) queueAs(ch *cdc.Change, r row, payload any) {
+	r.body, _ = json.Marshal(payload) // strings, string pointers and ints: cannot fail
+	c.queue(ch, r)
+}
+
 func (c *chunk) queue(ch *cdc.Change, r row) {
 	r.lsn = ch.Txn.CommitLSN
 	r.idx = ch.Txn.Seq
@@ -483,16 +489,16 @@ func (c *chunk) invoice(ch *cdc.Change, tenant string) {
 		}
 		p := c.invoicePayload(ch, id, customer, status)
 		st.issued, st.dirty = true, true
-		c.queue(ch, row{tenant: tenant, entity: EntityInvoice, id: id, action: ActionIssue,
-			dependsEntity: EntityContact, dependsID: customer, payload: p})
+		c.queueAs(ch, row{tenant: tenant, entity: EntityInvoice, id: id, action: ActionIssue,
+			dependsEntity: EntityContact, dependsID: customer}, p)
 	case status == "void" && st.issued && !st.voided:
 		st.voided, st.dirty = true, true
 		number := ch.Get("number")
 		if number.Kind != cdc.Text && c.invoices[id] != nil {
 			number.Text = c.invoices[id].Number
 		}
-		c.queue(ch, row{tenant: tenant, entity: EntityInvoice, id: id, action: ActionVoid,
-			dependsEntity: EntityInvoice, dependsID: id, payload: VoidPayload{InvoiceID: id, Number: number.Text}})
+		c.queueAs(ch, row{tenant: tenant, entity: EntityInvoice, id: id, action: ActionVoid,
+			dependsEntity: EntityInvoice, dependsID: id}, VoidPayload{InvoiceID: id, Number: number.Text})
 	}
 }
 
@@ -540,10 +546,10 @@ func (c *chunk) payment(ch *cdc.Change, tenant string) {
 		return
 	}
 	id := ch.Get("id").Text
-	c.queue(ch, row{tenant: tenant, entity: EntityPayment, id: id, action: ActionPay,
-		dependsEntity: EntityInvoice, dependsID: invoice,
-		payload: PaymentPayload{PaymentID: id, InvoiceID: invoice, Amount: text(ch.Get("amount")),
-			PaidOn: text(ch.Get("paid_on")), Method: text(ch.Get("method")), Reference: optText(ch.Get("reference"))}})
+	c.queueAs(ch, row{tenant: tenant, entity: EntityPayment, id: id, action: ActionPay,
+		dependsEntity: EntityInvoice, dependsID: invoice},
+		PaymentPayload{PaymentID: id, InvoiceID: invoice, Amount: text(ch.Get("amount")),
+			PaidOn: text(ch.Get("paid_on")), Method: text(ch.Get("method")), Reference: optText(ch.Get("reference"))})
 }
 
 // write stores the rows, the entity states and the wake-up, three statements per chunk.
@@ -555,12 +561,6 @@ func (c *chunk) write(ctx context.Context, tx pgx.Tx) error {
 		for i := range c.rows {
 			r := &c.rows[i]
 			b := r.body
-			if b == nil {
-				var err error
-				if b, err = json.Marshal(r.payload); err != nil {
-					return fmt.Errorf("encode %s payload: %w", r.entity, err)
-				}
-			}
 			var depE, depID any
 			if r.dependsEntity != "" {
 				depE, depID = r.dependsEntity, r.dependsID

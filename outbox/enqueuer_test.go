@@ -53,11 +53,18 @@ func newSetup(t *testing.T, cfg cdc.Config) *setup {
 	if cfg.HeartbeatInterval == 0 {
 		cfg.HeartbeatInterval = time.Second
 	}
+	s.capture = runCapture(t, cfg)
+	return s
+}
+
+// runCapture runs capture until the test ends (Run must then return nil) and waits until it
+// streams.
+func runCapture(t testing.TB, cfg cdc.Config) *cdc.Capture {
+	t.Helper()
 	c, err := cdc.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.capture = c
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
@@ -68,7 +75,7 @@ func newSetup(t *testing.T, cfg cdc.Config) *setup {
 		}
 	})
 	waitFor(t, 30*time.Second, "capture streaming", func() bool { return c.Status().Streaming })
-	return s
+	return c
 }
 
 func (s *setup) newTenant(name, connection string) string {

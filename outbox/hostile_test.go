@@ -38,24 +38,10 @@ func newHostileSetup(t *testing.T) *hsetup {
 		org: func(oc *xerosim.OrgConfig) { oc.PeriodLockDate = hostileLock }})
 	h := &hsetup{ds}
 	log := slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	enq := outbox.NewEnqueuer(outbox.EnqueuerConfig{Logger: log})
-	c, err := cdc.New(cdc.Config{
+	runCapture(t, cdc.Config{
 		DB: ds.db.Pool, ConnString: ds.db.URL, Slot: ds.db.Name, Logger: log, HeartbeatInterval: time.Second,
-		Sink: cdc.SinkFunc(func(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error { return enq.Apply(ctx, tx, changes) }),
+		Sink: outbox.NewEnqueuer(outbox.EnqueuerConfig{Logger: log}),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("capture: %v", err)
-		}
-	})
-	waitFor(t, 30*time.Second, "capture streaming", func() bool { return c.Status().Streaming })
 	ds.start(nil)
 	return h
 }

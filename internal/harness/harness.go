@@ -21,7 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/softbooq/xerosync/internal/pgtest"
@@ -118,19 +117,12 @@ func (s *Stack) Close() {
 func (s *Stack) URL() string { return s.Cluster.URL("softbooq") }
 
 func (s *Stack) seed(ctx context.Context) error {
-	admin, err := pgx.Connect(ctx, s.Cluster.URL("postgres"))
+	// Our schema too: the daemon would apply it on start, and the demo reads it before that.
+	url, err := s.Cluster.CreateDatabase(ctx, "softbooq")
 	if err != nil {
 		return err
 	}
-	_, err = admin.Exec(ctx, "CREATE DATABASE softbooq")
-	admin.Close(ctx)
-	if err != nil {
-		return err
-	}
-	if s.DB, err = pgxpool.New(ctx, s.URL()); err != nil {
-		return err
-	}
-	if _, err := s.DB.Exec(ctx, pgtest.SoftbooqSchema); err != nil {
+	if s.DB, err = pgxpool.New(ctx, url); err != nil {
 		return err
 	}
 	for _, name := range []string{"Kiwi Kitchens Ltd", "Tui Tours"} {
