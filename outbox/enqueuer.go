@@ -8,10 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/softbooq/xerosync/cdc"
 )
@@ -39,25 +39,15 @@ var (
 	notifySQL string
 )
 
-// outboxTable and outboxColumns are what the enqueuer COPYs into.
+// outboxColumns are what the enqueuer COPYs into the outbox, in copyWriter's binary form
+// (chunk.write writes them in this order).
 var (
-	outboxTable   = pgx.Identifier{"xerosync", "outbox"}
 	outboxColumns = []string{"tenant_id", "entity", "entity_id", "action", "depends_entity",
 		"depends_entity_id", "payload", "payload_hash", "source", "commit_lsn", "commit_idx"}
+	outboxCopySQL   = "COPY xerosync.outbox (" + strings.Join(outboxColumns, ", ") + ") FROM STDIN (FORMAT binary)"
 	entitiesTable   = pgx.Identifier{"xerosync", "entities"}
 	entitiesColumns = []string{"entity", "entity_id", "tenant_id", "issued", "voided"}
 )
-
-// pgLSNOID is pg_lsn's type OID, fixed in PostgreSQL's catalog.
-const pgLSNOID = 3220
-
-// registerLSN teaches a connection's type map pg_lsn, which pgx does not know: its binary
-// form is a big-endian 64-bit integer, so COPY can send an LSN as an int8.
-func registerLSN(m *pgtype.Map) {
-	if _, ok := m.TypeForOID(pgLSNOID); !ok {
-		m.RegisterType(&pgtype.Type{Name: "pg_lsn", OID: pgLSNOID, Codec: pgtype.Int8Codec{}})
-	}
-}
 
 // EnqueuerConfig configures an Enqueuer.
 type EnqueuerConfig struct {
@@ -557,19 +547,32 @@ func (c *chunk) write(ctx context.Context, tx pgx.Tx) error {
 	if len(c.rows) > 0 {
 		// COPY: the bulk path, several times cheaper per row than INSERT for PostgreSQL.
 		woken := set{}
-		src := make([][]any, len(c.rows))
+		var w copyWriter
+		w.b = make([]byte, 0, 512*len(c.rows))
+		w.reset()
 		for i := range c.rows {
 			r := &c.rows[i]
-			b := r.body
-			var depE, depID any
-			if r.dependsEntity != "" {
-				depE, depID = r.dependsEntity, r.dependsID
+			w.tuple(len(outboxColumns))
+			if err := w.uuid(r.tenant); err != nil {
+				return fmt.Errorf("outbox row for %s %s: tenant_id: %w", r.entity, r.id, err)
 			}
-			src[i] = []any{r.tenant, r.entity, r.id, r.action, depE, depID, b, r.hash, "wal", int64(r.lsn), int32(r.idx)}
+			w.text(r.entity)
+			if err := w.uuid(r.id); err != nil {
+				return fmt.Errorf("outbox row for %s %s: entity_id: %w", r.entity, r.id, err)
+			}
+			w.text(r.action)
+			w.optText(r.dependsEntity)
+			if err := w.uuid(r.dependsID); err != nil {
+				return fmt.Errorf("outbox row for %s %s: depends_entity_id: %w", r.entity, r.id, err)
+			}
+			w.bytes(r.body)
+			w.bytes(r.hash)
+			w.text("wal")
+			w.int8(uint64(r.lsn))
+			w.int4(int32(r.idx))
 			woken.add(r.tenant)
 		}
-		registerLSN(tx.Conn().TypeMap())
-		if _, err := tx.CopyFrom(ctx, outboxTable, outboxColumns, pgx.CopyFromRows(src)); err != nil {
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(w.finish()), outboxCopySQL); err != nil {
 			return fmt.Errorf("insert outbox rows: %w", err)
 		}
 		if _, err := tx.Exec(ctx, notifySQL, woken.list()); err != nil {

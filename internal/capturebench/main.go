@@ -175,7 +175,8 @@ func runChild(url, slot, end string) (time.Duration, int, error) {
 // child captures until the checkpoint reaches end, then prints its peak RSS (KiB).
 func child(url, slot, endText string) int {
 	if f := os.Getenv("CAPTUREBENCH_CPUPROFILE"); f != "" {
-		pf, err := os.Create(f)
+		// One file per child: the backlog's and the large transaction's.
+		pf, err := os.Create(fmt.Sprintf("%s.%d", f, os.Getpid()))
 		if err == nil {
 			_ = pprof.StartCPUProfile(pf)
 			defer pprof.StopCPUProfile()
@@ -229,6 +230,12 @@ func child(url, slot, endText string) int {
 	}
 	stop()
 	<-done
+	if f := os.Getenv("CAPTUREBENCH_MEMPROFILE"); f != "" {
+		if pf, err := os.Create(fmt.Sprintf("%s.%d", f, os.Getpid())); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(pf, 0)
+			pf.Close()
+		}
+	}
 	fmt.Println(peakRSS())
 	return 0
 }
