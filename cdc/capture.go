@@ -261,10 +261,25 @@ type stream struct {
 
 	lastStatus   time.Time
 	lastIdleSave time.Time
+
+	deadlineMu sync.Mutex
+	deadline   time.Time // the connection's read deadline
+	stopped    bool      // the session's context has ended
 }
 
 func (s *stream) run(ctx context.Context) error {
 	cfg := s.c.cfg
+	// The receive loop waits for the next message until a deadline set on the connection,
+	// not through a context: pgconn watches a context with a registration and a hand-off on
+	// every call, a fifth of capture's allocations at one call per change. Ending ctx
+	// moves the deadline to now, which ends a wait under way.
+	stop := context.AfterFunc(ctx, func() {
+		s.deadlineMu.Lock()
+		defer s.deadlineMu.Unlock()
+		s.stopped = true
+		_ = s.conn.Conn().SetReadDeadline(time.Now())
+	})
+	defer stop()
 	if err := s.sendStatus(); err != nil {
 		return err
 	}
@@ -285,9 +300,10 @@ func (s *stream) run(ctx context.Context) error {
 		if g := s.groupStart.Add(cfg.GroupDelay); !s.groupStart.IsZero() && s.txn == nil && g.Before(deadline) {
 			deadline = g
 		}
-		rctx, cancel := context.WithDeadline(ctx, deadline)
-		raw, err := s.conn.ReceiveMessage(rctx)
-		cancel()
+		if err := s.setReadDeadline(deadline); err != nil {
+			return cmp.Or(ctx.Err(), err)
+		}
+		raw, err := s.conn.ReceiveMessage(context.Background()) // bounded by the read deadline
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -306,6 +322,23 @@ func (s *stream) run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// setReadDeadline sets the connection's read deadline to d, unless ctx has ended; then it
+// returns ctx's error.
+func (s *stream) setReadDeadline(d time.Time) error {
+	s.deadlineMu.Lock()
+	defer s.deadlineMu.Unlock()
+	if s.stopped {
+		return context.Canceled
+	}
+	if !d.Equal(s.deadline) {
+		if err := s.conn.Conn().SetReadDeadline(d); err != nil {
+			return fmt.Errorf("set read deadline: %w", err)
+		}
+		s.deadline = d
+	}
+	return nil
 }
 
 func (s *stream) copyData(ctx context.Context, data []byte) error {

@@ -2,6 +2,7 @@ package cdc_test
 
 import (
 	"encoding/binary"
+	"reflect"
 	"testing"
 	"time"
 
@@ -172,5 +173,48 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("%d columns decoded for a 3-column relation", len(ev.Change.Columns))
 		}
 		_ = pglogrepl.LSN(ev.EndLSN).String()
+	})
+}
+
+// FuzzDecodeRowAgreesWithPglogrepl: the decoder parses row messages itself (decodeRow); any
+// it accepts, pglogrepl.Parse accepts as the same change, and any pglogrepl accepts, it
+// accepts too.
+func FuzzDecodeRowAgreesWithPglogrepl(f *testing.F) {
+	rel := relation(16400, "crm", "customers", "id", "name", "notes")
+	f.Add([]byte(tuple(msg{}.byte1('I').u32(16400).byte1('N'), col{'t', "c1"}, col{'t', "Ada"}, col{'u', ""})))
+	f.Add([]byte(tuple(msg{}.byte1('I').u32(16400).byte1('N'), col{'t', ""}, col{'n', ""})))
+	f.Add([]byte(tuple(tuple(msg{}.byte1('U').u32(16400).byte1('K'), col{'t', "c1"}).byte1('N'), col{'t', "c2"}, col{'t', "Bo"}, col{'n', ""})))
+	f.Add([]byte(tuple(msg{}.byte1('U').u32(16400).byte1('N'), col{'t', "c1"}, col{'u', ""}, col{'t', "x"})))
+	f.Add([]byte(tuple(msg{}.byte1('D').u32(16400).byte1('K'), col{'t', "c1"})))
+	f.Add([]byte(tuple(msg{}.byte1('D').u32(16400).byte1('O'), col{'t', "c1"}, col{'b', "x"})))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 || data[0] != 'I' && data[0] != 'U' && data[0] != 'D' {
+			return
+		}
+		d := cdc.NewDecoder()
+		if _, err := d.Decode(rel); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := d.Decode(data)
+		if err == nil {
+			want, werr := d.DecodeWithPglogrepl(data)
+			if werr != nil {
+				t.Fatalf("decoded %+v; pglogrepl: %v", ev, werr)
+			}
+			if !reflect.DeepEqual(ev, want) {
+				t.Fatalf("decoded %+v; pglogrepl decodes %+v", ev, want)
+			}
+			return
+		}
+		// pglogrepl allocates whatever length a column claims: ask it only about messages
+		// whose every 32-bit window is a modest number.
+		for i := 0; i+4 <= len(data); i++ {
+			if binary.BigEndian.Uint32(data[i:]) > 1<<16 {
+				return
+			}
+		}
+		if want, werr := d.DecodeWithPglogrepl(data); werr == nil {
+			t.Fatalf("decoder: %v; pglogrepl decodes %+v", err, want)
+		}
 	})
 }
