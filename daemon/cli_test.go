@@ -3,9 +3,13 @@ package daemon_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/softbooq/xerosync/daemon"
 	"github.com/softbooq/xerosync/internal/pgtest"
@@ -222,6 +226,59 @@ func testStatus(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("status text does not contain %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// Polled reads (/healthz, /metrics) count only unfinished rows, through partial indexes, so
+// their cost does not grow with the outbox's history; `status` counts the history too.
+func TestStatusCountsHistoryOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	for _, state := range []string{"pending", "in_flight", "failed", "done", "done", "cancelled"} {
+		insertRow(t, db, tenantA, state, "")
+	}
+	polled, err := daemon.ReadStatus(ctx, db.Pool, db.Name, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{"pending": 1, "in_flight": 1, "failed": 1}
+	if len(polled.Tenants) != 1 || !maps.Equal(polled.Tenants[0].Rows, want) {
+		t.Errorf("polled status rows = %+v, want %v", polled.Tenants, want)
+	}
+	full, err := daemon.ReadStatus(ctx, db.Pool, db.Name, tenantA, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want["done"], want["cancelled"] = 2, 1
+	if len(full.Tenants) != 1 || !maps.Equal(full.Tenants[0].Rows, want) || full.Tenants[0].OldestPendingSeconds <= 0 {
+		t.Errorf("full status = %+v, want rows %v", full.Tenants, want)
+	}
+
+	// With sequential scans priced out, the polled query still needs none of the outbox: an
+	// index serves every part of it.
+	query, err := os.ReadFile("sql/status_tenants.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, "EXPLAIN "+string(query), nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := strings.Join(plan, "\n"); strings.Contains(text, "Seq Scan on outbox") {
+		t.Errorf("the polled status query scans the outbox:\n%s", text)
 	}
 }
 

@@ -63,7 +63,7 @@ func (r *runner) health(ctx context.Context) Health {
 		h.Role = "leader"
 	}
 
-	st, err := ReadStatus(ctx, r.pool, r.cfg.Database.Slot, "")
+	st, err := ReadStatus(ctx, r.pool, r.cfg.Database.Slot, "", false)
 	if err != nil {
 		h.Checks["database"] = fail("database unreachable or unreadable: %v", err)
 	} else {
@@ -156,7 +156,7 @@ func (r *runner) handler() (http.Handler, error) {
 		}
 		ctx, cancel := context.WithTimeout(req.Context(), probeTimeout)
 		defer cancel()
-		st, err := ReadStatus(ctx, r.pool, r.cfg.Database.Slot, tenant)
+		st, err := ReadStatus(ctx, r.pool, r.cfg.Database.Slot, tenant, true)
 		if err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 			return

@@ -34,7 +34,7 @@ func newMetricsCollector(r *runner) *metricsCollector {
 		databaseUp:     d("xerosync_database_up", "1 if the last scrape could read the database, else 0 (and the database-backed metrics are absent)."),
 		leader:         d("xerosync_leader", "1 while this process holds the leadership lock and captures, 0 as standby."),
 		streaming:      d("xerosync_capture_streaming", "1 while this process's replication stream is up."),
-		outboxRows:     d("xerosync_outbox_rows", "Outbox rows by state and tenant.", "state", "tenant_id"),
+		outboxRows:     d("xerosync_outbox_rows", "Unfinished outbox rows (pending, in_flight, failed) by state and tenant; done and cancelled are counted by xerosync status, not on every scrape.", "state", "tenant_id"),
 		oldestPending:  d("xerosync_outbox_oldest_pending_age_seconds", "Age of the tenant's oldest pending or in-flight outbox row; 0 when none.", "tenant_id"),
 		captureLag:     d("xerosync_capture_lag_seconds", "Now minus the source commit time of the last captured transaction (heartbeats included)."),
 		heartbeatAge:   d("xerosync_heartbeat_age_seconds", "Time since a heartbeat last came back through the slot."),
@@ -81,7 +81,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
-	st, err := ReadStatus(ctx, c.r.pool, c.r.cfg.Database.Slot, "")
+	st, err := ReadStatus(ctx, c.r.pool, c.r.cfg.Database.Slot, "", false)
 	if err != nil {
 		c.r.log.Debug("metrics: cannot read the database", tint.Err(err))
 		gauge(c.databaseUp, 0)

@@ -83,13 +83,15 @@ type TenantStatus struct {
 	AccessTokenExpiresAt  *time.Time       `json:"access_token_expires_at,omitempty"`
 	RefreshTokenExpiresAt *time.Time       `json:"refresh_token_expires_at,omitempty"`
 	ConnectionError       string           `json:"connection_error,omitempty"`
-	Rows                  map[string]int64 `json:"rows"` // by outbox state
+	Rows                  map[string]int64 `json:"rows"` // by outbox state; done and cancelled only with history
 	OldestPendingSeconds  float64          `json:"oldest_pending_age_seconds"`
 	FailuresByCode        map[string]int64 `json:"failures_by_code,omitempty"`
 }
 
-// ReadStatus reads Status; tenant narrows it to one tenant ("" for all).
-func ReadStatus(ctx context.Context, db DBTX, slot, tenant string) (*Status, error) {
+// ReadStatus reads Status; tenant narrows it to one tenant ("" for all). history also counts
+// the done and cancelled rows, which scans the whole outbox: `status` and GET /status ask for
+// it, the polled /healthz and /metrics do not (their cost must not grow with the history).
+func ReadStatus(ctx context.Context, db DBTX, slot, tenant string, history bool) (*Status, error) {
 	var tenantArg any
 	if tenant != "" {
 		tenantArg = tenant
@@ -101,7 +103,7 @@ func ReadStatus(ctx context.Context, db DBTX, slot, tenant string) (*Status, err
 	}
 	st.Slot = *slotStatus
 
-	rows, err := db.Query(ctx, statusTenantsSQL, tenantArg)
+	rows, err := db.Query(ctx, statusTenantsSQL, tenantArg, history)
 	if err != nil {
 		return nil, fmt.Errorf("read tenant status: %w", err)
 	}
@@ -116,7 +118,10 @@ func ReadStatus(ctx context.Context, db DBTX, slot, tenant string) (*Status, err
 			return nil, fmt.Errorf("read tenant status: %w", err)
 		}
 		t.Pending, t.Failed = pending, failed
-		t.Rows = map[string]int64{"pending": pending, "in_flight": inFlight, "done": done, "failed": failed, "cancelled": cancelled}
+		t.Rows = map[string]int64{"pending": pending, "in_flight": inFlight, "failed": failed}
+		if history {
+			t.Rows["done"], t.Rows["cancelled"] = done, cancelled
+		}
 		byID[t.TenantID] = len(st.Tenants)
 		st.Tenants = append(st.Tenants, t)
 	}
@@ -176,7 +181,7 @@ func statusFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error 
 			return err
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
-		st, err := ReadStatus(ctx, conn, cfg.Database.Slot, *tenant)
+		st, err := ReadStatus(ctx, conn, cfg.Database.Slot, *tenant, true)
 		if err != nil {
 			return fmt.Errorf("status: %w (has `xerosync migrate` been run?)", err)
 		}
