@@ -14,13 +14,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/softbooq/xerosync/outbox"
 )
 
 var (
-	//go:embed sql/status_tenants.sql
-	statusTenantsSQL string
-	//go:embed sql/status_failures.sql
-	statusFailuresSQL string
+	//go:embed sql/status_connections.sql
+	statusConnectionsSQL string
 	//go:embed sql/status_slot.sql
 	statusSlotSQL string
 	//go:embed sql/retry_id.sql
@@ -103,54 +103,53 @@ func ReadStatus(ctx context.Context, db DBTX, slot, tenant string, history bool)
 	}
 	st.Slot = *slotStatus
 
-	rows, err := db.Query(ctx, statusTenantsSQL, tenantArg, history)
+	// Tenants with a connection, and tenants with rows but none (reported disconnected).
+	byID := map[string]*TenantStatus{}
+	rows, err := db.Query(ctx, statusConnectionsSQL, tenantArg)
 	if err != nil {
-		return nil, fmt.Errorf("read tenant status: %w", err)
+		return nil, fmt.Errorf("read connections: %w", err)
 	}
-	byID := map[string]int{}
 	for rows.Next() {
-		var t TenantStatus
-		var pending, inFlight, done, failed, cancelled int64
+		t := &TenantStatus{}
 		if err := rows.Scan(&t.TenantID, &t.Connection, &t.Organisation, &t.XeroTenantID,
-			&t.AccessTokenExpiresAt, &t.RefreshTokenExpiresAt, &t.ConnectionError,
-			&pending, &inFlight, &done, &failed, &cancelled, &t.OldestPendingSeconds); err != nil {
+			&t.AccessTokenExpiresAt, &t.RefreshTokenExpiresAt, &t.ConnectionError); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("read tenant status: %w", err)
+			return nil, fmt.Errorf("read connections: %w", err)
 		}
-		t.Pending, t.Failed = pending, failed
-		t.Rows = map[string]int64{"pending": pending, "in_flight": inFlight, "failed": failed}
-		if history {
-			t.Rows["done"], t.Rows["cancelled"] = done, cancelled
-		}
-		byID[t.TenantID] = len(st.Tenants)
-		st.Tenants = append(st.Tenants, t)
+		byID[t.TenantID] = t
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read tenant status: %w", err)
+		return nil, fmt.Errorf("read connections: %w", err)
 	}
-
-	rows, err = db.Query(ctx, statusFailuresSQL, tenantArg)
+	queues, err := outbox.Stats(ctx, db, tenant, history)
 	if err != nil {
-		return nil, fmt.Errorf("read failures: %w", err)
+		return nil, err
 	}
-	for rows.Next() {
-		var id, code string
-		var n int64
-		if err := rows.Scan(&id, &code, &n); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read failures: %w", err)
+	for _, q := range queues {
+		t := byID[q.TenantID]
+		if t == nil {
+			t = &TenantStatus{TenantID: q.TenantID, Connection: "disconnected"}
+			byID[q.TenantID] = t
 		}
-		if i, ok := byID[id]; ok {
-			t := &st.Tenants[i]
-			if t.FailuresByCode == nil {
-				t.FailuresByCode = map[string]int64{}
-			}
-			t.FailuresByCode[code] = n
+		t.Rows, t.FailuresByCode = q.Rows, q.FailuresByCode
+		t.OldestPendingSeconds = q.OldestPendingAge.Seconds()
+	}
+	for _, t := range byID {
+		if t.Rows == nil {
+			t.Rows = map[string]int64{}
 		}
+		// Every state is present, zero when it has no rows, as far as it was counted.
+		states := []string{outbox.StatePending, outbox.StateInFlight, outbox.StateFailed}
+		if history {
+			states = append(states, outbox.StateDone, outbox.StateCancelled)
+		}
+		for _, state := range states {
+			t.Rows[state] += 0
+		}
+		t.Pending, t.Failed = t.Rows[outbox.StatePending], t.Rows[outbox.StateFailed]
+		st.Tenants = append(st.Tenants, *t)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read failures: %w", err)
-	}
+	slices.SortFunc(st.Tenants, func(a, b TenantStatus) int { return strings.Compare(a.TenantID, b.TenantID) })
 	return st, nil
 }
 

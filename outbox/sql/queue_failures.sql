@@ -1,4 +1,4 @@
--- Failed outbox rows by tenant and error code, for `xerosync status`. $1 as in status_tenants.sql.
+-- Failed outbox rows by tenant and error code. $1 as in queue_stats.sql.
 SELECT tenant_id::text, coalesce(last_error_code, 'unknown'), count(*)
   FROM xerosync.outbox
  WHERE state = 'failed' AND ($1::uuid IS NULL OR tenant_id = $1::uuid)
