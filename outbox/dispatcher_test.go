@@ -385,6 +385,58 @@ func TestDispatchPerEntityOrderAndLinking(t *testing.T) {
 	}
 }
 
+// A step of new contacts is looked up by ContactNumber in one call, not one or two each:
+// a contact's first push costs its email search and a share of that call, then the batched
+// create. The contact already in Xero under its customer id is linked, not created again.
+func TestDispatchNewContactsShareOneNumberLookup(t *testing.T) {
+	t.Parallel()
+	s := newDispatchSetup(t, dsetupConfig{})
+	var rows []int64
+	var customers []string
+	for i := range 10 {
+		customer, r := s.contact(fmt.Sprintf("Customer %02d", i), fmt.Sprintf("c%02d@example.com", i))
+		customers, rows = append(customers, customer), append(rows, r)
+	}
+	saveConnection(t, s.sim, s.store, s.tenant, s.org)
+	org := s.client.Org(s.org, s.store.Source(s.tenant))
+	res, err := org.CreateContacts(context.Background(), xero.CreateContactsParams{
+		Contacts:       []xero.Contact{{Name: "Customer 03 (made by an earlier xerosync)", ContactNumber: customers[3]}},
+		IdempotencyKey: "setup-number",
+	})
+	if err != nil || !res[0].OK() {
+		t.Fatalf("create contact: %v %+v", err, res)
+	}
+	before := len(s.sim.Requests())
+	s.start(nil)
+	s.wait(outbox.StateDone, rows...)
+
+	var searches, numberLookups, creates, updates int
+	for _, r := range s.sim.Requests()[before:] {
+		switch {
+		case r.Method == "GET" && r.Endpoint == epContacts && strings.Contains(r.Query, "searchTerm="):
+			searches++
+		case r.Method == "GET" && r.Endpoint == epContacts && strings.Contains(r.Query, "where="):
+			numberLookups++
+		case r.Method == "GET":
+			t.Errorf("unexpected lookup %s %s?%s", r.Method, r.Path, r.Query)
+		case r.Method == "PUT" && r.Endpoint == epContacts:
+			creates++
+		case r.Method == "POST" && r.Endpoint == epContacts:
+			updates++
+		}
+	}
+	if searches != 10 || numberLookups != 1 || creates != 1 || updates != 1 {
+		t.Errorf("%d email searches, %d number lookups, %d creates, %d updates; want 10, 1, 1, 1",
+			searches, numberLookups, creates, updates)
+	}
+	if got := s.row(rows[3]).XeroID; got != res[0].XeroID {
+		t.Errorf("customer 03 linked to %s, want the existing contact %s", got, res[0].XeroID)
+	}
+	if n := len(s.sim.Contacts(s.org)); n != 10 {
+		t.Errorf("xero has %d contacts, want 10", n)
+	}
+}
+
 func createXeroContact(t testing.TB, s *dsetup, name, email string) string {
 	t.Helper()
 	saveConnection(t, s.sim, s.store, s.tenant, s.org)

@@ -50,6 +50,12 @@ type preparer struct {
 	mu    sync.Mutex
 	items []*item
 	outs  []outcome
+
+	// byNumber holds the contacts found, in one call for the whole step, by the
+	// ContactNumbers (customer ids) of the contacts being looked up; numbersErr is that
+	// call's failure, which fails each of their lookups.
+	byNumber   map[string]xero.Contact
+	numbersErr error
 }
 
 func (p *preparer) ready(it *item) {
@@ -116,18 +122,33 @@ func parentMissing(r *claimedRow, what string) error {
 }
 
 func (p *preparer) contacts(rows []*claimedRow) {
-	p.each(rows, func(r *claimedRow) {
+	payloads := make(map[*claimedRow]ContactPayload, len(rows))
+	var numbers []string // of the contacts not linked yet: they are looked up
+	for _, r := range rows {
 		var c ContactPayload
 		if err := decodePayload(r.payload, &c); err != nil {
 			p.fail(r, err)
-			return
+			continue
 		}
 		if strings.TrimSpace(c.Name) == "" {
 			p.fail(r, invalid("customer %s has no name; Xero requires a contact name", r.entityID))
-			return
+			continue
 		}
 		if c.CustomerID == "" {
 			c.CustomerID = r.entityID
+		}
+		payloads[r] = c
+		if r.ownXeroID == "" {
+			numbers = append(numbers, c.CustomerID)
+		}
+	}
+	if len(numbers) > 0 {
+		p.byNumber, p.numbersErr = p.l.org.FindContactsByNumbers(p.ctx, numbers)
+	}
+	p.each(rows, func(r *claimedRow) {
+		c, ok := payloads[r]
+		if !ok {
+			return // failed above
 		}
 		if r.ownXeroID != "" {
 			// Linked: an update by ContactID. Updates are idempotent in effect, so an
@@ -185,7 +206,10 @@ func (p *preparer) findContact(c ContactPayload, numberFirst bool) (xero.Contact
 		}
 		return xero.Contact{}, false, nil
 	}
-	byNumber := func() (xero.Contact, bool, error) { return p.l.org.FindContactByNumber(p.ctx, c.CustomerID) }
+	byNumber := func() (xero.Contact, bool, error) {
+		x, ok := p.byNumber[c.CustomerID]
+		return x, ok, p.numbersErr
+	}
 	first, second := byEmail, byNumber
 	if numberFirst {
 		first, second = byNumber, byEmail

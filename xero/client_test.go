@@ -373,14 +373,11 @@ func TestContactsCalls(t *testing.T) {
 				return
 			}
 			writeJSON(w, 200, map[string]any{"Contacts": []map[string]any{{"ContactID": contactA, "Name": "O'Brien", "EmailAddress": strings.ToUpper(email)}}})
-		case r.Method == "GET" && r.URL.Path == "/api.xro/2.0/Contacts/C-404":
-			w.WriteHeader(404)
-		case r.Method == "GET" && r.URL.Path == "/api.xro/2.0/Contacts/C 1":
-			writeJSON(w, 200, map[string]any{"Contacts": []map[string]any{{"ContactID": contactA, "ContactNumber": "C 1", "Name": "A"}}})
-		case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/api.xro/2.0/Contacts/") && strings.HasSuffix(r.URL.Path, other):
-			w.WriteHeader(404)
 		case r.Method == "GET" && r.URL.Path == "/api.xro/2.0/Contacts" && r.URL.Query().Has("where"):
-			writeJSON(w, 200, map[string]any{"Contacts": []map[string]any{{"ContactID": contactA, "ContactNumber": other, "Name": "G"}}})
+			writeJSON(w, 200, map[string]any{"Contacts": []map[string]any{
+				{"ContactID": contactA, "ContactNumber": other, "Name": "G"},
+				{"ContactID": contactA, "ContactNumber": "someone else's", "Name": "H"},
+			}})
 		case r.Method == "POST" && r.URL.Path == "/api.xro/2.0/Contacts":
 			var env contactsEnvelope
 			_ = json.Unmarshal(body, &env)
@@ -400,18 +397,16 @@ func TestContactsCalls(t *testing.T) {
 	if reqs[0].Query.Get("searchTerm") != email || reqs[0].Query.Get("includeArchived") != "true" || len(reqs) != 2 {
 		t.Fatalf("search request %+v", reqs[0].Query)
 	}
-	if _, found, err := org.FindContactByNumber(ctx, "C-404"); found || err != nil {
-		t.Fatalf("404: found %v, %v", found, err)
-	}
-	if c, found, err := org.FindContactByNumber(ctx, "C 1"); !found || err != nil || c.ContactID != contactA {
-		t.Fatalf("C 1: %+v %v %v", c, found, err)
-	}
-	if c, found, err := org.FindContactByNumber(ctx, other); !found || err != nil || c.ContactNumber != other {
-		t.Fatalf("GUID number: %+v %v %v", c, found, err)
+	byNumber, err := org.FindContactsByNumbers(ctx, []string{"C-404", `C "1"`, other})
+	if err != nil || len(byNumber) != 1 || byNumber[other].ContactID != contactA {
+		t.Fatalf("FindContactsByNumbers = %+v, %v", byNumber, err)
 	}
 	last := a.requests()[len(a.requests())-1]
-	if last.Query.Get("where") != `ContactNumber=="`+other+`"` {
-		t.Fatalf("fallback where = %q", last.Query.Get("where"))
+	if want := `(ContactNumber=="C-404")||(ContactNumber=="C \"1\"")||(ContactNumber=="` + other + `")`; last.Query.Get("where") != want {
+		t.Fatalf("where = %q, want %q", last.Query.Get("where"), want)
+	}
+	if _, err := org.FindContactsByNumbers(ctx, []string{strings.Repeat("n", 51)}); !errors.Is(err, ErrInvalidRequest) {
+		t.Fatalf("a 51-character number: %v", err)
 	}
 	res, err := org.UpdateContacts(ctx, UpdateContactsParams{Contacts: []Contact{{ContactID: contactA, ContactNumber: "C 1", Name: "A", EmailAddress: ""}}, IdempotencyKey: "k"})
 	if err != nil || !res[0].OK() || res[0].XeroID != contactA {

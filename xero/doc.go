@@ -10,7 +10,7 @@
 //     that leaves the result of a write unknown (network error or timeout after sending,
 //     5xx, a batch response that does not match the request) satisfies
 //     errors.Is(err, ErrOutcomeUnknown): the caller reconciles by reading (FindInvoicesByNumber,
-//     FindContactByNumber/FindContactsByEmail, FindPaymentsByInvoice) before sending again
+//     FindContactsByNumbers/FindContactsByEmail, FindPaymentsByInvoice) before sending again
 //     under a new key, because Xero keeps keys for 6 minutes and caches errors under them.
 //   - Exact money: amounts are Decimal, kept as text from request to response, never float64.
 //   - Batches: every batch write sends summarizeErrors=false and returns one ElementResult per
@@ -36,7 +36,8 @@
 //	Client.Revoke                      (client credentials)               (client credentials)
 //	Org.CreateContacts/UpdateContacts  accounting.contacts                accounting.contacts
 //	Org.FindContactsByEmail            accounting.contacts[.read]         accounting.contacts[.read]
-//	Org.FindContactByNumber/GetContact accounting.contacts[.read]         accounting.contacts[.read]
+//	Org.FindContactsByNumbers          accounting.contacts[.read]         accounting.contacts[.read]
+//	Org.GetContact                     accounting.contacts[.read]         accounting.contacts[.read]
 //	Org.CreateInvoices/VoidInvoices    accounting.transactions            accounting.invoices
 //	Org.FindInvoicesByNumber           accounting.transactions[.read]     accounting.invoices[.read]
 //	Org.CreatePayments                 accounting.transactions            accounting.payments

@@ -168,10 +168,8 @@ func TestRequestsMatchOpenAPI(t *testing.T) {
 	must("UpdateContacts", err)
 	_, err = e.org.FindContactsByEmail(ctx, `jo."1"\@example.com`)
 	must("FindContactsByEmail", err)
-	_, _, err = e.org.FindContactByNumber(ctx, "CUST-1")
-	must("FindContactByNumber", err)
-	_, _, err = e.org.FindContactByNumber(ctx, "0b0e7a52-7c8e-4a0c-b4d5-2f5d3b1c9e11")
-	must("FindContactByNumber(guid)", err)
+	_, err = e.org.FindContactsByNumbers(ctx, []string{"CUST-1", "0b0e7a52-7c8e-4a0c-b4d5-2f5d3b1c9e11"})
+	must("FindContactsByNumbers", err)
 	_, err = e.org.GetContact(ctx, cres[0].XeroID)
 	must("GetContact", err)
 	upd.ContactStatus = "ACTIVE"
@@ -198,7 +196,7 @@ func TestRequestsMatchOpenAPI(t *testing.T) {
 	}
 	for _, want := range []string{
 		"GET /Connections", "DELETE /Connections/{id}", "GET /Organisation", "GET /Currencies", "GET /Accounts", "GET /TaxRates",
-		"PUT /Contacts", "POST /Contacts", "GET /Contacts", "GET /Contacts/{ContactNumber}", "GET /Contacts/{ContactID}",
+		"PUT /Contacts", "POST /Contacts", "GET /Contacts", "GET /Contacts/{ContactID}",
 		"PUT /Invoices", "POST /Invoices", "GET /Invoices", "PUT /Payments", "GET /Payments",
 	} {
 		if !vt.checked[want] {

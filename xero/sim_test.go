@@ -229,14 +229,9 @@ func TestSimPushPath(t *testing.T) {
 	if err != nil || len(found) != 1 || found[0].ContactID != cres[1].XeroID {
 		t.Fatalf("FindContactsByEmail(quoted) = %+v, %v", found, err)
 	}
-	if c, ok, err := e.org.FindContactByNumber(ctx, "CUST-1"); err != nil || !ok || c.ContactID != contactID {
-		t.Fatalf("FindContactByNumber = %+v %v %v", c, ok, err)
-	}
-	if c, ok, err := e.org.FindContactByNumber(ctx, guidNumber); err != nil || !ok || c.ContactID != cres[2].XeroID {
-		t.Fatalf("FindContactByNumber(guid) = %+v %v %v", c, ok, err)
-	}
-	if _, ok, err := e.org.FindContactByNumber(ctx, "NOPE"); err != nil || ok {
-		t.Fatalf("FindContactByNumber(missing) = %v %v", ok, err)
+	byNumber, err := e.org.FindContactsByNumbers(ctx, []string{"CUST-1", guidNumber, "NOPE"})
+	if err != nil || len(byNumber) != 2 || byNumber["CUST-1"].ContactID != contactID || byNumber[guidNumber].ContactID != cres[2].XeroID {
+		t.Fatalf("FindContactsByNumbers = %+v, %v", byNumber, err)
 	}
 	upd := simContact("1")
 	upd.ContactID, upd.EmailAddress, upd.ContactStatus = contactID, "", "ACTIVE"

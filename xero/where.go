@@ -70,14 +70,19 @@ func WhereGUID(field, id string) (string, error) {
 
 // WhereAnd joins expressions with &&, parenthesising each so that an || inside one cannot
 // bind across the others.
-func WhereAnd(exprs ...string) string {
+func WhereAnd(exprs ...string) string { return whereJoin("&&", exprs) }
+
+// WhereOr joins expressions with ||, each parenthesised.
+func WhereOr(exprs ...string) string { return whereJoin("||", exprs) }
+
+func whereJoin(op string, exprs []string) string {
 	parts := make([]string, 0, len(exprs))
 	for _, e := range exprs {
 		if e != "" {
 			parts = append(parts, "("+e+")")
 		}
 	}
-	return strings.Join(parts, "&&")
+	return strings.Join(parts, op)
 }
 
 // quoteString renders s as a double-quoted literal. Invalid UTF-8 is replaced by U+FFFD
