@@ -160,18 +160,28 @@ func skipTuple(src []byte) (int, error) {
 		kind := src[p]
 		p++
 		if kind == 't' || kind == 'b' {
-			if p+4 > len(src) {
+			l, ok := columnLength(src, p)
+			if !ok {
 				return 0, errors.New("truncated tuple")
 			}
-			l := int(binary.BigEndian.Uint32(src[p:]))
-			p += 4
-			if l > len(src)-p {
-				return 0, errors.New("truncated tuple")
-			}
-			p += l
+			p += 4 + l
 		}
 	}
 	return p, nil
+}
+
+// columnLength reads the 32-bit length of the column value at src[p:] and reports whether
+// the length and the value fit in src. The comparison is unsigned: a length of 2³¹ or more
+// must not turn negative in an int (on a 32-bit build) and pass.
+func columnLength(src []byte, p int) (int, bool) {
+	if p+4 > len(src) {
+		return 0, false
+	}
+	l := binary.BigEndian.Uint32(src[p:])
+	if uint64(l) > uint64(len(src)-p-4) {
+		return 0, false
+	}
+	return int(l), true
 }
 
 // row decodes the TupleData at the start of src into a change of rel: first its shape is
@@ -194,15 +204,11 @@ func (d *Decoder) row(rel *pglogrepl.RelationMessage, op Op, src []byte) (Event,
 		switch kind {
 		case pglogrepl.TupleDataTypeNull, pglogrepl.TupleDataTypeToast:
 		case pglogrepl.TupleDataTypeText:
-			if p+4 > len(src) {
+			l, ok := columnLength(src, p)
+			if !ok {
 				return fail("truncated tuple")
 			}
-			l := int(binary.BigEndian.Uint32(src[p:]))
-			p += 4
-			if l > len(src)-p {
-				return fail("truncated tuple")
-			}
-			p += l
+			p += 4 + l
 			size += l
 		default:
 			// We never ask for binary; a server that sends it anyway is not one we understand.

@@ -187,6 +187,8 @@ func FuzzDecodeRowAgreesWithPglogrepl(f *testing.F) {
 	f.Add([]byte(tuple(msg{}.byte1('U').u32(16400).byte1('N'), col{'t', "c1"}, col{'u', ""}, col{'t', "x"})))
 	f.Add([]byte(tuple(msg{}.byte1('D').u32(16400).byte1('K'), col{'t', "c1"})))
 	f.Add([]byte(tuple(msg{}.byte1('D').u32(16400).byte1('O'), col{'t', "c1"}, col{'b', "x"})))
+	// A length of 2³¹ or more, which a signed comparison on a 32-bit build let through.
+	f.Add([]byte(msg{}.byte1('U').u32(16400).byte1('K').u16(1).byte1('t').u32(0xffffffff).u16(1).col('t', "x")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) == 0 || data[0] != 'I' && data[0] != 'U' && data[0] != 'D' {
 			return

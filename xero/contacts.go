@@ -165,16 +165,16 @@ const numbersPerLookup = 25
 // contacts found by number (the first, if several share one). A contact's first push needs
 // this lookup (SPEC §1 linking), and a step of new contacts costs one call this way instead
 // of one or two each (GET /Contacts/{ContactNumber} cannot tell a GUID-shaped number from a
-// ContactID, so a miss there needs a where query anyway).
+// ContactID, so a miss there needs a where query anyway). A number no contact can have
+// (empty, or over Xero's 50 characters) is not found, and costs no call: one such number
+// must not fail the lookup of the others.
 // Scope accounting.contacts or accounting.contacts.read.
 func (o *Org) FindContactsByNumbers(ctx context.Context, numbers []string) (map[string]Contact, error) {
 	found := map[string]Contact{}
+	numbers = slices.DeleteFunc(slices.Clone(numbers), func(n string) bool { return n == "" || len(n) > 50 })
 	for chunk := range slices.Chunk(numbers, numbersPerLookup) {
 		exprs := make([]string, len(chunk))
 		for i, n := range chunk {
-			if n == "" || len(n) > 50 {
-				return nil, fmt.Errorf("find contacts by number: number must be 1 to 50 characters: %w", ErrInvalidRequest)
-			}
 			exprs[i] = WhereEquals("ContactNumber", n)
 		}
 		all, err := o.listContacts(ctx, url.Values{"where": {WhereOr(exprs...)}, "includeArchived": {"true"}})
