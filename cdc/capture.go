@@ -214,7 +214,22 @@ func (c *Capture) session(ctx context.Context) error {
 	if e := <-werr; e != nil && !errors.Is(e, context.Canceled) {
 		err = e // the writer's failure is the cause; the receiver only saw its cancellation
 	}
+	if ctx.Err() != nil {
+		s.confirmOnStop()
+	}
 	return err
+}
+
+// confirmOnStop confirms what is durable before a stopping session closes its connection
+// (SPEC §4: SIGTERM confirms the slot before exit), instead of leaving the slot at the last
+// periodic status. The walsender reads it before the Terminate that follows. Best effort:
+// the connection may be gone already, and nothing is lost without it (a restart resumes from
+// the stored position and skips what the server re-sends).
+func (s *stream) confirmOnStop() {
+	_ = s.conn.Conn().SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := s.sendStatus(); err != nil {
+		s.c.log.Debug("final standby status not sent", tint.Err(err))
+	}
 }
 
 // heartbeat emits a logical message every HeartbeatInterval until ctx ends.

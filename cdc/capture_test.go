@@ -455,6 +455,32 @@ func TestConfirmedNeverAheadOfStored(t *testing.T) {
 	}
 }
 
+// Stopping confirms the slot up to what is stored (SPEC §4: SIGTERM confirms the slot before
+// exit), not only at the next periodic status (an hour away here).
+func TestStopConfirmsWhatIsStored(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, cdc.Config{StatusInterval: time.Hour})
+	s.start(t)
+	var lsn string
+	if err := s.db.Pool.QueryRow(context.Background(), `WITH c AS (INSERT INTO crm.customers (tenant_id, name) VALUES ($1, 'Stop Ltd') RETURNING 1)
+		SELECT pg_current_wal_lsn()::text FROM c`, s.tenant).Scan(&lsn); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the change stored", func() bool {
+		return count(t, s.db.Pool, `SELECT count(*) FROM xerosync.checkpoint WHERE slot_name = $1 AND lsn >= $2::pg_lsn`, s.slot, lsn) == 1
+	})
+	s.stop(t)
+	s.waitInactive(t)
+	var confirmed, stored string
+	if err := s.db.Pool.QueryRow(context.Background(), `SELECT s.confirmed_flush_lsn::text, c.lsn::text
+		FROM pg_replication_slots s JOIN xerosync.checkpoint c USING (slot_name) WHERE slot_name = $1`, s.slot).Scan(&confirmed, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if confirmed != stored {
+		t.Errorf("after stop the slot is confirmed to %s, stored is %s", confirmed, stored)
+	}
+}
+
 // The least-privilege role of the README: REPLICATION, its own schema, SELECT on the source
 // tables, and a publication made by the tables' owner. Capture runs, heartbeat included.
 func TestLeastPrivilegeRole(t *testing.T) {
