@@ -126,7 +126,7 @@ func (d *Decoder) decodeRow(data []byte) (Event, error) {
 	case op == Update && (kind == 'K' || kind == 'O'):
 		// The old key or row: not needed (we compare what we queued, LESSONS 6). The 'N'
 		// that must follow it is not checked, as pglogrepl does not check it.
-		n, err := skipTuple(src[p:])
+		_, n, err := walkTuple(src[p:], func(int, byte, []byte) error { return nil })
 		if err != nil {
 			return Event{}, fmt.Errorf("pgoutput %s old tuple: %w", op, err)
 		}
@@ -146,28 +146,35 @@ func (d *Decoder) decodeRow(data []byte) (Event, error) {
 	return d.row(rel, op, src[p:])
 }
 
-// skipTuple returns the length of the TupleData at the start of src. Like pglogrepl it
-// takes a length for 't' and 'b' columns and nothing for any other kind.
-func skipTuple(src []byte) (int, error) {
+// walkTuple calls f with the index, kind and value of each column of the TupleData at the
+// start of src (value is nil but for 't' and 'b' columns, the only kinds with a length, as
+// pglogrepl reads them) and returns the column count and the tuple's length. f's error stops
+// the walk.
+func walkTuple(src []byte, f func(i int, kind byte, value []byte) error) (n, length int, err error) {
 	if len(src) < 2 {
-		return 0, errors.New("truncated tuple")
+		return 0, 0, errors.New("truncated tuple")
 	}
 	n, p := int(binary.BigEndian.Uint16(src)), 2
-	for range n {
+	for i := range n {
 		if p >= len(src) {
-			return 0, errors.New("truncated tuple")
+			return 0, 0, errors.New("truncated tuple")
 		}
 		kind := src[p]
 		p++
+		var value []byte
 		if kind == 't' || kind == 'b' {
 			l, ok := columnLength(src, p)
 			if !ok {
-				return 0, errors.New("truncated tuple")
+				return 0, 0, errors.New("truncated tuple")
 			}
+			value = src[p+4 : p+4+l]
 			p += 4 + l
 		}
+		if err := f(i, kind, value); err != nil {
+			return 0, 0, err
+		}
 	}
-	return p, nil
+	return n, p, nil
 }
 
 // columnLength reads the 32-bit length of the column value at src[p:] and reports whether
@@ -184,73 +191,45 @@ func columnLength(src []byte, p int) (int, bool) {
 	return int(l), true
 }
 
-// row decodes the TupleData at the start of src into a change of rel: first its shape is
-// checked and the text measured, then the values are cut from one string.
+// row decodes the TupleData at the start of src into a change of rel. The first walk checks
+// the shape and copies every text value into one string, the second cuts the values from it.
 func (d *Decoder) row(rel *pglogrepl.RelationMessage, op Op, src []byte) (Event, error) {
-	fail := func(format string, args ...any) (Event, error) {
-		return Event{}, fmt.Errorf("pgoutput %s on %s.%s: %s", op, rel.Namespace, rel.RelationName, fmt.Sprintf(format, args...))
-	}
-	if len(src) < 2 {
-		return fail("truncated tuple")
-	}
-	n := int(binary.BigEndian.Uint16(src))
-	size := 0
-	for i, p := 0, 2; i < n; i++ {
-		if p >= len(src) {
-			return fail("truncated tuple")
-		}
-		kind := src[p]
-		p++
+	var text strings.Builder
+	text.Grow(len(src)) // the values and their headers: enough for the values
+	n, _, err := walkTuple(src, func(i int, kind byte, value []byte) error {
 		switch kind {
 		case pglogrepl.TupleDataTypeNull, pglogrepl.TupleDataTypeToast:
 		case pglogrepl.TupleDataTypeText:
-			l, ok := columnLength(src, p)
-			if !ok {
-				return fail("truncated tuple")
-			}
-			p += 4 + l
-			size += l
+			text.Write(value)
 		default:
 			// We never ask for binary; a server that sends it anyway is not one we understand.
 			if i >= len(rel.Columns) {
-				return fail("%d columns, relation has %d", n, len(rel.Columns))
+				return fmt.Errorf("more columns than the relation's %d", len(rel.Columns))
 			}
-			return fail("column %s: unsupported tuple data type %q", rel.Columns[i].Name, kind)
+			return fmt.Errorf("column %s: unsupported tuple data type %q", rel.Columns[i].Name, kind)
 		}
+		return nil
+	})
+	if err == nil && n > len(rel.Columns) {
+		err = fmt.Errorf("%d columns, relation has %d", n, len(rel.Columns))
 	}
-	if n > len(rel.Columns) {
-		return fail("%d columns, relation has %d", n, len(rel.Columns))
-	}
-	var text strings.Builder
-	text.Grow(size)
-	for i, p := 0, 2; i < n; i++ {
-		kind := src[p]
-		p++
-		if kind == pglogrepl.TupleDataTypeText {
-			l := int(binary.BigEndian.Uint32(src[p:]))
-			text.Write(src[p+4 : p+4+l])
-			p += 4 + l
-		}
+	if err != nil {
+		return Event{}, fmt.Errorf("pgoutput %s on %s.%s: %w", op, rel.Namespace, rel.RelationName, err)
 	}
 	all := text.String()
 	ch := Change{Schema: rel.Namespace, Table: rel.RelationName, Op: op, Columns: make([]Column, n)}
 	off := 0
-	for i, p := 0, 2; i < n; i++ {
-		v := Value{}
-		switch src[p] {
-		case pglogrepl.TupleDataTypeNull:
-			v.Kind = Null
-			p++
+	_, _, _ = walkTuple(src, func(i int, kind byte, value []byte) error {
+		v := Value{Kind: Null}
+		switch kind {
 		case pglogrepl.TupleDataTypeToast:
 			v.Kind = Unchanged
-			p++
-		default:
-			l := int(binary.BigEndian.Uint32(src[p+1:]))
-			v = Value{Kind: Text, Text: all[off : off+l]}
-			off += l
-			p += 5 + l
+		case pglogrepl.TupleDataTypeText:
+			v = Value{Kind: Text, Text: all[off : off+len(value)]}
+			off += len(value)
 		}
 		ch.Columns[i] = Column{Name: rel.Columns[i].Name, Value: v}
-	}
+		return nil
+	})
 	return Event{Type: ChangeEvent, Change: ch}, nil
 }

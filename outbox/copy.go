@@ -1,8 +1,10 @@
 package outbox
 
 import (
+	"cmp"
 	"encoding/binary"
-	"fmt"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // copyWriter builds the data of a `COPY ... FROM STDIN (FORMAT binary)` by hand. Capture
@@ -15,22 +17,27 @@ import (
 // extension length; per tuple a 16-bit field count and per field a 32-bit length (-1 for
 // NULL) and the type's binary send form; a 16-bit -1 at the end.
 type copyWriter struct {
-	b []byte
+	b   []byte
+	err error // the first value that could not be written
 }
 
 var copySignature = []byte("PGCOPY\n\xff\r\n\x00")
 
-func (w *copyWriter) reset() {
-	w.b = append(w.b[:0], copySignature...)
+// newCopyWriter starts the data of rows tuples of about rowSize bytes each.
+func newCopyWriter(rows, rowSize int) *copyWriter {
+	w := &copyWriter{b: make([]byte, 0, len(copySignature)+8+rows*rowSize+2)}
+	w.b = append(w.b, copySignature...)
 	w.b = binary.BigEndian.AppendUint32(w.b, 0) // flags: no OIDs
 	w.b = binary.BigEndian.AppendUint32(w.b, 0) // no header extension
+	return w
 }
 
 func (w *copyWriter) tuple(fields int) { w.b = binary.BigEndian.AppendUint16(w.b, uint16(fields)) }
 
-func (w *copyWriter) finish() []byte {
+// finish ends the data, or returns the first value that could not be written.
+func (w *copyWriter) finish() ([]byte, error) {
 	w.b = binary.BigEndian.AppendUint16(w.b, 0xffff)
-	return w.b
+	return w.b, w.err
 }
 
 func (w *copyWriter) null() { w.b = binary.BigEndian.AppendUint32(w.b, 0xffffffff) }
@@ -71,54 +78,18 @@ func (w *copyWriter) int4(v int32) {
 	w.b = binary.BigEndian.AppendUint32(w.b, uint32(v))
 }
 
-// uuid writes a uuid given in PostgreSQL's text form; "" is NULL.
-func (w *copyWriter) uuid(s string) error {
+// uuid writes a uuid given in its text form (pgoutput sends uuid_out's); "" is NULL. A value
+// that is not a uuid leaves the first such error in w.err.
+func (w *copyWriter) uuid(s string) {
 	if s == "" {
 		w.null()
-		return nil
+		return
 	}
-	u, err := parseUUID(s)
-	if err != nil {
-		return err
+	var u pgtype.UUID
+	if err := u.Scan(s); err != nil {
+		w.err = cmp.Or(w.err, err)
+		return
 	}
 	w.b = binary.BigEndian.AppendUint32(w.b, 16)
-	w.b = append(w.b, u[:]...)
-	return nil
-}
-
-// parseUUID reads the canonical text form that PostgreSQL's uuid_out writes (and so
-// pgoutput sends): 32 hex digits in groups of 8-4-4-4-12, any case.
-func parseUUID(s string) ([16]byte, error) {
-	var u [16]byte
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return u, fmt.Errorf("uuid %q: not in the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", s)
-	}
-	j := 0
-	for i := 0; i < 36; {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			i++
-			continue
-		}
-		hi, ok1 := unhex(s[i])
-		lo, ok2 := unhex(s[i+1])
-		if !ok1 || !ok2 {
-			return u, fmt.Errorf("uuid %q: %q is not a hex digit pair", s, s[i:i+2])
-		}
-		u[j] = hi<<4 | lo
-		j++
-		i += 2
-	}
-	return u, nil
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+	w.b = append(w.b, u.Bytes[:]...)
 }

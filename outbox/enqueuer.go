@@ -43,7 +43,8 @@ var (
 // (chunk.write writes them in this order).
 var (
 	outboxColumns = []string{"tenant_id", "entity", "entity_id", "action", "depends_entity",
-		"depends_entity_id", "payload", "payload_hash", "source", "commit_lsn", "commit_idx"}
+		"depends_entity_id", "payload", "payload_hash", "commit_lsn", "commit_idx"} // source: its default, 'wal'
+
 	outboxCopySQL   = "COPY xerosync.outbox (" + strings.Join(outboxColumns, ", ") + ") FROM STDIN (FORMAT binary)"
 	entitiesTable   = pgx.Identifier{"xerosync", "entities"}
 	entitiesColumns = []string{"entity", "entity_id", "tenant_id", "issued", "voided"}
@@ -547,32 +548,27 @@ func (c *chunk) write(ctx context.Context, tx pgx.Tx) error {
 	if len(c.rows) > 0 {
 		// COPY: the bulk path, several times cheaper per row than INSERT for PostgreSQL.
 		woken := set{}
-		var w copyWriter
-		w.b = make([]byte, 0, 512*len(c.rows))
-		w.reset()
+		w := newCopyWriter(len(c.rows), 512)
 		for i := range c.rows {
 			r := &c.rows[i]
 			w.tuple(len(outboxColumns))
-			if err := w.uuid(r.tenant); err != nil {
-				return fmt.Errorf("outbox row for %s %s: tenant_id: %w", r.entity, r.id, err)
-			}
+			w.uuid(r.tenant)
 			w.text(r.entity)
-			if err := w.uuid(r.id); err != nil {
-				return fmt.Errorf("outbox row for %s %s: entity_id: %w", r.entity, r.id, err)
-			}
+			w.uuid(r.id)
 			w.text(r.action)
 			w.optText(r.dependsEntity)
-			if err := w.uuid(r.dependsID); err != nil {
-				return fmt.Errorf("outbox row for %s %s: depends_entity_id: %w", r.entity, r.id, err)
-			}
+			w.uuid(r.dependsID)
 			w.bytes(r.body)
 			w.bytes(r.hash)
-			w.text("wal")
 			w.int8(uint64(r.lsn))
 			w.int4(int32(r.idx))
 			woken.add(r.tenant)
 		}
-		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(w.finish()), outboxCopySQL); err != nil {
+		data, err := w.finish()
+		if err != nil {
+			return fmt.Errorf("outbox rows: %w", err)
+		}
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), outboxCopySQL); err != nil {
 			return fmt.Errorf("insert outbox rows: %w", err)
 		}
 		if _, err := tx.Exec(ctx, notifySQL, woken.list()); err != nil {
