@@ -125,25 +125,25 @@ func ReadStatus(ctx context.Context, db DBTX, slot, tenant string, history bool)
 	if err != nil {
 		return nil, err
 	}
-	for _, q := range queues {
-		t := byID[q.TenantID]
+	for id, q := range queues {
+		t := byID[id]
 		if t == nil {
-			t = &TenantStatus{TenantID: q.TenantID, Connection: "disconnected"}
-			byID[q.TenantID] = t
+			t = &TenantStatus{TenantID: id, Connection: "disconnected"}
+			byID[id] = t
 		}
 		t.Rows, t.FailuresByCode = q.Rows, q.FailuresByCode
 		t.OldestPendingSeconds = q.OldestPendingAge.Seconds()
+	}
+	// Every state counted is present, zero when it has no rows.
+	counted := []string{outbox.StatePending, outbox.StateInFlight, outbox.StateFailed}
+	if history {
+		counted = append(counted, outbox.StateDone, outbox.StateCancelled)
 	}
 	for _, t := range byID {
 		if t.Rows == nil {
 			t.Rows = map[string]int64{}
 		}
-		// Every state is present, zero when it has no rows, as far as it was counted.
-		states := []string{outbox.StatePending, outbox.StateInFlight, outbox.StateFailed}
-		if history {
-			states = append(states, outbox.StateDone, outbox.StateCancelled)
-		}
-		for _, state := range states {
+		for _, state := range counted {
 			t.Rows[state] += 0
 		}
 		t.Pending, t.Failed = t.Rows[outbox.StatePending], t.Rows[outbox.StateFailed]

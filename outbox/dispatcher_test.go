@@ -743,8 +743,8 @@ func TestStats(t *testing.T) {
 		if history {
 			want["done"] = 1
 		}
-		if len(st) != 1 || st[0].TenantID != s.tenant || !maps.Equal(st[0].Rows, want) ||
-			st[0].FailuresByCode["ValidationError"] != 1 || st[0].OldestPendingAge < 0 {
+		if ts := st[s.tenant]; len(st) != 1 || ts == nil || !maps.Equal(ts.Rows, want) ||
+			ts.FailuresByCode["ValidationError"] != 1 || ts.OldestPendingAge <= 0 {
 			t.Fatalf("stats (history %v) = %+v, want rows %v", history, st, want)
 		}
 	}
