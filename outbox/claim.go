@@ -177,11 +177,17 @@ func historyEntry(r *claimedRow, at time.Time, class, code, msg, key string) map
 // record writes outcomes (and the links they carry) in one transaction. It runs on a context
 // of its own: an outcome is recorded even when the dispatcher is stopping, because it is the
 // only durable trace of what Xero did.
+// detached is a context for recording what already happened: it outlives the lane's
+// cancellation, bounded by recordTimeout.
+func (l *lane) detached() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(l.ctx), recordTimeout)
+}
+
 func (l *lane) record(outs []outcome) {
 	if len(outs) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(l.ctx), recordTimeout)
+	ctx, cancel := l.detached()
 	defer cancel()
 	now := l.d.now()
 	n := len(outs)
@@ -287,7 +293,7 @@ func (l *lane) link(ctx context.Context, entity, entityID, xeroID string) error 
 
 // setKeys stores a request's Idempotency-Key on its rows before it is sent.
 func (l *lane) setKeys(items []*item, key string) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(l.ctx), recordTimeout)
+	ctx, cancel := l.detached()
 	defer cancel()
 	ids := make([]int64, len(items))
 	attempts := make([]int32, len(items))

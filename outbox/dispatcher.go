@@ -131,12 +131,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			d.mu.Lock()
-			for _, l := range d.lanes {
-				l.cancel()
-			}
-			d.mu.Unlock()
-			return nil
+			return nil // the lanes' contexts are ctx's children: they end with it
 		case <-t.C:
 		}
 	}
@@ -191,10 +186,14 @@ func (d *Dispatcher) syncLanes(ctx context.Context, wg *sync.WaitGroup) error {
 func (d *Dispatcher) wake(tenant string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for t, l := range d.lanes {
-		if tenant == "" || t == tenant {
+	if tenant != "" {
+		if l := d.lanes[tenant]; l != nil {
 			l.nudge()
 		}
+		return
+	}
+	for _, l := range d.lanes {
+		l.nudge()
 	}
 }
 

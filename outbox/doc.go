@@ -36,8 +36,8 @@
 //   - Failures: transient ones (network, timeout, 5xx, 429, organisation offline) go back to
 //     pending with capped, jittered exponential backoff (about 1 s to 5 min, ±20 %) or Xero's
 //     Retry-After; permanent ones fail the row with a SPEC code and Xero's own message, and
-//     log one warning; a missing mapping fails the row before any call. Every attempt is
-//     appended to the row's errors. An auth failure parks the tenant (connection
+//     log one warning; a missing mapping fails the row before any call. Every failed or
+//     unknown attempt is appended to the row's errors. An auth failure parks the tenant (connection
 //     auth_failed) without burning attempts; a reconnected tenant drains within 2 s.
 //   - Batches of one kind, up to 50 elements, with per-element results mapped to rows by
 //     position; the client keeps a tenant within Xero's rate limits.

@@ -117,8 +117,6 @@ func (e *Enqueuer) Apply(ctx context.Context, tx pgx.Tx, changes []cdc.Change) e
 	return c.write(ctx, tx)
 }
 
-func text(v cdc.Value) string { return v.Text }
-
 func optText(v cdc.Value) *string {
 	if v.Kind != cdc.Text {
 		return nil
@@ -354,16 +352,34 @@ func (c *chunk) fetchInvoices(ctx context.Context, tx pgx.Tx, ids []string) erro
 
 func issuedStatus(s string) bool { return s == "issued" || s == "paid" }
 
-var contactColumns = []string{"name", "first_name", "last_name", "email", "phone", "tax_number",
-	"address_line1", "address_line2", "city", "region", "postal_code", "country_code", "archived_at"}
+// contactText maps the customer columns that hold a contact's text fields to those fields;
+// archived_at, the last Xero-held column, becomes ContactFields.Archived.
+var contactText = []struct {
+	col   string
+	field func(*ContactFields) *string
+}{
+	{"name", func(f *ContactFields) *string { return &f.Name }},
+	{"first_name", func(f *ContactFields) *string { return &f.FirstName }},
+	{"last_name", func(f *ContactFields) *string { return &f.LastName }},
+	{"email", func(f *ContactFields) *string { return &f.Email }},
+	{"phone", func(f *ContactFields) *string { return &f.Phone }},
+	{"tax_number", func(f *ContactFields) *string { return &f.TaxNumber }},
+	{"address_line1", func(f *ContactFields) *string { return &f.AddressLine1 }},
+	{"address_line2", func(f *ContactFields) *string { return &f.AddressLine2 }},
+	{"city", func(f *ContactFields) *string { return &f.City }},
+	{"region", func(f *ContactFields) *string { return &f.Region }},
+	{"postal_code", func(f *ContactFields) *string { return &f.PostalCode }},
+	{"country_code", func(f *ContactFields) *string { return &f.CountryCode }},
+}
 
+// hasUnchanged reports whether a Xero-held column came as unchanged TOAST.
 func hasUnchanged(ch *cdc.Change) bool {
-	for _, col := range contactColumns {
-		if ch.Get(col).Kind == cdc.Unchanged {
+	for _, c := range contactText {
+		if ch.Get(c.col).Kind == cdc.Unchanged {
 			return true
 		}
 	}
-	return false
+	return ch.Get("archived_at").Kind == cdc.Unchanged
 }
 
 // contactFields builds the Xero-held fields from a customer row; a column sent as unchanged
@@ -372,20 +388,12 @@ func hasUnchanged(ch *cdc.Change) bool {
 // pushing it a little early changes nothing in the end.
 func contactFields(ch *cdc.Change, prev ContactFields) ContactFields {
 	f := prev
-	for _, col := range []struct {
-		name string
-		dst  *string
-	}{
-		{"name", &f.Name}, {"first_name", &f.FirstName}, {"last_name", &f.LastName}, {"email", &f.Email},
-		{"phone", &f.Phone}, {"tax_number", &f.TaxNumber}, {"address_line1", &f.AddressLine1},
-		{"address_line2", &f.AddressLine2}, {"city", &f.City}, {"region", &f.Region},
-		{"postal_code", &f.PostalCode}, {"country_code", &f.CountryCode},
-	} {
-		switch v := ch.Get(col.name); v.Kind {
+	for _, c := range contactText {
+		switch v := ch.Get(c.col); v.Kind {
 		case cdc.Text:
-			*col.dst = v.Text
+			*c.field(&f) = v.Text
 		case cdc.Null:
-			*col.dst = ""
+			*c.field(&f) = ""
 		}
 	}
 	if col := ch.Get("archived_at"); col.Kind != cdc.Unchanged {
@@ -539,8 +547,8 @@ func (c *chunk) payment(ch *cdc.Change, tenant string) {
 	id := ch.Get("id").Text
 	c.queueAs(ch, row{tenant: tenant, entity: EntityPayment, id: id, action: ActionPay,
 		dependsEntity: EntityInvoice, dependsID: invoice},
-		PaymentPayload{PaymentID: id, InvoiceID: invoice, Amount: text(ch.Get("amount")),
-			PaidOn: text(ch.Get("paid_on")), Method: text(ch.Get("method")), Reference: optText(ch.Get("reference"))})
+		PaymentPayload{PaymentID: id, InvoiceID: invoice, Amount: ch.Get("amount").Text,
+			PaidOn: ch.Get("paid_on").Text, Method: ch.Get("method").Text, Reference: optText(ch.Get("reference"))})
 }
 
 // write stores the rows, the entity states and the wake-up, three statements per chunk.
@@ -602,7 +610,7 @@ func (c *chunk) write(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// set is a small string set with a stable list for query arguments.
+// set is a small string set; list gives its members (in no order) for query arguments.
 type set map[string]struct{}
 
 func (s set) add(v string) {

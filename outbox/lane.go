@@ -182,7 +182,7 @@ func (l *lane) authFailed(err error) {
 	if l.stopped.Swap(true) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(l.ctx), recordTimeout)
+	ctx, cancel := l.detached()
 	defer cancel()
 	msg := truncate("dispatcher: "+err.Error()+"; run xerosync connect again", 500)
 	if _, dberr := l.d.cfg.DB.Exec(ctx, authFailedSQL, l.tenant, msg, l.d.now()); dberr != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/softbooq/xerosync/xero"
 )
@@ -49,32 +50,39 @@ func (l *lane) send(ctx, callCtx context.Context, k kind, batch []*item) []outco
 	if ctx.Err() != nil || l.stopped.Load() {
 		return refundAll(batch)
 	}
-	var elems any
+	var elems any // what the key is derived from: the request's elements
+	var call func(key string) []outcome
 	switch k {
 	case kindContactCreate, kindContactUpdate:
-		cs := make([]xero.Contact, len(batch))
-		for i, it := range batch {
-			cs[i] = it.contact
+		cs := elemsOf(batch, func(it *item) xero.Contact { return it.contact })
+		elems, call = cs, func(key string) []outcome {
+			if k == kindContactCreate {
+				res, err := l.org.CreateContacts(callCtx, xero.CreateContactsParams{Contacts: cs, IdempotencyKey: key})
+				return mapResults(l, batch, res, err, key)
+			}
+			res, err := l.org.UpdateContacts(callCtx, xero.UpdateContactsParams{Contacts: cs, IdempotencyKey: key})
+			return mapResults(l, batch, res, err, key)
 		}
-		elems = cs
 	case kindInvoice:
-		invs := make([]xero.Invoice, len(batch))
-		for i, it := range batch {
-			invs[i] = it.invoice
+		invs := elemsOf(batch, func(it *item) xero.Invoice { return it.invoice })
+		elems, call = invs, func(key string) []outcome {
+			res, err := l.org.CreateInvoices(callCtx, xero.CreateInvoicesParams{Invoices: invs, IdempotencyKey: key})
+			return mapResults(l, batch, res, err, key)
 		}
-		elems = invs
 	case kindVoid:
-		ids := make([]string, len(batch))
-		for i, it := range batch {
-			ids[i] = it.voidID
+		ids := elemsOf(batch, func(it *item) string { return it.voidID })
+		elems, call = ids, func(key string) []outcome {
+			res, err := l.org.VoidInvoices(callCtx, xero.VoidInvoicesParams{InvoiceIDs: ids, IdempotencyKey: key})
+			return mapResults(l, batch, res, err, key)
 		}
-		elems = ids
 	case kindPayment:
-		ps := make([]xero.Payment, len(batch))
-		for i, it := range batch {
-			ps[i] = it.payment
+		ps := elemsOf(batch, func(it *item) xero.Payment { return it.payment })
+		elems, call = ps, func(key string) []outcome {
+			res, err := l.org.CreatePayments(callCtx, xero.CreatePaymentsParams{Payments: ps, IdempotencyKey: key})
+			return mapResults(l, batch, res, err, key)
 		}
-		elems = ps
+	default:
+		return refundAll(batch)
 	}
 	key := idempotencyKey(l.tenant, k, batch, elems)
 	if err := l.setKeys(batch, key); err != nil {
@@ -82,24 +90,16 @@ func (l *lane) send(ctx, callCtx context.Context, k kind, batch []*item) []outco
 		l.log.Warn("not sending: idempotency key not stored", "error", err)
 		return refundAll(batch)
 	}
-	switch k {
-	case kindContactCreate:
-		res, err := l.org.CreateContacts(callCtx, xero.CreateContactsParams{Contacts: elems.([]xero.Contact), IdempotencyKey: key})
-		return mapResults(l, batch, res, err, key)
-	case kindContactUpdate:
-		res, err := l.org.UpdateContacts(callCtx, xero.UpdateContactsParams{Contacts: elems.([]xero.Contact), IdempotencyKey: key})
-		return mapResults(l, batch, res, err, key)
-	case kindInvoice:
-		res, err := l.org.CreateInvoices(callCtx, xero.CreateInvoicesParams{Invoices: elems.([]xero.Invoice), IdempotencyKey: key})
-		return mapResults(l, batch, res, err, key)
-	case kindVoid:
-		res, err := l.org.VoidInvoices(callCtx, xero.VoidInvoicesParams{InvoiceIDs: elems.([]string), IdempotencyKey: key})
-		return mapResults(l, batch, res, err, key)
-	case kindPayment:
-		res, err := l.org.CreatePayments(callCtx, xero.CreatePaymentsParams{Payments: elems.([]xero.Payment), IdempotencyKey: key})
-		return mapResults(l, batch, res, err, key)
+	return call(key)
+}
+
+// elemsOf is the request elements of a batch.
+func elemsOf[T any](batch []*item, f func(*item) T) []T {
+	out := make([]T, len(batch))
+	for i, it := range batch {
+		out[i] = f(it)
 	}
-	return refundAll(batch)
+	return out
 }
 
 var (
@@ -151,11 +151,11 @@ func (l *lane) failAll(batch []*item, err error, key string) []outcome {
 		l.authFailed(err)
 		return refundAll(batch)
 	case xero.ClassRateLimited:
-		var rl *xero.RateLimitError
-		retry := backoff(1, 0)
-		if errors.As(err, &rl) {
-			retry = backoff(1, rl.RetryAfter)
+		var retryAfter time.Duration
+		if rl := (*xero.RateLimitError)(nil); errors.As(err, &rl) {
+			retryAfter = rl.RetryAfter
 		}
+		retry := backoff(1, retryAfter)
 		for i, it := range batch {
 			outs[i] = outcome{row: it.row, state: StatePending, nextAt: now.Add(retry), err: err.Error(),
 				history: historyEntry(it.row, now, class.String(), "", err.Error(), key)}
@@ -169,8 +169,9 @@ func (l *lane) failAll(batch []*item, err error, key string) []outcome {
 		}
 		var api *xero.APIError
 		perElement := errors.As(err, &api) && len(api.Elements) == len(batch) && len(batch) > 1
+		whole, wholeMsg := string(xero.CodeOf(err)), xeroMessage(err)
 		for i, it := range batch {
-			code, msg := string(xero.CodeOf(err)), xeroMessage(err)
+			code, msg := whole, wholeMsg
 			if perElement {
 				msgs := api.Elements[i].ValidationErrors
 				if len(msgs) == 0 {
@@ -213,15 +214,12 @@ func xeroMessage(err error) string {
 	return err.Error()
 }
 
-// refundAll puts rows back to pending as if they had not been claimed: nothing was sent.
+// refundAll puts a batch's rows back to pending as if they had not been claimed.
 func refundAll(batch []*item) []outcome {
-	outs := make([]outcome, len(batch))
-	for i, it := range batch {
-		outs[i] = outcome{row: it.row, state: StatePending, refund: true}
-	}
-	return outs
+	return refundRows(elemsOf(batch, func(it *item) *claimedRow { return it.row }))
 }
 
+// refundRows puts rows back to pending as if they had not been claimed: nothing was sent.
 func refundRows(rows []*claimedRow) []outcome {
 	outs := make([]outcome, len(rows))
 	for i, r := range rows {
@@ -236,21 +234,24 @@ func nameHolderIn[T any](l *lane, r *claimedRow, name string, batch []*item, res
 	// The holder may be an element of this very request, created just before this one.
 	for i, it := range batch {
 		if it.row != r && res[i].OK() && strings.EqualFold(strings.TrimSpace(it.contact.Name), strings.TrimSpace(name)) {
-			return fmt.Sprintf("the name %q is held by the Xero contact %s, linked to Softbooq customer %s; rename one of the customers (or archive the other contact in Xero), then retry",
-				name, res[i].XeroID, it.row.entityID)
+			return nameHeld(name, res[i].XeroID, it.row.entityID)
 		}
 	}
 	return l.nameHolder(r, name)
 }
 
+func nameHeld(name, contactID, customer string) string {
+	return fmt.Sprintf("the name %q is held by the Xero contact %s, linked to Softbooq customer %s; rename one of the customers (or archive the other contact in Xero), then retry",
+		name, contactID, customer)
+}
+
 func (l *lane) nameHolder(r *claimedRow, name string) string {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(l.ctx), recordTimeout)
+	ctx, cancel := l.detached()
 	defer cancel()
 	var customer, contactID string
 	err := l.d.cfg.DB.QueryRow(ctx, nameHolderSQL, l.tenant, r.entityID, name).Scan(&customer, &contactID)
 	if err == nil {
-		return fmt.Sprintf("the name %q is held by the Xero contact %s, linked to Softbooq customer %s; rename one of the customers (or archive the other contact in Xero), then retry",
-			name, contactID, customer)
+		return nameHeld(name, contactID, customer)
 	}
 	return fmt.Sprintf("the name %q is held by an active Xero contact not linked to any Softbooq customer (made in Xero directly); rename or archive it in Xero, or rename the customer, then retry", name)
 }
