@@ -240,6 +240,8 @@ func (l *lane) record(outs []outcome) {
 		if err := q.Err(); err != nil {
 			return err
 		}
+		var folded []int64
+		var foldedXero []*string
 		for _, o := range outs {
 			if !applied[o.row.id] {
 				// Someone moved the row on meanwhile (it is no longer in_flight at our
@@ -247,11 +249,16 @@ func (l *lane) record(outs []outcome) {
 				l.log.Warn("outbox row changed during its attempt: outcome not recorded", "outbox_id", o.row.id, "state", o.state)
 				continue
 			}
-			if o.state == StateDone && len(o.row.folded) > 0 {
+			if o.state == StateDone {
 				// The snapshots the head was sent with are in Xero too.
-				if _, err := tx.Exec(ctx, foldSQL, o.row.folded, optional(o.xeroID), now); err != nil {
-					return err
+				for _, id := range o.row.folded {
+					folded, foldedXero = append(folded, id), append(foldedXero, optional(o.xeroID))
 				}
+			}
+		}
+		if len(folded) > 0 {
+			if _, err := tx.Exec(ctx, foldSQL, folded, foldedXero, now); err != nil {
+				return err
 			}
 		}
 		if len(linkIDs) > 0 {

@@ -33,8 +33,8 @@ var (
 	fetchInvoicesSQL string
 	//go:embed sql/fetch_lines.sql
 	fetchLinesSQL string
-	//go:embed sql/update_entities.sql
-	updateEntitiesSQL string
+	//go:embed sql/store_entities.sql
+	storeEntitiesSQL string
 	//go:embed sql/notify.sql
 	notifySQL string
 )
@@ -45,9 +45,7 @@ var (
 	outboxColumns = []string{"tenant_id", "entity", "entity_id", "action", "depends_entity",
 		"depends_entity_id", "payload", "payload_hash", "commit_lsn", "commit_idx"} // source: its default, 'wal'
 
-	outboxCopySQL   = "COPY xerosync.outbox (" + strings.Join(outboxColumns, ", ") + ") FROM STDIN (FORMAT binary)"
-	entitiesTable   = pgx.Identifier{"xerosync", "entities"}
-	entitiesColumns = []string{"entity", "entity_id", "tenant_id", "issued", "voided"}
+	outboxCopySQL = "COPY xerosync.outbox (" + strings.Join(outboxColumns, ", ") + ") FROM STDIN (FORMAT binary)"
 )
 
 // EnqueuerConfig configures an Enqueuer.
@@ -551,7 +549,7 @@ func (c *chunk) payment(ch *cdc.Change, tenant string) {
 			PaidOn: ch.Get("paid_on").Text, Method: ch.Get("method").Text, Reference: optText(ch.Get("reference"))})
 }
 
-// write stores the rows, the entity states and the wake-up, three statements per chunk.
+// write stores the rows, the wake-up and the entity states: three statements per chunk.
 func (c *chunk) write(ctx context.Context, tx pgx.Tx) error {
 	if len(c.rows) > 0 {
 		// COPY: the bulk path, several times cheaper per row than INSERT for PostgreSQL.
@@ -583,27 +581,17 @@ func (c *chunk) write(ctx context.Context, tx pgx.Tx) error {
 			return fmt.Errorf("notify: %w", err)
 		}
 	}
-	// Invoice states: new ones by COPY, known ones by one UPDATE.
-	var inserts [][]any
-	var es, ids []string
+	// Invoice states, new and known, in one statement.
+	var es, ids, tenants []string
 	var issued, voided []bool
 	for k, st := range c.states {
-		switch {
-		case !st.dirty:
-		case !st.stored:
-			inserts = append(inserts, []any{k.entity, k.id, st.tenant, st.issued, st.voided})
-		default:
-			es, ids = append(es, k.entity), append(ids, k.id)
+		if st.dirty {
+			es, ids, tenants = append(es, k.entity), append(ids, k.id), append(tenants, st.tenant)
 			issued, voided = append(issued, st.issued), append(voided, st.voided)
 		}
 	}
-	if len(inserts) > 0 {
-		if _, err := tx.CopyFrom(ctx, entitiesTable, entitiesColumns, pgx.CopyFromRows(inserts)); err != nil {
-			return fmt.Errorf("store new entity states: %w", err)
-		}
-	}
 	if len(es) > 0 {
-		if _, err := tx.Exec(ctx, updateEntitiesSQL, es, ids, issued, voided); err != nil {
+		if _, err := tx.Exec(ctx, storeEntitiesSQL, es, ids, tenants, issued, voided); err != nil {
 			return fmt.Errorf("store entity states: %w", err)
 		}
 	}
