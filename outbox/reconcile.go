@@ -291,10 +291,8 @@ func (p *preparer) invoices(rows []*claimedRow) {
 // checkInvoice refuses what the client would refuse for the whole batch, so that one bad
 // row fails alone.
 func checkInvoice(inv xero.Invoice) error {
-	for i, li := range inv.LineItems {
-		if _, frac, ok := strings.Cut(li.UnitAmount.String(), "."); ok && len(strings.TrimRight(frac, "0")) > 4 {
-			return invalid("invoice %s line %d: unit amount %s has more than 4 decimal places, which Xero would round", inv.InvoiceNumber, i+1, li.UnitAmount)
-		}
+	if err := xero.CheckInvoice(inv); err != nil {
+		return invalid("invoice %s: %v", inv.InvoiceNumber, err)
 	}
 	return nil
 }
@@ -436,11 +434,8 @@ func matchPayment(found []xero.Payment, want xero.Payment) int {
 
 // checkPayment refuses what the client would refuse for the whole batch.
 func checkPayment(pm PaymentPayload, el xero.Payment) error {
-	if el.Amount.Sign() <= 0 {
-		return invalid("payment %s: amount %s must be positive", pm.PaymentID, pm.Amount)
-	}
-	if _, frac, ok := strings.Cut(el.Amount.String(), "."); ok && len(strings.TrimRight(frac, "0")) > 2 {
-		return invalid("payment %s: amount %s has more than 2 decimal places", pm.PaymentID, pm.Amount)
+	if err := xero.CheckPayment(el); err != nil {
+		return invalid("payment %s: %v", pm.PaymentID, err)
 	}
 	return nil
 }

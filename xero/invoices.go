@@ -89,22 +89,11 @@ func (o *Org) CreateInvoices(ctx context.Context, p CreateInvoicesParams) ([]Ele
 	q := batchQuery()
 	dp := 0
 	for i, inv := range p.Invoices {
-		if inv.InvoiceID != "" {
-			return nil, fmt.Errorf("%s: element %d has an InvoiceID: %w", op, i, ErrInvalidRequest)
+		if err := CheckInvoice(inv); err != nil {
+			return nil, fmt.Errorf("%s: element %d: %w", op, i, err)
 		}
-		if strings.TrimSpace(inv.InvoiceNumber) == "" {
-			// Without a number Xero auto-numbers, and a lost response could not be reconciled.
-			return nil, fmt.Errorf("%s: element %d has no InvoiceNumber: %w", op, i, ErrInvalidRequest)
-		}
-		if inv.Contact == nil || inv.Contact.ContactID == "" {
-			return nil, fmt.Errorf("%s: element %d has no Contact.ContactID: %w", op, i, ErrInvalidRequest)
-		}
-		for j, li := range inv.LineItems {
-			s := significantScale(li.UnitAmount)
-			if s > 4 {
-				return nil, fmt.Errorf("%s: element %d line %d: UnitAmount %s has more than 4 decimal places: %w", op, i, j, li.UnitAmount, ErrInvalidRequest)
-			}
-			dp = max(dp, s)
+		for _, li := range inv.LineItems {
+			dp = max(dp, significantScale(li.UnitAmount))
 		}
 	}
 	if dp > 2 {
@@ -118,6 +107,27 @@ func (o *Org) CreateInvoices(ctx context.Context, p CreateInvoicesParams) ([]Ele
 		return nil, err
 	}
 	return matchResults(op, p.Invoices, resp.Invoices, invoiceView)
+}
+
+// CheckInvoice reports what CreateInvoices refuses in inv alone (the whole batch with it), so
+// that a caller can fail that one invoice instead.
+func CheckInvoice(inv Invoice) error {
+	if inv.InvoiceID != "" {
+		return fmt.Errorf("has an InvoiceID: %w", ErrInvalidRequest)
+	}
+	if strings.TrimSpace(inv.InvoiceNumber) == "" {
+		// Without a number Xero auto-numbers, and a lost response could not be reconciled.
+		return fmt.Errorf("has no InvoiceNumber: %w", ErrInvalidRequest)
+	}
+	if inv.Contact == nil || inv.Contact.ContactID == "" {
+		return fmt.Errorf("has no Contact.ContactID: %w", ErrInvalidRequest)
+	}
+	for j, li := range inv.LineItems {
+		if significantScale(li.UnitAmount) > 4 {
+			return fmt.Errorf("line %d: UnitAmount %s has more than 4 decimal places, which Xero would round: %w", j+1, li.UnitAmount, ErrInvalidRequest)
+		}
+	}
+	return nil
 }
 
 // significantScale is the number of decimal places that carry a non-zero digit: "12.3400"

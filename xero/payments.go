@@ -55,6 +55,25 @@ func paymentView(p Payment) elementView {
 	}
 }
 
+// CheckPayment reports what CreatePayments refuses in pm alone (the whole batch with it), so
+// that a caller can fail that one payment instead.
+func CheckPayment(pm Payment) error {
+	if pm.Invoice == nil || !guidRE.MatchString(pm.Invoice.InvoiceID) {
+		return fmt.Errorf("has no valid Invoice.InvoiceID: %w", ErrInvalidRequest)
+	}
+	if pm.Account == nil || (pm.Account.Code == "" && pm.Account.AccountID == "") {
+		return fmt.Errorf("has no Account: %w", ErrInvalidRequest)
+	}
+	if pm.Amount.Sign() <= 0 {
+		return fmt.Errorf("amount %q must be positive: %w", pm.Amount.String(), ErrInvalidRequest)
+	}
+	if significantScale(pm.Amount) > 2 {
+		// Xero rounds amounts to cents; refusing keeps the books exact.
+		return fmt.Errorf("amount %s has more than 2 decimal places: %w", pm.Amount, ErrInvalidRequest)
+	}
+	return nil
+}
+
 // CreatePaymentsParams are the arguments of CreatePayments.
 type CreatePaymentsParams struct {
 	Payments       []Payment // up to MaxBatch, each with Invoice.InvoiceID and an Account
@@ -70,18 +89,8 @@ func (o *Org) CreatePayments(ctx context.Context, p CreatePaymentsParams) ([]Ele
 		return nil, err
 	}
 	for i, pm := range p.Payments {
-		if pm.Invoice == nil || !guidRE.MatchString(pm.Invoice.InvoiceID) {
-			return nil, fmt.Errorf("%s: element %d has no valid Invoice.InvoiceID: %w", op, i, ErrInvalidRequest)
-		}
-		if pm.Account == nil || (pm.Account.Code == "" && pm.Account.AccountID == "") {
-			return nil, fmt.Errorf("%s: element %d has no Account: %w", op, i, ErrInvalidRequest)
-		}
-		if pm.Amount.Sign() <= 0 {
-			return nil, fmt.Errorf("%s: element %d: amount %q must be positive: %w", op, i, pm.Amount.String(), ErrInvalidRequest)
-		}
-		if significantScale(pm.Amount) > 2 {
-			// Xero rounds amounts to cents; refusing keeps the books exact.
-			return nil, fmt.Errorf("%s: element %d: amount %s has more than 2 decimal places: %w", op, i, pm.Amount, ErrInvalidRequest)
+		if err := CheckPayment(pm); err != nil {
+			return nil, fmt.Errorf("%s: element %d: %w", op, i, err)
 		}
 	}
 	var resp paymentsEnvelope
