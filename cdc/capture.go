@@ -54,14 +54,11 @@ type Config struct {
 
 // Status is a snapshot of capture's health, for /healthz and metrics.
 type Status struct {
-	Streaming      bool          // the replication stream is up
-	DurableLSN     pglogrepl.LSN // stored and confirmed position
-	ReceivedLSN    pglogrepl.LSN // furthest WAL position received
-	LastCommitTime time.Time     // source commit time of the last captured transaction
-	LastHeartbeat  time.Time     // when a heartbeat last came back through the slot
-	Changes        int64         // changes captured since start
-	Transactions   int64         // source transactions captured since start
-	Err            error         // the last error, nil while streaming
+	Streaming     bool      // the replication stream is up
+	LastHeartbeat time.Time // when a heartbeat last came back through the slot
+	Changes       int64     // changes captured since start
+	Transactions  int64     // source transactions captured since start
+	Err           error     // the last error, nil while streaming
 }
 
 // Capture streams the slot into the Sink. Create it with New, run it with Run.
@@ -183,10 +180,9 @@ func (c *Capture) session(ctx context.Context) error {
 		return fmt.Errorf("start replication at %s: %w", start, err)
 	}
 	c.log.Info("capture streaming", "lsn", start.String())
-	c.setStatus(func(s *Status) { s.Streaming, s.Err, s.DurableLSN = true, nil, start })
+	c.setStatus(func(s *Status) { s.Streaming, s.Err = true, nil })
 
 	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); c.heartbeat(sctx) }()
@@ -276,6 +272,7 @@ type stream struct {
 
 	lastStatus   time.Time
 	lastIdleSave time.Time
+	idleEnd      pglogrepl.LSN // the newest keepalive WAL end received while idle
 
 	deadlineMu sync.Mutex
 	deadline   time.Time // the connection's read deadline
@@ -306,6 +303,9 @@ func (s *stream) run(ctx context.Context) error {
 				return err
 			}
 		}
+		if err := s.idleAdvance(ctx); err != nil {
+			return err
+		}
 		if time.Since(s.lastStatus) >= cfg.StatusInterval {
 			if err := s.sendStatus(); err != nil {
 				return err
@@ -314,6 +314,16 @@ func (s *stream) run(ctx context.Context) error {
 		deadline := s.lastStatus.Add(cfg.StatusInterval)
 		if g := s.groupStart.Add(cfg.GroupDelay); !s.groupStart.IsZero() && s.txn == nil && g.Before(deadline) {
 			deadline = g
+		}
+		if s.idleEnd > s.floor {
+			// A keepalive position waits for its turn (or for the writer to finish).
+			retry := s.lastIdleSave.Add(time.Second)
+			if soon := time.Now().Add(100 * time.Millisecond); retry.Before(soon) {
+				retry = soon
+			}
+			if retry.Before(deadline) {
+				deadline = retry
+			}
 		}
 		if err := s.setReadDeadline(deadline); err != nil {
 			return cmp.Or(ctx.Err(), err)
@@ -367,7 +377,10 @@ func (s *stream) copyData(ctx context.Context, data []byte) error {
 			return fmt.Errorf("keepalive: %w", err)
 		}
 		s.received = max(s.received, ka.ServerWALEnd)
-		if err := s.idleAdvance(ctx, ka.ServerWALEnd); err != nil {
+		if s.idle() {
+			s.idleEnd = max(s.idleEnd, ka.ServerWALEnd)
+		}
+		if err := s.idleAdvance(ctx); err != nil {
 			return err
 		}
 		if ka.ReplyRequested {
@@ -388,21 +401,28 @@ func (s *stream) copyData(ctx context.Context, data []byte) error {
 	return nil
 }
 
-// idleAdvance stores and confirms the server's WAL end when nothing is in progress, so the
-// slot follows an idle publication (LESSONS 5b). The position is stored before it is
-// confirmed, or a restart would find the slot ahead of us.
-func (s *stream) idleAdvance(ctx context.Context, end pglogrepl.LSN) error {
-	if s.txn != nil || !s.groupStart.IsZero() || s.w.pending.Load() != 0 || end <= s.floor ||
-		time.Since(s.lastIdleSave) < time.Second {
+// idle reports whether nothing is in progress: no source transaction being received, no
+// group waiting, nothing handed to the writer.
+func (s *stream) idle() bool {
+	return s.txn == nil && s.groupStart.IsZero() && s.w.pending.Load() == 0
+}
+
+// idleAdvance stores and confirms idleEnd, the WAL end of a keepalive that came while idle,
+// so the slot follows an idle publication (LESSONS 5b); at most once a second, and a
+// keepalive that came sooner waits for its turn (the run loop wakes for it) rather than
+// being dropped: the server sends no other once we report it received. The position is
+// stored before it is confirmed, or a restart would find the slot ahead of us.
+func (s *stream) idleAdvance(ctx context.Context) error {
+	if s.idleEnd <= s.floor || !s.idle() || time.Since(s.lastIdleSave) < time.Second {
 		return nil
 	}
-	if err := writeCheckpoint(ctx, s.c.cfg.DB, s.c.cfg.Slot, end); err != nil {
+	end := s.idleEnd
+	if err := writeCheckpoint(ctx, s.c.cfg.DB, s.c.cfg.Slot, end, nil, nil); err != nil {
 		return err
 	}
 	s.lastIdleSave = time.Now()
 	s.floor = end
 	s.w.durable.Store(uint64(end))
-	s.c.setStatus(func(st *Status) { st.DurableLSN = end })
 	return s.sendStatus()
 }
 
@@ -420,6 +440,7 @@ func (s *stream) event(ctx context.Context, ev Event) error {
 		}
 		ev.Change.Txn = s.txn
 		s.buf = append(s.buf, ev.Change)
+		s.groupN++
 		s.c.changes.Add(1)
 		if len(s.buf) >= s.c.cfg.ChunkSize {
 			return s.flush(ctx)
@@ -445,7 +466,7 @@ func (s *stream) event(ctx context.Context, ev Event) error {
 			s.groupStart = time.Now()
 		}
 		s.groupEnd, s.groupTime = ev.EndLSN, ev.CommitTime
-		s.groupN += len(s.buf) + 1
+		s.groupN++ // the commit itself, so that a group of empty transactions ends too
 		s.groupTxns++
 	}
 	return nil
@@ -505,7 +526,6 @@ func (s *stream) sendStatus() error {
 		return fmt.Errorf("send standby status: %w", err)
 	}
 	s.lastStatus = time.Now()
-	s.c.setStatus(func(st *Status) { st.ReceivedLSN = s.received })
 	return nil
 }
 
@@ -573,8 +593,8 @@ func (w *writer) commit(ctx context.Context, wk work) error {
 	if w.tx != nil {
 		db = w.tx
 	}
-	if _, err := db.Exec(ctx, checkpointWriteSQL, w.c.cfg.Slot, wk.end.String(), wk.when, wk.heartbeat); err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
+	if err := writeCheckpoint(ctx, db, w.c.cfg.Slot, wk.end, &wk.when, wk.heartbeat); err != nil {
+		return err
 	}
 	if w.tx != nil {
 		err := w.tx.Commit(ctx)
@@ -585,12 +605,9 @@ func (w *writer) commit(ctx context.Context, wk work) error {
 	}
 	w.durable.Store(uint64(wk.end))
 	w.c.txns.Add(wk.txns)
-	w.c.setStatus(func(st *Status) {
-		st.DurableLSN, st.LastCommitTime = wk.end, wk.when
-		if wk.heartbeat != nil {
-			st.LastHeartbeat = *wk.heartbeat
-		}
-	})
+	if wk.heartbeat != nil {
+		w.c.setStatus(func(st *Status) { st.LastHeartbeat = *wk.heartbeat })
+	}
 	if w.c.cfg.OnCommit != nil {
 		w.c.cfg.OnCommit(wk.end)
 	}

@@ -1,15 +1,18 @@
 package cdc_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -32,19 +35,13 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // recorder is a sink that writes every change into a table of the same database, inside the
 // capture transaction: a duplicate would violate the primary key, a loss shows as a gap.
-type recorder struct {
-	mu     sync.Mutex
-	chunks []int
-}
+type recorder struct{}
 
 const recorderTable = `CREATE TABLE public.captured (
 	commit_lsn pg_lsn, idx int, tbl text, op text, id text, name text, notes_kind int,
 	PRIMARY KEY (commit_lsn, idx))`
 
 func (r *recorder) Apply(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error {
-	r.mu.Lock()
-	r.chunks = append(r.chunks, len(changes))
-	r.mu.Unlock()
 	b := &pgx.Batch{}
 	for i := range changes {
 		ch := &changes[i]
@@ -79,23 +76,15 @@ func newSetup(t *testing.T, cfg cdc.Config) *setup {
 	s.slot = db.Name
 	cfg.DB, cfg.ConnString, cfg.Sink, cfg.Slot = db.Pool, db.URL, s.rec, s.slot
 	cfg.Logger = slog.New(slog.NewTextHandler(pgtest.LogWriter(t), nil))
-	cfg.HeartbeatInterval = cmpOr(cfg.HeartbeatInterval, 200*time.Millisecond)
-	cfg.StatusInterval = cmpOr(cfg.StatusInterval, 200*time.Millisecond)
-	cfg.ReconnectMax = cmpOr(cfg.ReconnectMax, time.Second)
+	cfg.HeartbeatInterval = cmp.Or(cfg.HeartbeatInterval, 200*time.Millisecond)
+	cfg.StatusInterval = cmp.Or(cfg.StatusInterval, 200*time.Millisecond)
+	cfg.ReconnectMax = cmp.Or(cfg.ReconnectMax, time.Second)
 	c, err := cdc.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.capture = c
 	return s
-}
-
-func cmpOr[T comparable](a, b T) T {
-	var zero T
-	if a == zero {
-		return b
-	}
-	return a
 }
 
 func (s *setup) start(t *testing.T) {
@@ -246,6 +235,28 @@ func TestSlotAdvancesWhileWatchedTablesIdle(t *testing.T) {
 	if n := count(t, s.db.Pool, `SELECT count(*) FROM xerosync.checkpoint WHERE heartbeat_at IS NOT NULL`); n != 1 {
 		t.Fatal("heartbeat_at not stored")
 	}
+}
+
+// Without heartbeats, keepalives alone carry the slot past writes to unrelated tables, the
+// last of a burst too: one that comes within a second of the previous save waits for its
+// turn instead of being dropped (the server sends no further keepalive once we report its
+// position received, so a dropped one pinned the slot until some other WAL came along).
+func TestKeepalivesAloneAdvanceTheSlot(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, cdc.Config{HeartbeatInterval: time.Hour})
+	s.db.Exec(t, `CREATE TABLE public.unrelated (id serial PRIMARY KEY, v text)`)
+	s.start(t)
+	for range 200 {
+		s.db.Exec(t, `INSERT INTO public.unrelated (v) VALUES (repeat('x', 1000))`)
+	}
+	var walNow string
+	if err := s.db.Pool.QueryRow(context.Background(), `SELECT pg_current_wal_lsn()::text`).Scan(&walNow); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "confirmed_flush_lsn past the unrelated writes", func() bool {
+		return count(t, s.db.Pool, `SELECT count(*) FROM pg_replication_slots s JOIN xerosync.checkpoint c USING (slot_name)
+			WHERE slot_name = $1 AND s.confirmed_flush_lsn >= $2::pg_lsn AND c.lsn >= $2::pg_lsn`, s.slot, walNow) == 1
+	})
 }
 
 func runErr(t *testing.T, s *setup) error {
@@ -455,20 +466,57 @@ func TestConfirmedNeverAheadOfStored(t *testing.T) {
 	}
 }
 
+// A group takes in source transactions until it holds GroupMax changes (commits count one
+// each): a backlog of 60 transactions of 5 changes with GroupMax 100 is three full groups
+// and a last one closed by its delay. (Groups were once counted wrongly and cut at a tenth.)
+func TestGroupsFillToGroupMax(t *testing.T) {
+	t.Parallel()
+	var commits atomic.Int32
+	s := newSetup(t, cdc.Config{GroupMax: 100, GroupDelay: 2 * time.Second, HeartbeatInterval: time.Hour,
+		OnCommit: func(pglogrepl.LSN) { commits.Add(1) }})
+	// The slot first, so that it holds the backlog written next.
+	ctx := context.Background()
+	if err := cdc.EnsurePublication(ctx, s.db.Pool, "xerosync"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cdc.EnsureSlot(ctx, s.db.Pool, s.slot); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		s.db.Exec(t, `INSERT INTO crm.customers (tenant_id, name) SELECT $1, $2 || g FROM generate_series(1, 5) g`, s.tenant, fmt.Sprint(i, "-"))
+	}
+	s.start(t)
+	waitFor(t, 30*time.Second, "the backlog captured", func() bool {
+		return count(t, s.db.Pool, `SELECT count(*) FROM public.captured`) == 300
+	})
+	if n := commits.Load(); n < 3 || n > 5 {
+		t.Errorf("%d group commits for 60 transactions of 5 changes, GroupMax 100; want 4", n)
+	}
+}
+
 // Stopping confirms the slot up to what is stored (SPEC §4: SIGTERM confirms the slot before
 // exit), not only at the next periodic status (an hour away here).
 func TestStopConfirmsWhatIsStored(t *testing.T) {
 	t.Parallel()
-	s := newSetup(t, cdc.Config{StatusInterval: time.Hour})
+	// Stop right after the commit that stores the change, before anything else (a periodic
+	// status, an idle keepalive advance) could confirm it.
+	var armed atomic.Bool
+	var once sync.Once
+	committed := make(chan struct{})
+	s := newSetup(t, cdc.Config{StatusInterval: time.Hour, HeartbeatInterval: time.Hour,
+		OnCommit: func(pglogrepl.LSN) {
+			if armed.Load() {
+				once.Do(func() { close(committed) })
+			}
+		}})
 	s.start(t)
-	var lsn string
-	if err := s.db.Pool.QueryRow(context.Background(), `WITH c AS (INSERT INTO crm.customers (tenant_id, name) VALUES ($1, 'Stop Ltd') RETURNING 1)
-		SELECT pg_current_wal_lsn()::text FROM c`, s.tenant).Scan(&lsn); err != nil {
-		t.Fatal(err)
+	armed.Store(true)
+	s.db.Exec(t, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, 'Stop Ltd')`, s.tenant)
+	select {
+	case <-committed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the change was not captured")
 	}
-	waitFor(t, 30*time.Second, "the change stored", func() bool {
-		return count(t, s.db.Pool, `SELECT count(*) FROM xerosync.checkpoint WHERE slot_name = $1 AND lsn >= $2::pg_lsn`, s.slot, lsn) == 1
-	})
 	s.stop(t)
 	s.waitInactive(t)
 	var confirmed, stored string

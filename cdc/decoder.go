@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -60,18 +59,11 @@ func (d *Decoder) Decode(data []byte) (ev Event, err error) {
 	if len(data) == 0 {
 		return Event{}, errors.New("empty pgoutput message")
 	}
-	// pglogrepl trusts the lengths inside a message; a malformed one must end this session
-	// with an error (and a reconnect), not crash the daemon.
-	defer func() {
-		if r := recover(); r != nil {
-			ev, err = Event{}, fmt.Errorf("malformed pgoutput message %q: %v", data[0], r)
-		}
-	}()
 	switch data[0] {
 	case 'I', 'U', 'D':
-		return d.decodeRow(data)
+		return d.decodeRow(data) // checks every length itself: a panic there is a bug to see
 	}
-	msg, err := pglogrepl.Parse(data)
+	msg, err := parse(data)
 	if err != nil {
 		return Event{}, fmt.Errorf("parse pgoutput message: %w", err)
 	}
@@ -96,6 +88,24 @@ func (d *Decoder) Decode(data []byte) (ev Event, err error) {
 	default:
 		return Event{Type: Skip}, nil
 	}
+}
+
+// parse is pglogrepl.Parse, which trusts the lengths inside a message: a malformed one must
+// end this session with an error (and a reconnect), not crash the daemon (FuzzDecode).
+func parse(data []byte) (msg pglogrepl.Message, err error) {
+	// It also allocates what a truncate's relation count claims (up to 16 GiB) before
+	// reading it: a count the message cannot hold is refused first.
+	if data[0] == 'T' && len(data) >= 6 {
+		if n := binary.BigEndian.Uint32(data[1:]); uint64(n)*4 > uint64(len(data)-6) {
+			return nil, fmt.Errorf("pgoutput truncate of %d relations in a message of %d bytes", n, len(data))
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			msg, err = nil, fmt.Errorf("malformed pgoutput message %q: %v", data[0], r)
+		}
+	}()
+	return pglogrepl.Parse(data)
 }
 
 // decodeRow decodes an Insert, Update or Delete message (protocol 1, "Logical Replication
@@ -126,7 +136,7 @@ func (d *Decoder) decodeRow(data []byte) (Event, error) {
 	case op == Update && (kind == 'K' || kind == 'O'):
 		// The old key or row: not needed (we compare what we queued, LESSONS 6). The 'N'
 		// that must follow it is not checked, as pglogrepl does not check it.
-		_, n, err := walkTuple(src[p:], func(int, byte, []byte) error { return nil })
+		_, n, err := walkTuple(src[p:], func(int, byte, int, int) error { return nil })
 		if err != nil {
 			return Event{}, fmt.Errorf("pgoutput %s old tuple: %w", op, err)
 		}
@@ -146,11 +156,11 @@ func (d *Decoder) decodeRow(data []byte) (Event, error) {
 	return d.row(rel, op, src[p:])
 }
 
-// walkTuple calls f with the index, kind and value of each column of the TupleData at the
-// start of src (value is nil but for 't' and 'b' columns, the only kinds with a length, as
-// pglogrepl reads them) and returns the column count and the tuple's length. f's error stops
-// the walk.
-func walkTuple(src []byte, f func(i int, kind byte, value []byte) error) (n, length int, err error) {
+// walkTuple calls f with the index and kind of each column of the TupleData at the start of
+// src, and for 't' and 'b' columns (the only kinds with a length, as pglogrepl reads them)
+// the offset and length of the value in src. It returns the column count and the tuple's
+// length; f's error stops the walk.
+func walkTuple(src []byte, f func(i int, kind byte, off, l int) error) (n, length int, err error) {
 	if len(src) < 2 {
 		return 0, 0, errors.New("truncated tuple")
 	}
@@ -161,16 +171,16 @@ func walkTuple(src []byte, f func(i int, kind byte, value []byte) error) (n, len
 		}
 		kind := src[p]
 		p++
-		var value []byte
+		off, l := p, 0
 		if kind == 't' || kind == 'b' {
-			l, ok := columnLength(src, p)
-			if !ok {
+			var ok bool
+			if l, ok = columnLength(src, p); !ok {
 				return 0, 0, errors.New("truncated tuple")
 			}
-			value = src[p+4 : p+4+l]
-			p += 4 + l
+			off = p + 4
+			p = off + l
 		}
-		if err := f(i, kind, value); err != nil {
+		if err := f(i, kind, off, l); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -191,45 +201,39 @@ func columnLength(src []byte, p int) (int, bool) {
 	return int(l), true
 }
 
-// row decodes the TupleData at the start of src into a change of rel. The first walk checks
-// the shape and copies every text value into one string, the second cuts the values from it.
+// row decodes the TupleData at the start of src into a change of rel, in one walk. Its text
+// values are cut from one copy of the tuple.
 func (d *Decoder) row(rel *pglogrepl.RelationMessage, op Op, src []byte) (Event, error) {
-	var text strings.Builder
-	text.Grow(len(src)) // the values and their headers: enough for the values
-	n, _, err := walkTuple(src, func(i int, kind byte, value []byte) error {
-		switch kind {
-		case pglogrepl.TupleDataTypeNull, pglogrepl.TupleDataTypeToast:
-		case pglogrepl.TupleDataTypeText:
-			text.Write(value)
-		default:
-			// We never ask for binary; a server that sends it anyway is not one we understand.
-			if i >= len(rel.Columns) {
-				return fmt.Errorf("more columns than the relation's %d", len(rel.Columns))
-			}
-			return fmt.Errorf("column %s: unsupported tuple data type %q", rel.Columns[i].Name, kind)
-		}
-		return nil
-	})
-	if err == nil && n > len(rel.Columns) {
-		err = fmt.Errorf("%d columns, relation has %d", n, len(rel.Columns))
-	}
-	if err != nil {
+	fail := func(err error) (Event, error) {
 		return Event{}, fmt.Errorf("pgoutput %s on %s.%s: %w", op, rel.Namespace, rel.RelationName, err)
 	}
-	all := text.String()
-	ch := Change{Schema: rel.Namespace, Table: rel.RelationName, Op: op, Columns: make([]Column, n)}
-	off := 0
-	_, _, _ = walkTuple(src, func(i int, kind byte, value []byte) error {
-		v := Value{Kind: Null}
+	if len(src) < 2 {
+		return fail(errors.New("truncated tuple"))
+	}
+	n := int(binary.BigEndian.Uint16(src))
+	if n > len(rel.Columns) {
+		return fail(fmt.Errorf("%d columns, relation has %d", n, len(rel.Columns)))
+	}
+	all := string(src)
+	cols := make([]Column, 0, n)
+	_, _, err := walkTuple(src, func(i int, kind byte, off, l int) error {
+		v := Value{}
 		switch kind {
+		case pglogrepl.TupleDataTypeNull:
+			v.Kind = Null
 		case pglogrepl.TupleDataTypeToast:
 			v.Kind = Unchanged
 		case pglogrepl.TupleDataTypeText:
-			v = Value{Kind: Text, Text: all[off : off+len(value)]}
-			off += len(value)
+			v = Value{Kind: Text, Text: all[off : off+l]}
+		default:
+			// We never ask for binary; a server that sends it anyway is not one we understand.
+			return fmt.Errorf("column %s: unsupported tuple data type %q", rel.Columns[i].Name, kind)
 		}
-		ch.Columns[i] = Column{Name: rel.Columns[i].Name, Value: v}
+		cols = append(cols, Column{Name: rel.Columns[i].Name, Value: v})
 		return nil
 	})
-	return Event{Type: ChangeEvent, Change: ch}, nil
+	if err != nil {
+		return fail(err)
+	}
+	return Event{Type: ChangeEvent, Change: Change{Schema: rel.Namespace, Table: rel.RelationName, Op: op, Columns: cols}}, nil
 }

@@ -158,6 +158,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(msg{}.byte1('M').byte1(1).u64(1).str("p").u32(0)))
 	f.Add(rel)
 	f.Add([]byte(msg{}.byte1('T').u32(2).byte1(0).u32(16400).u32(5)))
+	f.Add([]byte(msg{}.byte1('T').u32(0xffffffff).byte1(0).u32(16400))) // pglogrepl would allocate 16 GiB
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := cdc.NewDecoder()
 		if _, err := d.Decode(rel); err != nil {

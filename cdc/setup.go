@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
@@ -42,7 +43,7 @@ var (
 func ident(name string) string {
 	for i, r := range name {
 		if !(r >= 'a' && r <= 'z' || r == '_' || i > 0 && r >= '0' && r <= '9') {
-			return ident(name)
+			return pgx.Identifier{name}.Sanitize()
 		}
 	}
 	return name
@@ -238,7 +239,7 @@ func EnsureSlot(ctx context.Context, db DBTX, slot string) (pglogrepl.LSN, error
 		if err != nil {
 			return 0, err
 		}
-		return lsn, writeCheckpoint(ctx, db, slot, lsn)
+		return lsn, writeCheckpoint(ctx, db, slot, lsn, nil, nil)
 	case info == nil:
 		return 0, &SetupError{
 			Problem: fmt.Sprintf("replication slot %s does not exist, but xerosync has captured up to %s: changes after that may be lost (was the slot dropped, or did the database fail over?)", slot, stored),
@@ -257,7 +258,7 @@ func EnsureSlot(ctx context.Context, db DBTX, slot string) (pglogrepl.LSN, error
 	case !known:
 		// We marked the slot as ours and crashed before storing its start: nothing was
 		// consumed from it yet, so its confirmed position is where we begin.
-		return info.confirmed, writeCheckpoint(ctx, db, slot, info.confirmed)
+		return info.confirmed, writeCheckpoint(ctx, db, slot, info.confirmed, nil, nil)
 	case info.confirmed > stored:
 		return 0, &SetupError{
 			Problem: fmt.Sprintf("replication slot %s is ahead of xerosync's position: confirmed %s, captured %s; the changes between were never captured", slot, info.confirmed, stored),
@@ -270,8 +271,10 @@ func EnsureSlot(ctx context.Context, db DBTX, slot string) (pglogrepl.LSN, error
 	return stored, nil
 }
 
-func writeCheckpoint(ctx context.Context, db DBTX, slot string, lsn pglogrepl.LSN) error {
-	if _, err := db.Exec(ctx, checkpointWriteSQL, slot, lsn.String(), nil, nil); err != nil {
+// writeCheckpoint stores the capture position of slot; commitTime (the last captured source
+// commit's) and heartbeatAt (when a heartbeat last came back) are kept when nil.
+func writeCheckpoint(ctx context.Context, db DBTX, slot string, lsn pglogrepl.LSN, commitTime, heartbeatAt *time.Time) error {
+	if _, err := db.Exec(ctx, checkpointWriteSQL, slot, lsn.String(), commitTime, heartbeatAt); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	return nil
