@@ -140,28 +140,27 @@ func runBackfill(ctx context.Context, inv *invocation, p backfillParams) error {
 // everyone; the period lock binds all but advisers, whose role the API does not show
 // (XERO.md §8), so both count.
 func checkBackfillLock(out io.Writer, o xero.Organisation, since xero.Date, force, explicit bool) error {
-	for _, l := range []struct {
-		name string
-		date xero.Date
-	}{{"end of year lock date", o.EndOfYearLockDate}, {"period lock date", o.PeriodLockDate}} {
-		if l.date.IsZero() || since.After(l.date) {
-			continue
-		}
-		if force {
-			fmt.Fprintf(out, "warning: %s is on or before Xero's %s %s; invoices and payments dated on or before it will fail with PeriodLocked unless the authorising user is an adviser (--force)\n",
-				since, l.name, l.date)
-			return nil
-		}
-		from := "--since " + since.String()
-		if !explicit {
-			from = "the start of the financial year (" + since.String() + ")"
-		}
-		next := xero.DateOf(l.date.Time(time.UTC).AddDate(0, 0, 1))
-		return fmt.Errorf("backfill: %s is on or before the Xero organisation's %s, %s, and Xero refuses documents dated on or before it; "+
-			"backfill from --since %s or later, or add --force to queue them anyway (they fail with PeriodLocked unless the authorising user is an adviser); nothing was queued",
-			from, l.name, l.date, next)
+	lock := o.LockDate() // the later of the two binds
+	if lock.IsZero() || since.After(lock) {
+		return nil
 	}
-	return nil
+	name := "period lock date"
+	if lock == o.EndOfYearLockDate {
+		name = "end of year lock date"
+	}
+	if force {
+		fmt.Fprintf(out, "warning: %s is on or before Xero's %s %s; invoices and payments dated on or before it will fail with PeriodLocked unless the authorising user is an adviser (--force)\n",
+			since, name, lock)
+		return nil
+	}
+	from := "--since " + since.String()
+	if !explicit {
+		from = "the start of the financial year (" + since.String() + ")"
+	}
+	next := xero.DateOf(lock.Time(time.UTC).AddDate(0, 0, 1))
+	return fmt.Errorf("backfill: %s is on or before the Xero organisation's %s, %s, and Xero refuses documents dated on or before it; "+
+		"backfill from --since %s or later, or add --force to queue them anyway (they fail with PeriodLocked unless the authorising user is an adviser); nothing was queued",
+		from, name, lock, next)
 }
 
 // queueInvoices claims and queues the invoices in batches, one transaction each.

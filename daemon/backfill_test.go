@@ -231,6 +231,17 @@ func testBackfillLockDate(t *testing.T) {
 		t.Fatalf("refused backfill queued %d rows", n)
 	}
 
+	// Under both locks the later one binds, and the date suggested is past both.
+	if err := x.sim.UpdateOrg(org, func(c *xerosim.OrgConfig) {
+		c.EndOfYearLockDate = time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCmd(t, x.env, "backfill", "--tenant", tenantA, "--since", "2025-06-01"); r.code != 1 ||
+		!strings.Contains(r.stderr, "period lock date, 2026-01-31") || !strings.Contains(r.stderr, "--since 2026-02-01") {
+		t.Errorf("under both locks: exit %d\n%s", r.code, r.stderr)
+	}
+
 	// The end-of-year lock is named as such.
 	if err := x.sim.UpdateOrg(org, func(c *xerosim.OrgConfig) {
 		c.EndOfYearLockDate = time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)
