@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/sha256"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -30,8 +29,6 @@ var (
 	backfillClaimSQL string
 	//go:embed sql/backfill_invoices.sql
 	backfillInvoicesSQL string
-	//go:embed sql/backfill_lines.sql
-	backfillLinesSQL string
 	//go:embed sql/backfill_customers.sql
 	backfillCustomersSQL string
 	//go:embed sql/backfill_payment_ids.sql
@@ -40,8 +37,6 @@ var (
 	backfillPaymentsSQL string
 	//go:embed sql/backfill_capture_position.sql
 	backfillCapturePositionSQL string
-	//go:embed sql/backfill_notify.sql
-	backfillNotifySQL string
 )
 
 const (
@@ -244,7 +239,7 @@ func (b *backfill) invoiceBatch(ctx context.Context, tx pgx.Tx, ids []string) er
 	for _, inv := range invoices {
 		if c, ok := contacts[inv.p.CustomerID]; ok {
 			delete(contacts, inv.p.CustomerID) // once per customer
-			body, hash := contactPayload(inv.p.CustomerID, c)
+			body, hash := outbox.ContactUpsert(inv.p.CustomerID, c)
 			add(outbox.EntityContact, inv.p.CustomerID, outbox.ActionUpsert, "", "", body, hash)
 			b.contacts++
 		}
@@ -276,10 +271,7 @@ func (b *backfill) write(ctx context.Context, tx pgx.Tx, rows [][]any) error {
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"xerosync", "outbox"}, backfillOutboxColumns, pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("insert outbox rows: %w", err)
 	}
-	if _, err := tx.Exec(ctx, backfillNotifySQL, outbox.NotifyChannel, b.tenant); err != nil {
-		return fmt.Errorf("notify the dispatcher: %w", err)
-	}
-	return nil
+	return outbox.Notify(ctx, tx, []string{b.tenant})
 }
 
 // backfillInvoice is one claimed invoice.
@@ -313,24 +305,13 @@ func readInvoices(ctx context.Context, tx pgx.Tx, ids []string) ([]*backfillInvo
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read invoices: %w", err)
 	}
-	rows, err = tx.Query(ctx, backfillLinesSQL, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read invoice lines: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var l outbox.InvoiceLine
-		if err := rows.Scan(&id, &l.Position, &l.Description, &l.Quantity, &l.UnitPrice, &l.DiscountRate,
-			&l.RevenueCategory, &l.TaxComponent, &l.ItemCode); err != nil {
-			return nil, fmt.Errorf("read invoice lines: %w", err)
-		}
+	err = outbox.ReadInvoiceLines(ctx, tx, ids, func(id string, l outbox.InvoiceLine) {
 		if inv := byID[id]; inv != nil {
 			inv.p.Lines = append(inv.p.Lines, l)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read invoice lines: %w", err)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -356,15 +337,6 @@ func readContacts(ctx context.Context, tx pgx.Tx, ids []string) (map[string]outb
 		return nil, fmt.Errorf("read customers: %w", err)
 	}
 	return out, nil
-}
-
-// contactPayload is the contact upsert's payload and its hash, made exactly as the enqueuer
-// makes them (the first 16 bytes of the SHA-256 of the payload's JSON), so that capture
-// compares a later change of the customer with what backfill queued.
-func contactPayload(id string, f outbox.ContactFields) (body, hash []byte) {
-	body, _ = json.Marshal(outbox.ContactPayload{CustomerID: id, ContactFields: f}) // strings and a bool: cannot fail
-	sum := sha256.Sum256(body)
-	return body, sum[:16]
 }
 
 // queuePayments queues the payments of the invoices whose issue is queued and that have no

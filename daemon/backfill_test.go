@@ -3,13 +3,14 @@ package daemon_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/softbooq/xerosync/daemon"
 	"github.com/softbooq/xerosync/internal/pgtest"
+	"github.com/softbooq/xerosync/outbox"
 	"github.com/softbooq/xerosync/xero/xerosim"
 )
 
@@ -129,10 +130,14 @@ func testBackfill(t *testing.T) {
 	if strings.Join(have, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("backfilled rows, in id order:\n%s\nwant:\n%s", strings.Join(have, "\n"), strings.Join(want, "\n"))
 	}
-	// The contact's hash is the enqueuer's: the first 16 bytes of the SHA-256 of the payload.
-	sum := sha256.Sum256([]byte(got[0].payload))
-	if !bytes.Equal(got[0].hash, sum[:16]) {
-		t.Errorf("contact payload_hash %x, want %x", got[0].hash, sum[:16])
+	// The contact's payload and hash are the enqueuer's, so capture compares a later change
+	// of the customer with what backfill queued.
+	var cp outbox.ContactPayload
+	if err := json.Unmarshal([]byte(got[0].payload), &cp); err != nil {
+		t.Fatal(err)
+	}
+	if body, hash := outbox.ContactUpsert(cp.CustomerID, cp.ContactFields); string(body) != got[0].payload || !bytes.Equal(got[0].hash, hash) {
+		t.Errorf("contact payload %s hash %x, want the enqueuer's %s %x", got[0].payload, got[0].hash, body, hash)
 	}
 	for _, w := range []string{`"name":"Cust One"`, `"email":"one@example.com"`, `"country_code":"NZ"`, `"archived":false`} {
 		if !strings.Contains(got[0].payload, w) {

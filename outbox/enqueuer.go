@@ -3,7 +3,6 @@ package outbox
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -329,7 +328,17 @@ func (c *chunk) fetchInvoices(ctx context.Context, tx pgx.Tx, ids []string) erro
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read invoices: %w", err)
 	}
-	rows, err = tx.Query(ctx, fetchLinesSQL, ids)
+	return ReadInvoiceLines(ctx, tx, ids, func(id string, l InvoiceLine) {
+		if p := c.invoices[id]; p != nil {
+			p.Lines = append(p.Lines, l)
+		}
+	})
+}
+
+// ReadInvoiceLines reads the lines of the invoices ids, in position order, and hands each
+// to add with its invoice's id. Capture and backfill build invoice payloads with it.
+func ReadInvoiceLines(ctx context.Context, db Querier, ids []string, add func(invoiceID string, l InvoiceLine)) error {
+	rows, err := db.Query(ctx, fetchLinesSQL, ids)
 	if err != nil {
 		return fmt.Errorf("read invoice lines: %w", err)
 	}
@@ -341,11 +350,20 @@ func (c *chunk) fetchInvoices(ctx context.Context, tx pgx.Tx, ids []string) erro
 			&l.RevenueCategory, &l.TaxComponent, &l.ItemCode); err != nil {
 			return fmt.Errorf("read invoice lines: %w", err)
 		}
-		if p := c.invoices[id]; p != nil {
-			p.Lines = append(p.Lines, l)
-		}
+		add(id, l)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read invoice lines: %w", err)
+	}
+	return nil
+}
+
+// Notify wakes the dispatcher of the tenants when tx commits (NOTIFY is transactional).
+func Notify(ctx context.Context, tx pgx.Tx, tenants []string) error {
+	if _, err := tx.Exec(ctx, notifySQL, tenants); err != nil {
+		return fmt.Errorf("notify the dispatcher: %w", err)
+	}
+	return nil
 }
 
 func issuedStatus(s string) bool { return s == "issued" || s == "paid" }
@@ -456,16 +474,14 @@ func (c *chunk) customer(ch *cdc.Change, tenant string) {
 }
 
 // upsertContact queues a contact upsert unless the fields are the ones last queued (nothing
-// Xero holds changed: notes, updated_at, ...). The payload's bytes are hashed: the customer
-// id in it is the same for every row of the entity, so equal hashes mean equal fields.
+// Xero holds changed: notes, updated_at, ...).
 func (c *chunk) upsertContact(ch *cdc.Change, st *entityState, id, tenant string, f ContactFields) {
-	body, _ := json.Marshal(ContactPayload{CustomerID: id, ContactFields: f}) // strings and a bool: cannot fail
-	sum := sha256.Sum256(body)
-	if bytes.Equal(st.hash, sum[:16]) {
+	body, hash := ContactUpsert(id, f)
+	if bytes.Equal(st.hash, hash) {
 		return
 	}
-	st.hash = sum[:16]
-	c.queue(ch, row{tenant: tenant, entity: EntityContact, id: id, action: ActionUpsert, body: body, hash: st.hash})
+	st.hash = hash
+	c.queue(ch, row{tenant: tenant, entity: EntityContact, id: id, action: ActionUpsert, body: body, hash: hash})
 }
 
 func (c *chunk) invoice(ch *cdc.Change, tenant string) {
@@ -577,8 +593,8 @@ func (c *chunk) write(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), outboxCopySQL); err != nil {
 			return fmt.Errorf("insert outbox rows: %w", err)
 		}
-		if _, err := tx.Exec(ctx, notifySQL, woken.list()); err != nil {
-			return fmt.Errorf("notify: %w", err)
+		if err := Notify(ctx, tx, woken.list()); err != nil {
+			return err
 		}
 	}
 	// Invoice states, new and known, in one statement.

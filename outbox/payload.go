@@ -1,7 +1,12 @@
 package outbox
 
+import (
+	"crypto/sha256"
+	"encoding/json"
+)
+
 // The payloads are the Softbooq snapshot captured at commit, stored as the outbox row's
-// payload (jsonb). Xero request bodies are built from them at send time. Money, quantities
+// payload (json). Xero request bodies are built from them at send time. Money, quantities
 // and rates stay decimal strings exactly as PostgreSQL printed them: never floats.
 
 // Entities and actions, as stored in xerosync.outbox.
@@ -38,6 +43,16 @@ type ContactFields struct {
 type ContactPayload struct {
 	CustomerID string `json:"customer_id"`
 	ContactFields
+}
+
+// ContactUpsert is a contact upsert's payload and its hash, the first 16 bytes of the
+// payload's SHA-256: capture compares a customer's change with the hash of the contact's
+// last queued row, whoever queued it (capture or backfill). The customer id in the payload
+// is the same for every row of the entity, so equal hashes mean equal fields.
+func ContactUpsert(customerID string, f ContactFields) (body, hash []byte) {
+	body, _ = json.Marshal(ContactPayload{CustomerID: customerID, ContactFields: f}) // strings and a bool: cannot fail
+	sum := sha256.Sum256(body)
+	return body, sum[:16]
 }
 
 // InvoicePayload is an invoice issue.
