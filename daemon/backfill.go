@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -397,7 +398,7 @@ func (b *backfill) waitForCapture(ctx context.Context, wal string, n int) error 
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%d payments are not queued yet: capture (slot %s) is at %s and has not read the WAL up to %s within %s, "+
 				"so it might still queue some of them itself; is `xerosync run` running? once it is, run backfill again to queue them",
-				n, slot, cmpOrText(deref(pos), "nothing"), wal, captureWait)
+				n, slot, cmp.Or(deref(pos), "nothing"), wal, captureWait)
 		}
 		if !told {
 			fmt.Fprintf(b.errw, "waiting for capture to reach %s before queueing %d payments (so none is queued twice)\n", wal, n)

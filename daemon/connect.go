@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/subtle"
 	_ "embed"
@@ -136,7 +137,7 @@ func (s *xeroSession) connectedOrg(ctx context.Context, cmd, tenant string) (xer
 		return sc, nil, fmt.Errorf("%s: tenant %s is disconnected from Xero; link it again with: xerosync connect --tenant %s", cmd, tenant, tenant)
 	case sc.State == xero.StateAuthFailed:
 		return sc, nil, fmt.Errorf("%s: tenant %s cannot reach Xero (%s); reconnect it with: xerosync connect --tenant %s",
-			cmd, tenant, cmpOrText(sc.LastError, "its authorisation failed"), tenant)
+			cmd, tenant, cmp.Or(sc.LastError, "its authorisation failed"), tenant)
 	}
 	return sc, s.client.Org(sc.XeroTenantID, s.store.Source(tenant)), nil
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -81,7 +82,7 @@ func runDisconnect(ctx context.Context, inv *invocation, tenant string) error {
 		}
 	} else if sc.State == xero.StateAuthFailed {
 		fmt.Fprintf(out, "the tenant's tokens no longer work, so the Xero connection to %q cannot be removed from here; "+
-			"remove xerosync under Settings → Connected apps in Xero\n", cmpOrText(sc.OrgName, "its organisation"))
+			"remove xerosync under Settings → Connected apps in Xero\n", cmp.Or(sc.OrgName, "its organisation"))
 	}
 
 	// The window closes in the token store's own transaction, so the state and the window

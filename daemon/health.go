@@ -28,14 +28,6 @@ type Check struct {
 	Error string `json:"error,omitempty"`
 }
 
-// HealthTenant is a tenant as /healthz reports it.
-type HealthTenant struct {
-	TenantID   string `json:"tenant_id"`
-	Connection string `json:"connection"`
-	Pending    int64  `json:"pending"`
-	Failed     int64  `json:"failed"`
-}
-
 // Health states and check states.
 const (
 	StatusOK       = "ok"
@@ -58,8 +50,8 @@ func (r *runner) health(ctx context.Context) Health {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	h := Health{Role: "standby", Checks: map[string]Check{}, Tenants: []HealthTenant{}}
-	leader := r.leader.Load()
-	if leader {
+	capture := r.capture.Load() // nil unless this daemon leads
+	if capture != nil {
 		h.Role = "leader"
 	}
 
@@ -69,7 +61,7 @@ func (r *runner) health(ctx context.Context) Health {
 	} else {
 		h.Checks["database"] = Check{State: CheckOK}
 		for _, t := range st.Tenants {
-			h.Tenants = append(h.Tenants, HealthTenant{TenantID: t.TenantID, Connection: t.Connection, Pending: t.Pending, Failed: t.Failed})
+			h.Tenants = append(h.Tenants, t.HealthTenant)
 		}
 	}
 	if msg := r.lockErr.Load(); msg != nil {
@@ -78,8 +70,7 @@ func (r *runner) health(ctx context.Context) Health {
 		h.Checks["leadership"] = Check{State: CheckOK}
 	}
 
-	capture := r.capture.Load()
-	if !leader || capture == nil {
+	if capture == nil {
 		// A standby's job is to be ready to take over; the stream is the leader's to report.
 		for _, name := range []string{"replication", "heartbeat", "slot"} {
 			h.Checks[name] = Check{State: CheckSkip}

@@ -119,12 +119,8 @@ func (r *runner) holdLead(ctx context.Context, conn *pgx.Conn) error {
 		return fmt.Errorf("capture: %w", err)
 	}
 	r.leaderSince.Store(time.Now().UnixNano())
-	r.capture.Store(capture)
-	r.leader.Store(true)
-	defer func() {
-		r.leader.Store(false)
-		r.capture.Store(nil)
-	}()
+	r.capture.Store(capture) // set while this daemon leads
+	defer r.capture.Store(nil)
 	dispatcher, tokens, err := r.newDispatcher()
 	if err != nil {
 		return err

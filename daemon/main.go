@@ -126,7 +126,6 @@ type invocation struct {
 	p            MainParams
 	configPath   string
 	configForced bool
-	cmd          string
 }
 
 // commands lists the operator interface in the order --help shows it. A function, not a
@@ -204,7 +203,6 @@ func dispatch(ctx context.Context, p MainParams) error {
 	if cmd == nil {
 		return usagef("", "unknown command %q", name)
 	}
-	inv.cmd = name
 	fs := flag.NewFlagSet("xerosync "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	run := cmd.flags(fs, inv)

@@ -69,8 +69,9 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v float64) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
 	}
-	gauge(c.leader, boolValue(c.r.leader.Load()))
-	if capture := c.r.capture.Load(); capture != nil {
+	capture := c.r.capture.Load() // nil unless this daemon leads
+	gauge(c.leader, boolValue(capture != nil))
+	if capture != nil {
 		cs := capture.Status()
 		gauge(c.streaming, boolValue(cs.Streaming))
 		counter(c.captureChanges, float64(cs.Changes))

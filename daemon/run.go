@@ -73,7 +73,6 @@ type runner struct {
 	onListen func(net.Addr)
 	pool     *pgxpool.Pool
 
-	leader      atomic.Bool
 	leaderSince atomic.Int64                // unix nanoseconds
 	capture     atomic.Pointer[cdc.Capture] // set while leading
 	lockErr     atomic.Pointer[string]      // why the leadership connection is down; nil when up

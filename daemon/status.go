@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -70,13 +71,17 @@ type SlotStatus struct {
 	HeartbeatAgeSeconds *float64 `json:"heartbeat_age_seconds,omitempty"`
 }
 
-// TenantStatus is one tenant's connection and queue. Its first four fields are the /healthz
-// tenant entry of SPEC §4.
-type TenantStatus struct {
+// HealthTenant is a tenant as /healthz reports it (SPEC §4), and the head of its status.
+type HealthTenant struct {
 	TenantID   string `json:"tenant_id"`
 	Connection string `json:"connection"` // connected, auth_failed or disconnected
 	Pending    int64  `json:"pending"`
 	Failed     int64  `json:"failed"`
+}
+
+// TenantStatus is one tenant's connection and queue.
+type TenantStatus struct {
+	HealthTenant
 
 	Organisation          string           `json:"organisation,omitempty"`
 	XeroTenantID          string           `json:"xero_tenant_id,omitempty"`
@@ -128,7 +133,7 @@ func ReadStatus(ctx context.Context, db DBTX, slot, tenant string, history bool)
 	for id, q := range queues {
 		t := byID[id]
 		if t == nil {
-			t = &TenantStatus{TenantID: id, Connection: "disconnected"}
+			t = &TenantStatus{HealthTenant: HealthTenant{TenantID: id, Connection: "disconnected"}}
 			byID[id] = t
 		}
 		t.Rows, t.FailuresByCode = q.Rows, q.FailuresByCode
@@ -210,7 +215,7 @@ func printStatus(w io.Writer, st *Status, withSlot bool) {
 				active = fmt.Sprintf("active (pid %d)", s.ActivePID)
 			}
 			fmt.Fprintf(w, "replication slot %s: %s, wal_status %s, retains %s, captured %s\n",
-				s.Name, active, s.WALStatus, bytesText(s.RetainedWALBytes), cmpOrText(s.CapturedLSN, "nothing yet"))
+				s.Name, active, s.WALStatus, bytesText(s.RetainedWALBytes), cmp.Or(s.CapturedLSN, "nothing yet"))
 			if s.CaptureLagSeconds != nil {
 				fmt.Fprintf(w, "  last captured commit %s ago", secondsText(*s.CaptureLagSeconds))
 				if s.HeartbeatAgeSeconds != nil {
@@ -238,7 +243,7 @@ func printStatus(w io.Writer, st *Status, withSlot bool) {
 		if t.Rows["pending"]+t.Rows["in_flight"] > 0 {
 			oldest = secondsText(t.OldestPendingSeconds)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", t.TenantID, cmpOrText(t.Organisation, "-"),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", t.TenantID, cmp.Or(t.Organisation, "-"),
 			t.Connection, expires, t.Rows["pending"], t.Rows["in_flight"], t.Rows["done"], t.Rows["failed"],
 			t.Rows["cancelled"], oldest)
 	}
@@ -267,13 +272,6 @@ func printStatus(w io.Writer, st *Status, withSlot bool) {
 	}
 }
 
-func cmpOrText(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 func secondsText(s float64) string {
 	return time.Duration(s * float64(time.Second)).Round(time.Second).String()
 }
@@ -292,5 +290,5 @@ func bytesText(b *float64) string {
 		}
 		v /= 1024
 	}
-	return ""
+	panic("unreachable: the loop returns at GB")
 }
