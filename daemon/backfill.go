@@ -60,10 +60,10 @@ func backfillFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) erro
 	since := fs.String("since", "", "queue invoices issued on or after `DATE` (YYYY-MM-DD; default: the start of the current Xero financial year)")
 	force := fs.Bool("force", false, "queue invoices dated inside Xero's period or end-of-year lock too")
 	return func(ctx context.Context) error {
-		if err := checkTenant("backfill", *tenant, true); err != nil {
+		if err := checkTenant("backfill", tenant, true); err != nil {
 			return err
 		}
-		p := backfillParams{tenant: strings.ToLower(*tenant), force: *force}
+		p := backfillParams{tenant: *tenant, force: *force}
 		if *since != "" {
 			t, err := time.Parse(time.DateOnly, *since)
 			if err != nil {

@@ -28,10 +28,10 @@ const mappingUIPath = "Softbooq → Settings → Integrations → Xero"
 func checkFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 	tenant := tenantFlag(fs)
 	return func(ctx context.Context) error {
-		if err := checkTenant("check", *tenant, true); err != nil {
+		if err := checkTenant("check", tenant, true); err != nil {
 			return err
 		}
-		return runCheck(ctx, inv, strings.ToLower(*tenant))
+		return runCheck(ctx, inv, *tenant)
 	}
 }
 

@@ -21,8 +21,11 @@ func tenantFlag(fs *flag.FlagSet) *string {
 	return fs.String("tenant", "", "the Softbooq tenant `ID` (a UUID, core.tenants.id)")
 }
 
-// checkTenant validates a --tenant value.
-func checkTenant(cmd, id string, required bool) error {
+// checkTenant validates a --tenant value and writes it back in the lower case it is stored
+// and printed in.
+func checkTenant(cmd string, tenant *string, required bool) error {
+	id := *tenant
+	*tenant = id
 	if id == "" {
 		if required {
 			return usagef(cmd, "%s: --tenant ID is required", cmd)
@@ -103,7 +106,7 @@ func retryFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 		case byCode && (*tenant == "" || *code == ""):
 			return usagef("retry", "retry: --tenant and --code go together")
 		}
-		if err := checkTenant("retry", *tenant, false); err != nil {
+		if err := checkTenant("retry", tenant, false); err != nil {
 			return err
 		}
 		_, _, conn, err := inv.setupDB(ctx)

@@ -166,13 +166,13 @@ func connectFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error
 	org := fs.String("org", "", "the Xero organisation to link, by `NAME` (case-insensitive) or Xero tenant id; needed when the authorisation grants several")
 	timeout := fs.Duration("timeout", defaultConnectTimeout, "how long to wait for the browser to come back from Xero")
 	return func(ctx context.Context) error {
-		if err := checkTenant("connect", *tenant, true); err != nil {
+		if err := checkTenant("connect", tenant, true); err != nil {
 			return err
 		}
 		if *timeout <= 0 {
 			return usagef("connect", "connect: --timeout must be positive")
 		}
-		return runConnect(ctx, inv, connectParams{tenant: strings.ToLower(*tenant), org: strings.TrimSpace(*org), timeout: *timeout})
+		return runConnect(ctx, inv, connectParams{tenant: *tenant, org: strings.TrimSpace(*org), timeout: *timeout})
 	}
 }
 

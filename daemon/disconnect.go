@@ -24,10 +24,10 @@ var (
 func disconnectFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 	tenant := tenantFlag(fs)
 	return func(ctx context.Context) error {
-		if err := checkTenant("disconnect", *tenant, true); err != nil {
+		if err := checkTenant("disconnect", tenant, true); err != nil {
 			return err
 		}
-		return runDisconnect(ctx, inv, strings.ToLower(*tenant))
+		return runDisconnect(ctx, inv, *tenant)
 	}
 }
 

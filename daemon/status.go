@@ -177,7 +177,7 @@ func statusFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error 
 	tenant := tenantFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON (the same document as GET /status)")
 	return func(ctx context.Context) error {
-		if err := checkTenant("status", *tenant, false); err != nil {
+		if err := checkTenant("status", tenant, false); err != nil {
 			return err
 		}
 		cfg, _, conn, err := inv.setupDB(ctx)
