@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/softbooq/xerosync/config"
@@ -162,13 +163,35 @@ func (inv *invocation) setupDB(ctx context.Context) (*config.Config, *slog.Logge
 	return cfg, log, conn, nil
 }
 
-func connect(ctx context.Context, cfg *config.Config) (*pgx.Conn, error) {
+// errDatabaseURL is database.url that pgx cannot parse. pgx's own parse errors can quote
+// the URL, password and all: say only which setting is wrong.
+var errDatabaseURL = &config.Errors{{Key: "database.url", Msg: "not a valid PostgreSQL URL or connection string"}}
+
+// connConfig is database.url for one connection named app in pg_stat_activity.
+func connConfig(cfg *config.Config, app string) (*pgx.ConnConfig, error) {
 	pcfg, err := pgx.ParseConfig(cfg.Database.URL.Reveal())
 	if err != nil {
-		// pgx's parse errors can quote the URL; say only which setting is wrong.
-		return nil, &config.Errors{{Key: "database.url", Msg: "not a valid PostgreSQL URL or connection string"}}
+		return nil, errDatabaseURL
 	}
-	pcfg.RuntimeParams["application_name"] = "xerosync"
+	pcfg.RuntimeParams["application_name"] = app
+	return pcfg, nil
+}
+
+// poolConfig is database.url for a pool of connections named xerosync.
+func poolConfig(cfg *config.Config) (*pgxpool.Config, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.Database.URL.Reveal())
+	if err != nil {
+		return nil, errDatabaseURL
+	}
+	pcfg.ConnConfig.RuntimeParams["application_name"] = "xerosync"
+	return pcfg, nil
+}
+
+func connect(ctx context.Context, cfg *config.Config) (*pgx.Conn, error) {
+	pcfg, err := connConfig(cfg, "xerosync")
+	if err != nil {
+		return nil, err
+	}
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	conn, err := pgx.ConnectConfig(cctx, pcfg)

@@ -105,11 +105,10 @@ func (s *xeroSession) close() { s.pool.Close() }
 // transactions, so one plain connection is not enough) and checks that it connects, so a
 // wrong URL fails with the same message as every other command.
 func openPool(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, error) {
-	pcfg, err := pgxpool.ParseConfig(cfg.Database.URL.Reveal())
+	pcfg, err := poolConfig(cfg)
 	if err != nil {
-		return nil, &config.Errors{{Key: "database.url", Msg: "not a valid PostgreSQL URL or connection string"}}
+		return nil, err
 	}
-	pcfg.ConnConfig.RuntimeParams["application_name"] = "xerosync"
 	pcfg.MaxConns = 4
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {

@@ -53,11 +53,10 @@ func (r *runner) lead(ctx context.Context) error {
 // the lock as standby, then holding it while leading. Closing the connection releases it.
 func (r *runner) lockSession(ctx context.Context) error {
 	r.stepped()
-	pcfg, err := pgx.ParseConfig(r.cfg.Database.URL.Reveal())
+	pcfg, err := connConfig(r.cfg, "xerosync leader")
 	if err != nil {
-		return fmt.Errorf("parse database.url: %w", err)
+		return err
 	}
-	pcfg.RuntimeParams["application_name"] = "xerosync leader"
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	conn, err := pgx.ConnectConfig(cctx, pcfg)
 	cancel()

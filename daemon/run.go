@@ -87,11 +87,10 @@ type runner struct {
 // run is the daemon: it returns nil when ctx ends, or the error that stopped it.
 func (r *runner) run(ctx context.Context) error {
 	r.stepped()
-	poolCfg, err := pgxpool.ParseConfig(r.cfg.Database.URL.Reveal())
+	poolCfg, err := poolConfig(r.cfg)
 	if err != nil {
-		return &config.Errors{{Key: "database.url", Msg: "not a valid PostgreSQL URL or connection string"}}
+		return err
 	}
-	poolCfg.ConnConfig.RuntimeParams["application_name"] = "xerosync"
 	// pgxpool's default (4 on a small machine) is shared by capture's transactions and
 	// heartbeat, the dispatcher and the health and metrics probes; a probe must not wait
 	// behind capture. An operator's pool_max_conns in the URL wins.
