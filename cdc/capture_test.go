@@ -367,6 +367,49 @@ func TestSlotMismatchRefusesToStart(t *testing.T) {
 		s.db.Exec(t, `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, s.slot)
 		wantSetupError(t, runErr(t, s), "no stored position")
 	})
+	t.Run("foreign", func(t *testing.T) {
+		t.Parallel()
+		// Another program's slot of the same name, with another output plugin.
+		s := newSetup(t, cdc.Config{})
+		s.db.Exec(t, `SELECT pg_create_logical_replication_slot($1, 'test_decoding')`, s.slot)
+		wantSetupError(t, runErr(t, s), `belongs to plugin "test_decoding"`, "database.slot")
+	})
+	t.Run("lost", func(t *testing.T) {
+		t.Parallel()
+		// A cluster of its own: the WAL the slot needs is removed under it.
+		ctx := context.Background()
+		cl, err := pgtest.StartLocal(ctx, pgtest.LocalConfig{Settings: map[string]string{"max_slot_wal_keep_size": "1MB"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		url, err := cl.CreateDatabase(ctx, "lost")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, err := pgxpool.New(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pool.Close()
+		if _, err := cdc.EnsureSlot(ctx, pool, "lost"); err != nil {
+			t.Fatal(err)
+		}
+		for range 4 {
+			if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS public.churn (v text); INSERT INTO public.churn VALUES ('x'); SELECT pg_switch_wal()`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := pool.Exec(ctx, `CHECKPOINT`); err != nil {
+			t.Fatal(err)
+		}
+		var status string
+		if err := pool.QueryRow(ctx, `SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'lost'`).Scan(&status); err != nil || status != "lost" {
+			t.Fatalf("slot wal_status %q, %v: the test could not make it lost", status, err)
+		}
+		_, err = cdc.EnsureSlot(ctx, pool, "lost")
+		wantSetupError(t, err, "is lost", "backfill")
+	})
 	t.Run("crash while creating", func(t *testing.T) {
 		t.Parallel()
 		// We marked the slot as ours, created it, and died before storing where it starts.

@@ -75,9 +75,9 @@ type DBTX interface {
 
 // CheckRole verifies wal_level, the REPLICATION attribute and SELECT on the source tables.
 func CheckRole(ctx context.Context, db DBTX) error {
-	var user, walLevel, dbName string
+	var user, walLevel string
 	var canReplicate bool
-	if err := db.QueryRow(ctx, roleCheckSQL).Scan(&user, &canReplicate, &walLevel, &dbName); err != nil {
+	if err := db.QueryRow(ctx, roleCheckSQL).Scan(&user, &canReplicate, &walLevel); err != nil {
 		return fmt.Errorf("check role: %w", err)
 	}
 	if walLevel != "logical" {
@@ -157,6 +157,7 @@ func EnsurePublication(ctx context.Context, db DBTX, name string) error {
 // slotInfo is a row of pg_replication_slots.
 type slotInfo struct {
 	plugin, database, walStatus string
+	ourDatabase                 string // the database we are connected to
 	confirmed                   pglogrepl.LSN
 	activePID                   int32
 }
@@ -164,7 +165,7 @@ type slotInfo struct {
 func readSlot(ctx context.Context, db DBTX, slot string) (*slotInfo, error) {
 	var s slotInfo
 	var confirmed *string
-	err := db.QueryRow(ctx, slotReadSQL, slot).Scan(&s.plugin, &s.database, &confirmed, &s.walStatus, &s.activePID)
+	err := db.QueryRow(ctx, slotReadSQL, slot).Scan(&s.plugin, &s.database, &s.ourDatabase, &confirmed, &s.walStatus, &s.activePID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -214,13 +215,9 @@ func EnsureSlot(ctx context.Context, db DBTX, slot string) (pglogrepl.LSN, error
 		return 0, err
 	}
 	if info != nil {
-		var dbName string
-		if err := db.QueryRow(ctx, "SELECT current_database()").Scan(&dbName); err != nil {
-			return 0, fmt.Errorf("current database: %w", err)
-		}
-		if info.plugin != "pgoutput" || info.database != dbName {
+		if info.plugin != "pgoutput" || info.database != info.ourDatabase {
 			return 0, &SetupError{
-				Problem: fmt.Sprintf("replication slot %s belongs to plugin %q in database %q, not pgoutput in %q", slot, info.plugin, info.database, dbName),
+				Problem: fmt.Sprintf("replication slot %s belongs to plugin %q in database %q, not pgoutput in %q", slot, info.plugin, info.database, info.ourDatabase),
 				Fix:     "set database.slot to an unused name",
 			}
 		}

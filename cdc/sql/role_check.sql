@@ -1,2 +1,2 @@
-SELECT current_user, r.rolreplication OR r.rolsuper, current_setting('wal_level'), current_database()
+SELECT current_user, r.rolreplication OR r.rolsuper, current_setting('wal_level')
   FROM pg_roles r WHERE r.rolname = current_user
