@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -109,7 +110,7 @@ func run(changes, perTxn, big int) error {
 	}
 	recvTime := time.Since(start)
 
-	backlogTime, backlogRSS, err := runChild(url, "xerosync", end)
+	backlogTime, backlogRSS, backlogAllocs, err := runChild(url, "xerosync", end)
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func run(changes, perTxn, big int) error {
 	if err := conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&end); err != nil {
 		return err
 	}
-	bigTime, bigRSS, err := runChild(url, "xerosync", end)
+	bigTime, bigRSS, _, err := runChild(url, "xerosync", end)
 	if err != nil {
 		return err
 	}
@@ -149,30 +150,34 @@ func run(changes, perTxn, big int) error {
 	fmt.Printf("| xerosync capture (committed outbox rows) | %.0f changes/s (%.2fs) |\n", ours, backlogTime.Seconds())
 	fmt.Printf("| ratio xerosync / pg_recvlogical | %.2f (target ≥ 0.50) |\n", ours/theirs)
 	fmt.Printf("| peak RSS, backlog | %.1f MiB |\n", float64(backlogRSS)/1024)
+	fmt.Printf("| heap allocations per captured change, backlog | %.1f |\n", float64(backlogAllocs)/float64(changes))
 	fmt.Printf("| one transaction of %d rows | %.2fs, %.0f rows/s |\n", big, bigTime.Seconds(), float64(big)/bigTime.Seconds())
 	fmt.Printf("| peak RSS, that transaction | %.1f MiB (target < 100 MiB) |\n", float64(bigRSS)/1024)
 	return nil
 }
 
 // runChild runs capture in a fresh process until the stored position reaches end, and
-// returns the time it took and the process's peak RSS in KiB.
-func runChild(url, slot, end string) (time.Duration, int, error) {
+// returns the time it took, the process's peak RSS in KiB and the heap allocations capture
+// made.
+func runChild(url, slot, end string) (time.Duration, int, uint64, error) {
 	start := time.Now()
 	cmd := exec.Command(os.Args[0], "child", url, slot, end)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return 0, 0, fmt.Errorf("capture child: %w", err)
+		return 0, 0, 0, fmt.Errorf("capture child: %w", err)
 	}
 	elapsed := time.Since(start)
 	var rss int
-	if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "%d", &rss); err != nil {
-		return 0, 0, fmt.Errorf("capture child printed %q", out)
+	var allocs uint64
+	if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "%d %d", &rss, &allocs); err != nil {
+		return 0, 0, 0, fmt.Errorf("capture child printed %q", out)
 	}
-	return elapsed, rss, nil
+	return elapsed, rss, allocs, nil
 }
 
-// child captures until the checkpoint reaches end, then prints its peak RSS (KiB).
+// child captures until the checkpoint reaches end, then prints its peak RSS (KiB) and the
+// number of heap allocations made while capturing.
 func child(url, slot, endText string) int {
 	if f := os.Getenv("CAPTUREBENCH_CPUPROFILE"); f != "" {
 		// One file per child: the backlog's and the large transaction's.
@@ -217,6 +222,8 @@ func child(url, slot, endText string) int {
 	}
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	done := make(chan error, 1)
 	go func() { done <- c.Run(rctx) }()
 	select {
@@ -236,7 +243,8 @@ func child(url, slot, endText string) int {
 			pf.Close()
 		}
 	}
-	fmt.Println(peakRSS())
+	runtime.ReadMemStats(&after)
+	fmt.Println(peakRSS(), after.Mallocs-before.Mallocs)
 	return 0
 }
 
