@@ -55,13 +55,9 @@ type xeroSession struct {
 	store  *xero.TokenStore
 }
 
-// openXero loads the configuration, requires the Xero credentials and the token key (both
-// configuration problems, exit 2, reported together) and connects to the database.
-func openXero(ctx context.Context, inv *invocation) (*xeroSession, error) {
-	cfg, log, err := inv.setup()
-	if err != nil {
-		return nil, err
-	}
+// xeroApp returns the token key once the Xero app is configured too (client id and secret):
+// their problems are reported together, as configuration errors.
+func xeroApp(cfg *config.Config) ([]byte, error) {
 	var problems config.Errors
 	var cfgErrs *config.Errors
 	if err := cfg.RequireXero(); errors.As(err, &cfgErrs) {
@@ -74,7 +70,12 @@ func openXero(ctx context.Context, inv *invocation) (*xeroSession, error) {
 	if len(problems) > 0 {
 		return nil, &problems
 	}
-	client, err := xero.New(xero.Config{
+	return key, nil
+}
+
+// xeroConfig is the Xero client's configuration from ours.
+func xeroConfig(cfg *config.Config, log *slog.Logger) xero.Config {
+	return xero.Config{
 		APIURL:       cfg.Xero.APIURL,
 		IdentityURL:  cfg.Xero.IdentityURL,
 		LoginURL:     cfg.Xero.LoginURL,
@@ -83,7 +84,26 @@ func openXero(ctx context.Context, inv *invocation) (*xeroSession, error) {
 		RedirectURL:  cfg.Xero.RedirectURL,
 		Scopes:       cfg.Xero.Scopes,
 		Logger:       log,
-	})
+	}
+}
+
+// openXero loads the configuration, requires the Xero credentials and the token key (both
+// configuration problems, exit 2, reported together) and connects to the database.
+func openXero(ctx context.Context, inv *invocation) (*xeroSession, error) {
+	cfg, log, err := inv.setup()
+	if err != nil {
+		return nil, err
+	}
+	return openXeroWith(ctx, cfg, log)
+}
+
+// openXeroWith is openXero with the configuration loaded already.
+func openXeroWith(ctx context.Context, cfg *config.Config, log *slog.Logger) (*xeroSession, error) {
+	key, err := xeroApp(cfg)
+	if err != nil {
+		return nil, err
+	}
+	client, err := xero.New(xeroConfig(cfg, log))
 	if err != nil {
 		return nil, fmt.Errorf("xero client: %w", err)
 	}
@@ -194,11 +214,15 @@ type tenantLink struct {
 }
 
 func runConnect(ctx context.Context, inv *invocation, p connectParams) error {
-	redirect, err := loopbackRedirect(inv, p)
+	cfg, log, err := inv.setup()
 	if err != nil {
 		return err
 	}
-	s, err := openXero(ctx, inv)
+	redirect, err := loopbackRedirect(cfg) // before any connection: a bad URL is said first
+	if err != nil {
+		return err
+	}
+	s, err := openXeroWith(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -409,11 +433,7 @@ func authEventID(accessToken string) string {
 
 // loopbackRedirect checks that xero.redirect_url can be served here: connect receives the
 // browser's redirect itself, on a plain-HTTP listener.
-func loopbackRedirect(inv *invocation, p connectParams) (*url.URL, error) {
-	cfg, err := inv.loadConfig()
-	if err != nil {
-		return nil, err
-	}
+func loopbackRedirect(cfg *config.Config) (*url.URL, error) {
 	u, err := url.Parse(cfg.Xero.RedirectURL)
 	if err != nil || u.Scheme != "http" || u.Hostname() == "" {
 		return nil, &config.Errors{{Key: "xero.redirect_url", Msg: fmt.Sprintf(

@@ -143,31 +143,16 @@ func (r *runner) holdLead(ctx context.Context, conn *pgx.Conn) error {
 // newDispatcher builds the outbox dispatcher, or returns nil when no Xero app is configured
 // (xero.client_id, the secret and the token key): the daemon then captures only, and says so.
 func (r *runner) newDispatcher() (*outbox.Dispatcher, *xero.TokenStore, error) {
-	var missing []string
-	if err := r.cfg.RequireXero(); err != nil {
-		missing = append(missing, err.Error())
-	}
-	key, err := r.cfg.TokenKey()
+	key, err := xeroApp(r.cfg)
 	if err != nil {
-		missing = append(missing, err.Error())
-	}
-	if len(missing) > 0 {
-		r.log.Warn("no xero app configured: capturing into the outbox, delivering nothing", "missing", strings.Join(missing, "; "))
+		r.log.Warn("no xero app configured: capturing into the outbox, delivering nothing", "missing", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return nil, nil, nil
 	}
-	client, err := xero.New(xero.Config{
-		APIURL:       r.cfg.Xero.APIURL,
-		IdentityURL:  r.cfg.Xero.IdentityURL,
-		LoginURL:     r.cfg.Xero.LoginURL,
-		ClientID:     r.cfg.Xero.ClientID,
-		ClientSecret: r.cfg.Xero.ClientSecret.Reveal(),
-		RedirectURL:  r.cfg.Xero.RedirectURL,
-		Scopes:       r.cfg.Xero.Scopes,
-		Logger:       r.log,
-		OnCall: func(c xero.CallInfo) {
-			r.xeroCalls.WithLabelValues(c.Op, strconv.Itoa(c.Status)).Inc()
-		},
-	})
+	xcfg := xeroConfig(r.cfg, r.log)
+	xcfg.OnCall = func(c xero.CallInfo) {
+		r.xeroCalls.WithLabelValues(c.Op, strconv.Itoa(c.Status)).Inc()
+	}
+	client, err := xero.New(xcfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("xero client: %w", err)
 	}

@@ -248,15 +248,11 @@ func commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 
 // loadConfig loads the configuration the way every command does.
 func (inv *invocation) loadConfig() (*config.Config, error) {
-	cfg, err := config.Load(config.LoadParams{
+	return config.Load(config.LoadParams{
 		Path:         inv.configPath,
 		PathExplicit: inv.configForced,
 		Env:          inv.p.Env,
 	})
-	if err != nil {
-		return nil, err
-	}
-	return cfg, nil
 }
 
 // setup loads the configuration and builds the logger: what every command that does work
