@@ -333,7 +333,7 @@ func (l *loader) build(env map[string]string) *Config {
 	cfg.Token = l.token(env["CREDENTIALS_DIRECTORY"])
 
 	level := l.str("log.level", defaultLogLevel, checkLogLevel)
-	cfg.Log.Level = parseLogLevel(level)
+	cfg.Log.Level = logLevels[strings.ToLower(level)] // info when the value was refused
 	cfg.Log.Format = strings.ToLower(l.str("log.format", defaultLogFormat, checkLogFormat))
 	return cfg
 }
@@ -557,24 +557,14 @@ func checkBaseURL(s string) string {
 	return ""
 }
 
-func checkLogLevel(s string) string {
-	switch strings.ToLower(s) {
-	case "debug", "info", "warn", "error":
-		return ""
-	}
-	return fmt.Sprintf("%q is not a log level: use debug, info, warn or error", s)
-}
+// logLevels are the log.level values.
+var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
 
-func parseLogLevel(s string) slog.Level {
-	switch strings.ToLower(s) {
-	case "debug":
-		return slog.LevelDebug
-	case "warn":
-		return slog.LevelWarn
-	case "error":
-		return slog.LevelError
+func checkLogLevel(s string) string {
+	if _, ok := logLevels[strings.ToLower(s)]; !ok {
+		return fmt.Sprintf("%q is not a log level: use debug, info, warn or error", s)
 	}
-	return slog.LevelInfo
+	return ""
 }
 
 func checkLogFormat(s string) string {
@@ -636,6 +626,4 @@ func tomlType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-func isSpaceRune(r rune) bool {
-	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v'
-}
+func isSpaceRune(r rune) bool { return r < 0x80 && isSpace(byte(r)) }

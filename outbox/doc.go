@@ -38,7 +38,8 @@
 //     Retry-After; permanent ones fail the row with a SPEC code and Xero's own message, and
 //     log one warning; a missing mapping fails the row before any call. Every failed or
 //     unknown attempt is appended to the row's errors. An auth failure parks the tenant (connection
-//     auth_failed) without burning attempts; a reconnected tenant drains within 2 s.
+//     auth_failed) without burning attempts; a reconnected tenant gets its lane back at the
+//     next tenant poll (tenantPoll, every second: SPEC §4 asks for 2 s).
 //   - Batches of one kind, up to 50 elements, with per-element results mapped to rows by
 //     position; the client keeps a tenant within Xero's rate limits.
 //   - Prompt: LISTEN on NotifyChannel wakes a lane within milliseconds of a capture commit;
