@@ -170,19 +170,8 @@ func (c *Cluster) adminExec(ctx context.Context, sql string) error {
 // prepareTemplate builds the template database once per cluster: Softbooq's schema, then ours.
 func (c *Cluster) prepareTemplate(ctx context.Context) error {
 	_ = c.dropDatabase(ctx, templateDB)
-	if err := c.adminExec(ctx, "CREATE DATABASE "+templateDB); err != nil {
-		return fmt.Errorf("create template: %w", err)
-	}
-	conn, err := pgx.Connect(ctx, c.URL(templateDB))
-	if err != nil {
-		return fmt.Errorf("connect template: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, SoftbooqSchema); err != nil {
-		return fmt.Errorf("softbooq schema: %w", err)
-	}
-	if _, err := migrate.Up(ctx, conn); err != nil {
-		return fmt.Errorf("migrate template: %w", err)
+	if _, err := c.CreateDatabase(ctx, templateDB); err != nil {
+		return fmt.Errorf("template: %w", err)
 	}
 	return nil
 }

@@ -56,12 +56,8 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ok, err := run(ctx, p)
-	if err != nil {
+	if err := run(ctx, p); err != nil {
 		fmt.Fprintln(os.Stderr, "torture:", err)
-		os.Exit(1)
-	}
-	if !ok {
 		os.Exit(1)
 	}
 }
@@ -89,7 +85,7 @@ type invoice struct {
 
 type payment struct{ invoiceNumber, reference string }
 
-func run(ctx context.Context, p params) (bool, error) {
+func run(ctx context.Context, p params) error {
 	var out io.Writer = io.Discard
 	if p.verbose {
 		out = os.Stderr
@@ -105,7 +101,7 @@ func run(ctx context.Context, p params) (bool, error) {
 			Latency: 300 * time.Millisecond, Rate429Burst: p.fault429},
 	}})
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer st.Close()
 	tenant := st.Tenants[0]
@@ -123,10 +119,10 @@ func run(ctx context.Context, p params) (bool, error) {
 		return nil
 	}
 	if err := start("a"); err != nil {
-		return false, err
+		return err
 	}
 	if err := start("b"); err != nil {
-		return false, err
+		return err
 	}
 	defer func() {
 		mu.Lock()
@@ -139,7 +135,7 @@ func run(ctx context.Context, p params) (bool, error) {
 	// The simulator's random faults hit Accounting calls only, so the OAuth flow is not
 	// under fire; everything after it is.
 	if err := connectRetrying(ctx, st, daemons["a"].Config, tenant); err != nil {
-		return false, err
+		return err
 	}
 
 	exp := &expected{customers: map[string]customer{}, invoices: map[string]invoice{}}
@@ -150,15 +146,26 @@ func run(ctx context.Context, p params) (bool, error) {
 
 	// Chaos: kills spread over the workload, restarts at even fractions of it.
 	kills, restarts := 0, 0
+	// killOne kills one of the two daemons with SIGKILL and starts it again.
+	killOne := func() error {
+		name := []string{"a", "b"}[rng.IntN(2)]
+		mu.Lock()
+		d := daemons[name]
+		mu.Unlock()
+		d.Kill()
+		kills++
+		logf("kill -9 daemon %s (%d/%d) at %d changes", name, kills, p.kills, exp.changes)
+		return start(name)
+	}
 	for {
 		select {
 		case err := <-workDone:
 			if err != nil {
-				return false, err
+				return err
 			}
 			goto quiesce
 		case <-ctx.Done():
-			return false, ctx.Err()
+			return ctx.Err()
 		case <-time.After(time.Duration(300+rng.IntN(900)) * time.Millisecond):
 		}
 		exp.mu.Lock()
@@ -168,34 +175,21 @@ func run(ctx context.Context, p params) (bool, error) {
 			restarts++
 			logf("restarting PostgreSQL (%d/%d, immediate shutdown)", restarts, p.restarts)
 			if err := st.Cluster.Restart(ctx, true); err != nil {
-				return false, fmt.Errorf("restart postgres: %w", err)
+				return fmt.Errorf("restart postgres: %w", err)
 			}
 			continue
 		}
 		if kills < p.kills && progress >= float64(kills)/float64(p.kills) {
-			name := []string{"a", "b"}[rng.IntN(2)]
-			mu.Lock()
-			d := daemons[name]
-			mu.Unlock()
-			d.Kill()
-			kills++
-			logf("kill -9 daemon %s (%d/%d) at %d changes", name, kills, p.kills, exp.changes)
-			if err := start(name); err != nil {
-				return false, err
+			if err := killOne(); err != nil {
+				return err
 			}
 		}
 	}
 quiesce:
 	// Kills still owed (a fast workload) happen now, during the drain.
 	for kills < p.kills {
-		name := []string{"a", "b"}[rng.IntN(2)]
-		mu.Lock()
-		d := daemons[name]
-		mu.Unlock()
-		d.Kill()
-		kills++
-		if err := start(name); err != nil {
-			return false, err
+		if err := killOne(); err != nil {
+			return err
 		}
 		time.Sleep(time.Duration(200+rng.IntN(500)) * time.Millisecond)
 	}
@@ -357,7 +351,7 @@ func retrying(ctx context.Context, f func() error) error {
 	}
 }
 
-func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kills, restarts int) (bool, error) {
+func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kills, restarts int) error {
 	sim, org := st.Sim, st.Org
 	lost, dup, order := 0, 0, 0
 	var problems []string
@@ -417,13 +411,13 @@ func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kil
 	rows, err := st.DB.Query(ctx, `SELECT state, count(*), count(*) FILTER (WHERE state = 'failed' AND last_error_code IS NULL)
 		FROM xerosync.outbox GROUP BY state ORDER BY state`)
 	if err != nil {
-		return false, err
+		return err
 	}
 	for rows.Next() {
 		var s string
 		var n, nocode int
 		if err := rows.Scan(&s, &n, &nocode); err != nil {
-			return false, err
+			return err
 		}
 		states += fmt.Sprintf("%s %d, ", s, n)
 		if s != "done" && s != "failed" {
@@ -450,11 +444,10 @@ func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kil
 	for _, pr := range problems {
 		fmt.Println("  - " + pr)
 	}
-	ok := lost == 0 && dup == 0 && order == 0 && unfinished+failedNoCode == 0
-	if !ok {
-		return false, errors.New("the run lost, duplicated or reordered something (above)")
+	if lost != 0 || dup != 0 || order != 0 || unfinished+failedNoCode != 0 {
+		return errors.New("the run lost, duplicated or reordered something (above)")
 	}
-	return true, nil
+	return nil
 }
 
 func faultList(m map[xerosim.FaultKind]int) string {
