@@ -142,37 +142,20 @@ func (o *org) activeContactByName(name string) *contact {
 
 func (s *Sim) getContacts(a *apiRequest) *response {
 	q := a.query
-	where, err := compileWhere(q.Get("where"))
-	if err != nil {
-		return queryParseException(err.Error())
-	}
 	ids := splitList(q.Get("IDs"))
 	includeArchived := strings.EqualFold(q.Get("includeArchived"), "true")
 	term := strings.ToLower(q.Get("searchTerm"))
 	since, hasSince := ifModifiedSince(a.r)
-	var matched []*contact
-	for _, c := range a.org.contacts {
+	matched, res := filterWhere(a, a.org.contacts, func(c *contact) bool {
 		// includeArchived=true is what brings ARCHIVED contacts back
 		// (spec getContacts); a lookup that forgets it misses them.
-		if c.status == "ARCHIVED" && !includeArchived {
-			continue
-		}
-		if len(ids) > 0 && !containsGUID(ids, c.id) {
-			continue
-		}
-		if hasSince && !c.updated.After(since) {
-			continue
-		}
-		if term != "" && !contactMatchesTerm(c, term) {
-			continue
-		}
-		ok, err := matchWhere(where, c.fields())
-		if err != nil {
-			return queryParseException(err.Error())
-		}
-		if ok {
-			matched = append(matched, c)
-		}
+		return (c.status != "ARCHIVED" || includeArchived) &&
+			(len(ids) == 0 || containsGUID(ids, c.id)) &&
+			(!hasSince || c.updated.After(since)) &&
+			(term == "" || contactMatchesTerm(c, term))
+	}, (*contact).fields)
+	if res != nil {
+		return res
 	}
 	page, pg := pageOf(q, matched)
 	items := make([]any, 0, len(page))
@@ -219,28 +202,19 @@ func (s *Sim) getContact(a *apiRequest) *response {
 }
 
 // writeContacts is PUT /Contacts (create), POST /Contacts (update by
-// ContactID, else create) and POST /Contacts/{ContactID}. Elements are
-// processed in order and each is saved or refused on its own, so a later
-// element sees the earlier ones (two new contacts with one name in a batch:
-// the second fails).
+// ContactID, else create) and POST /Contacts/{ContactID}. Each element is
+// saved or refused on its own.
 func (s *Sim) writeContacts(a *apiRequest, create bool) *response {
 	if a.rt.id != "" && !isGUID(a.rt.id) {
 		return notFoundResponse()
 	}
-	elems, err := decodeElements(a.body, "Contacts")
-	if err != nil {
-		return postDataInvalid(err.Error())
-	}
-	results := make([]batchResult, 0, len(elems))
-	for _, el := range elems {
+	return writeBatch(a, "Contacts", func(el obj) batchResult {
 		c, errs := s.saveContact(a, el, create)
 		if len(errs) > 0 {
-			results = append(results, batchResult{item: el.echo(errs, "HasValidationErrors"), failed: true})
-			continue
+			return batchResult{item: el.echo(errs, "HasValidationErrors"), failed: true}
 		}
-		results = append(results, batchResult{item: c.json("OK")})
-	}
-	return batchResponse(a, "Contacts", results)
+		return batchResult{item: c.json("OK")}
+	})
 }
 
 // saveContact validates one element and, if it is valid, saves it.
@@ -353,22 +327,19 @@ func validateContact(o *org, c *contact, existing *contact) []string {
 		errs = append(errs, "The Name cannot be longer than 255 characters.")
 	}
 	// Name: unique among ACTIVE contacts, case-insensitively; an archived
-	// namesake does not block (XERO.md §4).
+	// namesake does not block (XERO.md §4). This rule keeps at most one
+	// active contact per name, so the lookup's one answer is the only
+	// candidate.
 	if c.name != "" && c.status == "ACTIVE" {
-		for _, other := range o.contacts {
-			if other != existing && other.status == "ACTIVE" && sameName(other.name, c.name) {
-				errs = append(errs, fmt.Sprintf("The contact name %s is already assigned to another contact. The contact name must be unique across all active contacts.", c.name))
-				break
-			}
+		if other := o.activeContactByName(c.name); other != nil && other != existing {
+			errs = append(errs, fmt.Sprintf("The contact name %s is already assigned to another contact. The contact name must be unique across all active contacts.", c.name))
 		}
 	}
-	// ContactNumber: unique across all contacts, archived included.
+	// ContactNumber: unique across all contacts, archived included, which
+	// likewise leaves the lookup one candidate.
 	if c.number != "" {
-		for _, other := range o.contacts {
-			if other != existing && other.number == c.number {
-				errs = append(errs, fmt.Sprintf("The contact number %s is already assigned to another contact. The contact number must be unique across all contacts.", c.number))
-				break
-			}
+		if other := o.contactByNumber(c.number); other != nil && other != existing {
+			errs = append(errs, fmt.Sprintf("The contact number %s is already assigned to another contact. The contact number must be unique across all contacts.", c.number))
 		}
 	}
 	return errs

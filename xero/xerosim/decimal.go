@@ -39,15 +39,6 @@ func parseDec(s string) (dec, error) {
 	return dec{r}, nil
 }
 
-// mustDec is for literals in this package; it panics on a programming error.
-func mustDec(s string) dec {
-	d, err := parseDec(s)
-	if err != nil {
-		panic(err)
-	}
-	return d
-}
-
 func decInt(i int64) dec { return dec{new(big.Rat).SetInt64(i)} }
 
 func (d dec) Add(e dec) dec { return dec{new(big.Rat).Add(d.rat(), e.rat())} }
@@ -60,7 +51,6 @@ func (d dec) Quo(e dec) dec { return dec{new(big.Rat).Quo(d.rat(), e.rat())} }
 func (d dec) Cmp(e dec) int { return d.rat().Cmp(e.rat()) }
 func (d dec) Sign() int     { return d.rat().Sign() }
 func (d dec) IsZero() bool  { return d.Sign() == 0 }
-func (d dec) Neg() dec      { return dec{new(big.Rat).Neg(d.rat())} }
 
 // Round rounds to places decimal places, half away from zero. Xero does not
 // document its midpoint rule; half away from zero is what its UI shows for

@@ -2,6 +2,7 @@ package xerosim
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -194,9 +195,5 @@ func (f *faultInjector) latency() time.Duration {
 func (f *faultInjector) snapshot() map[FaultKind]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[FaultKind]int, len(f.injected))
-	for k, v := range f.injected {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(f.injected)
 }

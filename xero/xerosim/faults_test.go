@@ -77,6 +77,21 @@ func TestInjected429Burst(t *testing.T) {
 	e.call(http.MethodGet, "Organisation", nil).mustOK(t)
 }
 
+// TestScripted429OnConnections: /connections answers a scripted 429 like
+// every other endpoint, instead of doing the work and counting a fault.
+func TestScripted429OnConnections(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.sim.FailNext(xerosim.Endpoint(http.MethodGet, "/connections"), xerosim.Fault429)
+	if r := e.call(http.MethodGet, "/connections", nil); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("scripted 429: %d %s", r.Status, r.Body)
+	}
+	if n := e.sim.Stats().Faults[xerosim.Fault429]; n != 1 {
+		t.Errorf("429 faults: %d", n)
+	}
+	e.call(http.MethodGet, "/connections", nil).mustOK(t)
+}
+
 func TestScriptedFaultsFireInOrderOnce(t *testing.T) {
 	t.Parallel()
 	e := setup(t)

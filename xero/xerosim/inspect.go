@@ -2,6 +2,7 @@ package xerosim
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -58,14 +59,13 @@ type callKey struct {
 }
 
 type recorder struct {
-	mu       sync.Mutex
-	max      int
-	seq      int
-	log      []*RecordedRequest
-	calls    map[callKey]int
-	tooMany  int
-	replays  int
-	received int
+	mu      sync.Mutex
+	max     int
+	seq     int // requests received; also the last RecordedRequest.Seq
+	log     []*RecordedRequest
+	calls   map[callKey]int
+	tooMany int
+	replays int
 }
 
 func newRecorder(max int) *recorder {
@@ -76,7 +76,6 @@ func (rc *recorder) begin(r *http.Request, body []byte, now time.Time) *Recorded
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	rc.seq++
-	rc.received++
 	e := &RecordedRequest{
 		Seq: rc.seq, Time: now, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
 		Header: r.Header.Clone(), Body: slices.Clone(body),
@@ -134,7 +133,7 @@ func (s *Sim) Calls(method, endpoint string, status int) int {
 // Stats returns traffic statistics.
 func (s *Sim) Stats() Stats {
 	s.stats.mu.Lock()
-	st := Stats{TooManyRequests: s.stats.tooMany, Replays: s.stats.replays, Requests: s.stats.received}
+	st := Stats{TooManyRequests: s.stats.tooMany, Replays: s.stats.replays, Requests: s.stats.seq}
 	for k, v := range s.stats.calls {
 		st.Calls = append(st.Calls, CallCount{Method: k.method, Endpoint: k.endpoint, Status: k.status, Count: v})
 	}
@@ -230,23 +229,35 @@ type Connection struct {
 	Updated     time.Time
 }
 
-func (s *Sim) org(tenantID string) *org { return s.orgs[strings.ToLower(tenantID)] }
-
-// Contacts lists an organisation's contacts, archived included, in creation
-// order.
-func (s *Sim) Contacts(tenantID string) []Contact {
+// orgViews runs view on one organisation under s.mu, or returns nil for an
+// unknown tenant, for the per-collection accessors below.
+func orgViews[V any](s *Sim, tenantID string, view func(*org) []V) []V {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := s.org(tenantID)
-	if o == nil {
-		return nil
+	if o := s.org(tenantID); o != nil {
+		return view(o)
 	}
-	out := make([]Contact, 0, len(o.contacts))
-	for _, c := range o.contacts {
-		out = append(out, contactView(c))
+	return nil
+}
+
+// viewsOf converts stored entities to their test views, in order.
+func viewsOf[T, V any](items []T, view func(T) V) []V {
+	out := make([]V, 0, len(items))
+	for _, it := range items {
+		out = append(out, view(it))
 	}
 	return out
 }
+
+func contactViews(o *org) []Contact { return viewsOf(o.contacts, contactView) }
+func invoiceViews(o *org) []Invoice { return viewsOf(o.invoices, invoiceView) }
+func paymentViews(o *org) []Payment {
+	return viewsOf(o.payments, func(p *payment) Payment { return paymentView(o, p) })
+}
+
+// Contacts lists an organisation's contacts, archived included, in creation
+// order.
+func (s *Sim) Contacts(tenantID string) []Contact { return orgViews(s, tenantID, contactViews) }
 
 func contactView(c *contact) Contact {
 	return Contact{
@@ -258,19 +269,7 @@ func contactView(c *contact) Contact {
 }
 
 // Invoices lists an organisation's invoices in creation order.
-func (s *Sim) Invoices(tenantID string) []Invoice {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o := s.org(tenantID)
-	if o == nil {
-		return nil
-	}
-	out := make([]Invoice, 0, len(o.invoices))
-	for _, inv := range o.invoices {
-		out = append(out, invoiceView(inv))
-	}
-	return out
-}
+func (s *Sim) Invoices(tenantID string) []Invoice { return orgViews(s, tenantID, invoiceViews) }
 
 func invoiceView(inv *invoice) Invoice {
 	v := Invoice{
@@ -296,19 +295,7 @@ func invoiceView(inv *invoice) Invoice {
 }
 
 // Payments lists an organisation's payments in creation order.
-func (s *Sim) Payments(tenantID string) []Payment {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	o := s.org(tenantID)
-	if o == nil {
-		return nil
-	}
-	out := make([]Payment, 0, len(o.payments))
-	for _, p := range o.payments {
-		out = append(out, paymentView(o, p))
-	}
-	return out
-}
+func (s *Sim) Payments(tenantID string) []Payment { return orgViews(s, tenantID, paymentViews) }
 
 func paymentView(o *org, p *payment) Payment {
 	v := Payment{
@@ -391,23 +378,12 @@ func (s *Sim) State() SimState {
 	defer s.mu.Unlock()
 	for _, id := range s.orgOrder {
 		o := s.org(id)
-		os := OrgState{TenantID: o.id, Name: o.cfg.Name, ContactCreations: map[string]int{}, InvoiceCreations: map[string]int{}}
-		for _, c := range o.contacts {
-			os.Contacts = append(os.Contacts, contactView(c))
-		}
-		for _, inv := range o.invoices {
-			os.Invoices = append(os.Invoices, invoiceView(inv))
-		}
-		for _, p := range o.payments {
-			os.Payments = append(os.Payments, paymentView(o, p))
-		}
-		for k, v := range o.contactCreations {
-			os.ContactCreations[k] = v
-		}
-		for k, v := range o.invoiceCreations {
-			os.InvoiceCreations[k] = v
-		}
-		st.Orgs = append(st.Orgs, os)
+		st.Orgs = append(st.Orgs, OrgState{
+			TenantID: o.id, Name: o.cfg.Name,
+			Contacts: contactViews(o), Invoices: invoiceViews(o), Payments: paymentViews(o),
+			ContactCreations: maps.Clone(o.contactCreations),
+			InvoiceCreations: maps.Clone(o.invoiceCreations),
+		})
 	}
 	return st
 }

@@ -103,12 +103,24 @@ func (o *org) invoiceByID(id string) *invoice {
 // per organisation (XERO.md §0 row 9); bill numbers are not, so only sales
 // invoices can be addressed this way.
 func (o *org) accrecByNumber(number string) *invoice {
-	for _, inv := range o.invoices {
-		if inv.typ == "ACCREC" && number != "" && strings.EqualFold(inv.number, number) {
-			return inv
-		}
+	if number == "" {
+		return nil
 	}
-	return nil
+	return o.accrec[strings.ToLower(number)]
+}
+
+// indexNumber keeps accrec in step with a saved sales invoice whose number
+// was oldNumber before the save ("" for a new invoice).
+func (o *org) indexNumber(inv *invoice, oldNumber string) {
+	if inv.typ != "ACCREC" {
+		return
+	}
+	if old := strings.ToLower(oldNumber); oldNumber != "" && o.accrec[old] == inv {
+		delete(o.accrec, old)
+	}
+	if inv.number != "" {
+		o.accrec[strings.ToLower(inv.number)] = inv
+	}
 }
 
 func (inv *invoice) fields(o *org) whereFields {
@@ -277,10 +289,6 @@ func (inv *invoice) json(o *org, unitDP int, statusAttr string) invoiceJSON {
 
 func (s *Sim) getInvoices(a *apiRequest) *response {
 	q, o := a.query, a.org
-	where, err := compileWhere(q.Get("where"))
-	if err != nil {
-		return queryParseException(err.Error())
-	}
 	ids := splitList(q.Get("IDs"))
 	numbers := splitList(q.Get("InvoiceNumbers"))
 	contactIDs := splitList(q.Get("ContactIDs"))
@@ -288,8 +296,7 @@ func (s *Sim) getInvoices(a *apiRequest) *response {
 	term := strings.ToLower(q.Get("searchTerm"))
 	mine := strings.EqualFold(q.Get("createdByMyApp"), "true")
 	since, hasSince := ifModifiedSince(a.r)
-	var matched []*invoice
-	for _, inv := range o.invoices {
+	matched, res := filterWhere(a, o.invoices, func(inv *invoice) bool {
 		switch {
 		case len(ids) > 0 && !containsGUID(ids, inv.id),
 			len(numbers) > 0 && !slices.Contains(numbers, inv.number),
@@ -298,15 +305,12 @@ func (s *Sim) getInvoices(a *apiRequest) *response {
 			mine && inv.createdBy != a.clientID,
 			hasSince && !inv.updated.After(since),
 			term != "" && !strings.Contains(strings.ToLower(inv.number), term) && !strings.Contains(strings.ToLower(inv.reference), term):
-			continue
+			return false
 		}
-		ok, err := matchWhere(where, inv.fields(o))
-		if err != nil {
-			return queryParseException(err.Error())
-		}
-		if ok {
-			matched = append(matched, inv)
-		}
+		return true
+	}, func(inv *invoice) whereFields { return inv.fields(o) })
+	if res != nil {
+		return res
 	}
 	page, pg := pageOf(q, matched)
 	items := make([]any, 0, len(page))
@@ -336,22 +340,15 @@ func (s *Sim) writeInvoices(a *apiRequest, create bool) *response {
 	if a.rt.id != "" && a.org.invoiceByID(a.rt.id) == nil {
 		return notFoundResponse()
 	}
-	elems, err := decodeElements(a.body, "Invoices")
-	if err != nil {
-		return postDataInvalid(err.Error())
-	}
-	results := make([]batchResult, 0, len(elems))
-	for _, el := range elems {
+	return writeBatch(a, "Invoices", func(el obj) batchResult {
 		inv, errs := s.saveInvoice(a, el, create)
 		if len(errs) > 0 {
 			echo := el.withNumbers("CurrencyRate").
 				withNumbersIn("LineItems", "Quantity", "UnitAmount", "LineAmount", "DiscountRate", "DiscountAmount", "TaxAmount")
-			results = append(results, batchResult{item: echo.echo(errs, "HasErrors"), failed: true})
-			continue
+			return batchResult{item: echo.echo(errs, "HasErrors"), failed: true}
 		}
-		results = append(results, batchResult{item: inv.json(a.org, a.unitDP(), "OK")})
-	}
-	return batchResponse(a, "Invoices", results)
+		return batchResult{item: inv.json(a.org, a.unitDP(), "OK")}
+	})
 }
 
 // saveInvoice validates one element against the organisation and, if it is
@@ -437,23 +434,15 @@ func (s *Sim) saveInvoice(a *apiRequest, el obj, create bool) (*invoice, []strin
 		add("A Contact must be specified for this type of transaction")
 	}
 
-	if v, ok, err := el.str("Date"); err != nil {
+	if d, ok, err := el.date("Date"); err != nil {
 		add(err.Error())
 	} else if ok {
-		if d, err := parseRequestDate(v); err != nil {
-			add("Date must be a valid date (YYYY-MM-DD).")
-		} else {
-			inv.date = d
-		}
+		inv.date = d
 	}
-	if v, ok, err := el.str("DueDate"); err != nil {
+	if d, ok, err := el.date("DueDate"); err != nil {
 		add(err.Error())
 	} else if ok {
-		if d, err := parseRequestDate(v); err != nil {
-			add("DueDate must be a valid date (YYYY-MM-DD).")
-		} else {
-			inv.dueDate = d
-		}
+		inv.dueDate = d
 	}
 	if v, ok, _ := el.str("LineAmountTypes"); ok {
 		switch strings.ToLower(strings.TrimSpace(v)) {
@@ -558,10 +547,13 @@ func (s *Sim) saveInvoice(a *apiRequest, el obj, create bool) (*invoice, []strin
 		}
 	}
 	if existing != nil {
+		oldNumber := existing.number
 		*existing = *inv
+		o.indexNumber(existing, oldNumber)
 		return existing, nil
 	}
 	o.invoices = append(o.invoices, inv)
+	o.indexNumber(inv, "")
 	o.invoiceCreations[inv.number]++
 	return inv, nil
 }

@@ -315,6 +315,17 @@ func TestInvoicePostByNumberAndAutoNumber(t *testing.T) {
 	if n := len(e.sim.Contacts(e.tenant)); n != 2 {
 		t.Errorf("invoice to an existing name created a contact: %d contacts", n)
 	}
+	// Renumbering moves the invoice to its new number and frees the old one.
+	e.call(http.MethodPost, "Invoices/"+id, map[string]any{"InvoiceNumber": "INV-70"}).mustOK(t)
+	if got := e.call(http.MethodGet, "Invoices/inv-70", nil).mustOK(t).items(t, "Invoices")[0]["InvoiceID"]; got != id {
+		t.Errorf("by new number: %v, want %s", got, id)
+	}
+	if r := e.call(http.MethodGet, "Invoices/INV-7", nil); r.Status != http.StatusNotFound {
+		t.Errorf("by old number: %d %s", r.Status, r.Body)
+	}
+	if reused := e.addInvoice(invoiceBody(cid, "INV-7")); reused == id {
+		t.Errorf("the old number still addresses %s", id)
+	}
 }
 
 func TestGetInvoicesFilters(t *testing.T) {
@@ -329,6 +340,14 @@ func TestGetInvoicesFilters(t *testing.T) {
 	b3 := invoiceBody(c1, "A-3")
 	b3["Reference"] = "R-3"
 	a3 := e.addInvoice(b3)
+	// An invoice another app created, SUBMITTED and for a contact of its
+	// own so that only the rows about it see it: createdByMyApp must leave
+	// it out.
+	other := e.connect("other-app", "other-secret", allScopes)
+	b4 := invoiceBody(e.addContact(map[string]any{"Name": "Four"}), "A-4")
+	b4["Status"] = "SUBMITTED"
+	r := e.call(http.MethodPut, "Invoices?summarizeErrors=false", map[string]any{"Invoices": []any{b4}}, withToken(other.Access)).mustOK(t)
+	a4 := r.items(t, "Invoices")[0]["InvoiceID"].(string)
 	tests := []struct {
 		query string
 		want  []string
@@ -345,6 +364,7 @@ func TestGetInvoicesFilters(t *testing.T) {
 		{"searchTerm=r-3", []string{a3}},
 		{"page=1&pageSize=2", []string{a1, a2}},
 		{"page=3&pageSize=2", nil},
+		{"Statuses=SUBMITTED", []string{a4}},
 		{"createdByMyApp=true", []string{a1, a2, a3}},
 	}
 	for _, tc := range tests {
@@ -358,7 +378,7 @@ func TestGetInvoicesFilters(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", tc.query, got, tc.want)
 		}
 	}
-	r := e.call(http.MethodGet, "Invoices/A-3", nil).mustOK(t)
+	r = e.call(http.MethodGet, "Invoices/A-3", nil).mustOK(t)
 	if got := r.items(t, "Invoices")[0]; got["InvoiceID"] != a3 || got["DateString"] != "2026-05-01T00:00:00" || got["Date"] != "/Date(1777593600000+0000)/" {
 		t.Errorf("by number: %v %v %v", got["InvoiceID"], got["DateString"], got["Date"])
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
+	"time"
 )
 
 // jsonRaw is one undecoded JSON value.
@@ -109,6 +111,21 @@ func (o obj) decimal(name string) (dec, bool, error) {
 	return d, true, nil
 }
 
+// date reads a date field in any form parseRequestDate accepts. The error
+// is the validation message the client sees, so it names the field and
+// the form Xero asks for rather than wrapping the parse error.
+func (o obj) date(name string) (time.Time, bool, error) {
+	v, ok, err := o.str(name)
+	if err != nil || !ok {
+		return time.Time{}, ok, err
+	}
+	d, err := parseRequestDate(v)
+	if err != nil {
+		return time.Time{}, true, fmt.Errorf("%s must be a valid date (YYYY-MM-DD).", name)
+	}
+	return d, true, nil
+}
+
 func (o obj) boolean(name string) (bool, bool, error) {
 	v, ok := o.raw(name)
 	if !ok {
@@ -180,10 +197,7 @@ func (o obj) echo(errs []string, hasErrorsField string) map[string]any {
 // deserialiser has read it into typed properties, so "Amount":"10" comes
 // back as 10; echoing the raw string would show a shape Xero never returns.
 func (o obj) withNumbers(fields ...string) obj {
-	cp := make(obj, len(o))
-	for k, v := range o {
-		cp[k] = v
-	}
+	cp := maps.Clone(o)
 	for k, v := range cp {
 		for _, f := range fields {
 			if !strings.EqualFold(k, f) {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
@@ -154,12 +153,14 @@ func (s *Sim) handleAuthorize(r *http.Request) *response {
 	}
 	challenge := q.Get("code_challenge")
 	method := q.Get("code_challenge_method")
+	// PKCE (S256) is required, because xerosync must always send it
+	// (SPEC.md §4 connect).
 	switch {
-	case challenge == "" && !s.cfg.AllowMissingPKCE:
+	case challenge == "":
 		return fail("invalid_request", "code_challenge is required")
-	case challenge != "" && method != "S256":
+	case method != "S256":
 		return fail("invalid_request", "code_challenge_method must be S256")
-	case challenge != "" && (len(challenge) < 43 || len(challenge) > 128):
+	case len(challenge) < 43 || len(challenge) > 128:
 		return fail("invalid_request", "code_challenge has the wrong length")
 	}
 
@@ -172,11 +173,11 @@ func (s *Sim) handleAuthorize(r *http.Request) *response {
 		return fail("access_denied", "the user has no organisation to connect")
 	}
 	g := &grant{
-		id: newGUID(), clientID: client.ID, userID: s.cfg.UserID,
+		id: newGUID(), clientID: client.ID, userID: defaultUserID,
 		scopes: scopes, authEventID: newGUID(),
 	}
 	for _, t := range tenants {
-		o := s.orgs[strings.ToLower(t)]
+		o := s.org(t)
 		if o == nil {
 			return fail("access_denied", "unknown organisation "+t)
 		}
@@ -283,14 +284,14 @@ func (s *Sim) handleToken(r *http.Request, body []byte) *response {
 		case form.Get("redirect_uri") != code.redirectURI:
 			return oauthError("invalid_grant", "redirect_uri does not match")
 		}
-		if code.challenge != "" {
-			sum := sha256.Sum256([]byte(form.Get("code_verifier")))
-			if base64.RawURLEncoding.EncodeToString(sum[:]) != code.challenge {
-				return oauthError("invalid_grant", "code_verifier does not match code_challenge")
-			}
+		// Every code carries a challenge: the authorisation endpoint
+		// requires one.
+		sum := sha256.Sum256([]byte(form.Get("code_verifier")))
+		if base64.RawURLEncoding.EncodeToString(sum[:]) != code.challenge {
+			return oauthError("invalid_grant", "code_verifier does not match code_challenge")
 		}
 		code.used = true
-		return s.issueTokenResponse(code.grant, client, now)
+		return s.issueTokenResponse(code.grant, now)
 	case "refresh_token":
 		rt := s.auth.refresh[form.Get("refresh_token")]
 		if rt == nil || rt.grant.clientID != client.ID || rt.grant.revoked {
@@ -304,7 +305,7 @@ func (s *Sim) handleToken(r *http.Request, body []byte) *response {
 		} else if now.Sub(rt.usedAt) > s.cfg.RefreshGrace {
 			return oauthError("invalid_grant", "")
 		}
-		return s.issueTokenResponse(rt.grant, client, now)
+		return s.issueTokenResponse(rt.grant, now)
 	case "":
 		return oauthError("invalid_request", "grant_type is required")
 	default:
@@ -352,7 +353,7 @@ func (s *Sim) issueTokens(g *grant, now time.Time) TokenSet {
 	return ts
 }
 
-func (s *Sim) issueTokenResponse(g *grant, _ *Client, now time.Time) *response {
+func (s *Sim) issueTokenResponse(g *grant, now time.Time) *response {
 	ts := s.issueTokens(g, now)
 	body := map[string]any{
 		"access_token": ts.AccessToken,
@@ -402,9 +403,9 @@ func (s *Sim) IssueTokens(clientID string, scopes []string, tenantIDs ...string)
 	if len(tenantIDs) == 0 {
 		tenantIDs = s.orgOrder
 	}
-	g := &grant{id: newGUID(), clientID: clientID, userID: s.cfg.UserID, scopes: slices.Clone(scopes), authEventID: newGUID()}
+	g := &grant{id: newGUID(), clientID: clientID, userID: defaultUserID, scopes: slices.Clone(scopes), authEventID: newGUID()}
 	for _, t := range tenantIDs {
-		o := s.orgs[strings.ToLower(t)]
+		o := s.org(t)
 		if o == nil {
 			return TokenSet{}, fmt.Errorf("issue tokens: %s: %w", t, ErrUnknownOrg)
 		}
@@ -498,30 +499,24 @@ func unauthorized(detail string) *response {
 func (s *Sim) connectedOrg(at *accessToken, tenantID string) (*org, string, *response) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	forbidden := problemResponse(http.StatusForbidden, "Forbidden", "AuthenticationUnsuccessful")
-	o := s.orgs[strings.ToLower(strings.TrimSpace(tenantID))]
-	if o == nil {
-		return nil, "", forbidden
-	}
-	for _, c := range s.auth.connections {
-		if c.clientID == at.grant.clientID && c.userID == at.grant.userID && c.tenantID == o.id {
-			name := at.grant.clientID
-			if cl := s.clients[at.grant.clientID]; cl != nil {
-				name = cl.Name
+	if o := s.org(strings.TrimSpace(tenantID)); o != nil {
+		for _, c := range s.auth.connections {
+			if c.clientID == at.grant.clientID && c.userID == at.grant.userID && c.tenantID == o.id {
+				name := at.grant.clientID
+				if cl := s.clients[at.grant.clientID]; cl != nil {
+					name = cl.Name
+				}
+				return o, name, nil
 			}
-			return o, name, nil
 		}
 	}
-	return nil, "", forbidden
+	return nil, "", problemResponse(http.StatusForbidden, "Forbidden", "AuthenticationUnsuccessful")
 }
 
 // checkScope enforces the scopes each operation lists in the spec, with the
 // granular 2026 scopes accepted where they replace accounting.transactions
 // (XERO.md §1 Scopes). A missing scope is 401 AuthorizationUnsuccessful.
 func (s *Sim) checkScope(at *accessToken, rt route, method string) *response {
-	if s.cfg.SkipScopeCheck {
-		return nil
-	}
 	read := method == http.MethodGet
 	var need []string
 	switch rt.resource {
@@ -557,28 +552,22 @@ func (s *Sim) checkScope(at *accessToken, rt route, method string) *response {
 // serveConnections is GET /connections and DELETE /connections/{id}. They
 // are tenantless, so they count only against the app-wide minute limit and
 // carry only X-AppMinLimit-Remaining (XERO.md §1).
-func (s *Sim) serveConnections(r *http.Request, rt route, out *outcome) (*response, outcome) {
+func (s *Sim) serveConnections(r *http.Request, rt route, out *outcome) *response {
 	now := s.clock.Now()
 	at, res := s.authenticate(r, now)
 	if res != nil {
-		return res, *out
+		return res
 	}
 	admit := s.limiter.admitApp(at.grant.clientID, now, s.clock)
 	if admit.res != nil {
-		return admit.res, *out
+		return admit.res
 	}
-	kind := s.faults.pick(r, false)
-	out.fault = kind
-	switch kind {
-	case FaultOffline:
-		return withHeaders(offlineResponse(), admit.headers), *out
-	case Fault5xx:
-		return withHeaders(internalError(), admit.headers), *out
-	case FaultLatency:
+	out.fault = s.faults.pick(r, false)
+	if res := faultResponse(out.fault); res != nil {
+		return withHeaders(res, admit.headers)
+	}
+	if out.fault == FaultLatency {
 		s.sleep(r)
-	}
-	if kind == FaultLostResponse {
-		out.lost = true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -587,9 +576,10 @@ func (s *Sim) serveConnections(r *http.Request, rt route, out *outcome) (*respon
 	case r.Method == http.MethodGet && rt.id == "":
 		filter := r.URL.Query().Get("authEventId")
 		list := []map[string]any{}
-		conns := slices.Clone(s.auth.connections)
-		sort.SliceStable(conns, func(i, j int) bool { return conns[i].created.Before(conns[j].created) })
-		for _, c := range conns {
+		// s.auth.connections is already in createdDateUtc order: connect
+		// appends at the simulated time, which only moves forward, and
+		// reconnecting or deleting keeps the order of the rest.
+		for _, c := range s.auth.connections {
 			if c.clientID != g.clientID || c.userID != g.userID {
 				continue
 			}
@@ -597,7 +587,7 @@ func (s *Sim) serveConnections(r *http.Request, rt route, out *outcome) (*respon
 				continue
 			}
 			name := ""
-			if o := s.orgs[strings.ToLower(c.tenantID)]; o != nil {
+			if o := s.org(c.tenantID); o != nil {
 				name = o.cfg.Name
 			}
 			list = append(list, map[string]any{
@@ -610,18 +600,18 @@ func (s *Sim) serveConnections(r *http.Request, rt route, out *outcome) (*respon
 				"updatedDateUtc": connectionTime(c.updated),
 			})
 		}
-		return withHeaders(jsonResponse(http.StatusOK, list), admit.headers), *out
+		return withHeaders(jsonResponse(http.StatusOK, list), admit.headers)
 	case r.Method == http.MethodDelete && rt.id != "":
 		before := len(s.auth.connections)
 		s.auth.connections = slices.DeleteFunc(s.auth.connections, func(c *connection) bool {
 			return sameGUID(c.id, rt.id) && c.clientID == g.clientID && c.userID == g.userID
 		})
 		if len(s.auth.connections) == before {
-			return withHeaders(notFoundResponse(), admit.headers), *out
+			return withHeaders(notFoundResponse(), admit.headers)
 		}
-		return withHeaders(&response{Status: http.StatusNoContent, Header: http.Header{}}, admit.headers), *out
+		return withHeaders(&response{Status: http.StatusNoContent, Header: http.Header{}}, admit.headers)
 	}
-	return withHeaders(methodNotAllowed(), admit.headers), *out
+	return withHeaders(methodNotAllowed(), admit.headers)
 }
 
 // connectionTime is the identity API's timestamp form, as in the spec

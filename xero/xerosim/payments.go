@@ -1,6 +1,7 @@
 package xerosim
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -109,23 +110,12 @@ func (p *payment) json(o *org, statusAttr string) paymentJSON {
 }
 
 func (s *Sim) getPayments(a *apiRequest) *response {
-	where, err := compileWhere(a.query.Get("where"))
-	if err != nil {
-		return queryParseException(err.Error())
-	}
 	since, hasSince := ifModifiedSince(a.r)
-	var matched []*payment
-	for _, p := range a.org.payments {
-		if hasSince && !p.updated.After(since) {
-			continue
-		}
-		ok, err := matchWhere(where, p.fields(a.org))
-		if err != nil {
-			return queryParseException(err.Error())
-		}
-		if ok {
-			matched = append(matched, p)
-		}
+	matched, res := filterWhere(a, a.org.payments, func(p *payment) bool {
+		return !hasSince || p.updated.After(since)
+	}, func(p *payment) whereFields { return p.fields(a.org) })
+	if res != nil {
+		return res
 	}
 	page, pg := pageOf(a.query, matched)
 	items := make([]any, 0, len(page))
@@ -147,21 +137,14 @@ func (s *Sim) getPayment(a *apiRequest) *response {
 // bare or wrapped). Payments in one batch apply in order, so a second
 // payment sees the first one's effect on AmountDue.
 func (s *Sim) writePayments(a *apiRequest) *response {
-	elems, err := decodeElements(a.body, "Payments")
-	if err != nil {
-		return postDataInvalid(err.Error())
-	}
-	results := make([]batchResult, 0, len(elems))
-	for _, el := range elems {
+	return writeBatch(a, "Payments", func(el obj) batchResult {
 		p, errs := s.savePayment(a, el)
 		if len(errs) > 0 {
 			echo := el.withNumbers("Amount", "CurrencyRate", "BankAmount")
-			results = append(results, batchResult{item: echo.echo(errs, "HasValidationErrors"), failed: true})
-			continue
+			return batchResult{item: echo.echo(errs, "HasValidationErrors"), failed: true}
 		}
-		results = append(results, batchResult{item: p.json(a.org, "OK")})
-	}
-	return batchResponse(a, "Payments", results)
+		return batchResult{item: p.json(a.org, "OK")}
+	})
 }
 
 // deletePayment is POST /Payments/{PaymentID} with {"Status":"DELETED"},
@@ -252,19 +235,15 @@ func (s *Sim) savePayment(a *apiRequest, el obj) (*payment, []string) {
 	// document-account message is used so clients classify it as an
 	// account problem.
 	if (accountID != "" || code != "") && (acct == nil || acct.Status != "ACTIVE" || (acct.Type != "BANK" && !acct.EnablePaymentsToAccount)) {
-		add(fmt.Sprintf("Account code '%s' is not a valid code for this document.", firstNonEmpty(code, accountID)))
+		add(fmt.Sprintf("Account code '%s' is not a valid code for this document.", cmp.Or(code, accountID)))
 		acct = nil
 	}
 
 	date := civilDay(a.now)
-	if v, ok, err := el.str("Date"); err != nil {
+	if d, ok, err := el.date("Date"); err != nil {
 		add(err.Error())
 	} else if ok {
-		if d, err := parseRequestDate(v); err != nil {
-			add("Date must be a valid date (YYYY-MM-DD).")
-		} else {
-			date = d
-		}
+		date = d
 	}
 
 	amount, hasAmount, err := el.decimal("Amount")
@@ -322,13 +301,4 @@ func (s *Sim) savePayment(a *apiRequest, el obj) (*payment, []string) {
 		inv.fullyPaidOn = date
 	}
 	return p, nil
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -3,6 +3,7 @@ package xerosim
 import (
 	"cmp"
 	"hash/fnv"
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
@@ -12,15 +13,15 @@ import (
 // Limits are Xero's rate limits (XERO.md §2). Zero fields take the
 // defaults.
 type Limits struct {
-	Concurrent   int // calls in flight per tenant; default 5
-	PerMinute    int // per tenant; default 60
-	PerDay       int // per tenant; default 5,000 (StarterDayLimit on the Starter tier)
+	Concurrent int // calls in flight per tenant; default 5
+	PerMinute  int // per tenant; default 60
+	// PerDay is per tenant; default 5,000. It applies to every
+	// organisation whatever its OrgConfig.Class: to model a plan with a
+	// lower limit (Xero's Starter tier has 1,000 since 2 March 2026,
+	// XERO.md §2), set it here.
+	PerDay       int
 	AppPerMinute int // across all tenants of one app; default 10,000
 }
-
-// StarterDayLimit is the per-organisation daily limit of Xero's Starter
-// tier since 2 March 2026 (XERO.md §2).
-const StarterDayLimit = 1000
 
 func (l Limits) withDefaults() Limits {
 	l.Concurrent = cmp.Or(l.Concurrent, 5)
@@ -219,13 +220,5 @@ func (l *limiter) tooMany(h http.Header, problem string, retryAfter time.Duratio
 func (l *limiter) snapshot() (peak, rejected map[string]int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	peak = make(map[string]int, len(l.peak))
-	for k, v := range l.peak {
-		peak[k] = v
-	}
-	rejected = make(map[string]int, len(l.rejected))
-	for k, v := range l.rejected {
-		rejected[k] = v
-	}
-	return peak, rejected
+	return maps.Clone(l.peak), maps.Clone(l.rejected)
 }

@@ -61,7 +61,7 @@ func TestMinuteLimit(t *testing.T) {
 	}
 }
 
-func TestDayLimitAndStarterTier(t *testing.T) {
+func TestDayLimit(t *testing.T) {
 	t.Parallel()
 	e := setup(t, withConfig(func(c *xerosim.Config) {
 		c.Limits = xerosim.Limits{PerDay: 3, PerMinute: 100}
@@ -75,9 +75,6 @@ func TestDayLimitAndStarterTier(t *testing.T) {
 	}
 	if wait := header(t, r, "Retry-After"); wait < 1 || wait > 86400 {
 		t.Errorf("Retry-After = %d", wait)
-	}
-	if xerosim.StarterDayLimit != 1000 {
-		t.Errorf("StarterDayLimit = %d", xerosim.StarterDayLimit)
 	}
 	e.sim.Advance(24 * time.Hour)
 	_, fresh, _ := e.refresh(e.tokens.Refresh)

@@ -21,8 +21,11 @@ type OrgConfig struct {
 	CountryCode    string // default NZ
 	Version        string // default NZ
 	Timezone       string // default NEWZEALANDSTANDARDTIME
-	Class          string // plan, e.g. DEMO, STARTER, STANDARD, PREMIUM; default PREMIUM
-	ShortCode      string
+	// Class is the plan Organisation reports, e.g. DEMO, STARTER,
+	// STANDARD, PREMIUM; default PREMIUM. DEMO also sets IsDemoCompany.
+	// It changes nothing else: rate limits come from Config.Limits.
+	Class     string
+	ShortCode string
 
 	// Currencies are the currencies the organisation is subscribed to
 	// besides BaseCurrency. An invoice in any other currency fails with
@@ -114,6 +117,11 @@ type org struct {
 	invoices []*invoice
 	payments []*payment
 	nextInv  int
+	// accrec indexes sales invoices by lower-cased InvoiceNumber, because
+	// every save checks the number's uniqueness and a lookup by number must
+	// not scan the whole ledger. Bills are not indexed: their numbers need
+	// not be unique.
+	accrec map[string]*invoice
 
 	// Creation counters let tests assert "created exactly once" even when
 	// a duplicate was later archived or voided.
@@ -176,11 +184,12 @@ func (s *Sim) AddOrg(cfg OrgConfig) (string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := s.orgs[strings.ToLower(cfg.OrganisationID)]; dup {
+	if s.org(cfg.OrganisationID) != nil {
 		return "", fmt.Errorf("add organisation: %s already exists", cfg.OrganisationID)
 	}
 	o := &org{
 		id: cfg.OrganisationID, cfg: cfg, created: s.clock.Now(), rates: rates,
+		accrec:           map[string]*invoice{},
 		contactCreations: map[string]int{},
 		invoiceCreations: map[string]int{},
 		paymentCreations: map[[2]string]int{},
@@ -189,6 +198,10 @@ func (s *Sim) AddOrg(cfg OrgConfig) (string, error) {
 	s.orgOrder = append(s.orgOrder, o.id)
 	return o.id, nil
 }
+
+// org finds an organisation by tenant id, which Xero compares without
+// regard to case. The caller holds s.mu.
+func (s *Sim) org(tenantID string) *org { return s.orgs[strings.ToLower(tenantID)] }
 
 // MustAddOrg is AddOrg for test setup; it panics on error.
 func (s *Sim) MustAddOrg(cfg OrgConfig) string {
@@ -206,7 +219,7 @@ func (s *Sim) MustAddOrg(cfg OrgConfig) string {
 func (s *Sim) UpdateOrg(tenantID string, f func(*OrgConfig)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := s.orgs[strings.ToLower(tenantID)]
+	o := s.org(tenantID)
 	if o == nil {
 		return fmt.Errorf("update organisation %s: %w", tenantID, ErrUnknownOrg)
 	}
@@ -228,7 +241,7 @@ func (s *Sim) UpdateOrg(tenantID string, f func(*OrgConfig)) error {
 func (s *Sim) OrgConfig(tenantID string) (OrgConfig, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := s.orgs[strings.ToLower(tenantID)]
+	o := s.org(tenantID)
 	if o == nil {
 		return OrgConfig{}, false
 	}
@@ -361,21 +374,17 @@ func (s *Sim) getCurrencies(a *apiRequest) *response {
 		}
 		items = append(items, map[string]any{"Code": strings.ToUpper(cur.Code), "Description": cmp.Or(cur.Description, currencyName(cur.Code))})
 	}
-	where, err := compileWhere(a.query.Get("where"))
-	if err != nil {
-		return queryParseException(err.Error())
-	}
-	out := []any{}
-	for _, it := range items {
-		ok, err := matchWhere(where, whereFields{"Currency", map[string]whereValue{
+	matched, res := filterWhere(a, items, nil, func(it map[string]any) whereFields {
+		return whereFields{"Currency", map[string]whereValue{
 			"Code": strVal(it["Code"].(string)), "Description": strVal(it["Description"].(string)),
-		}})
-		if err != nil {
-			return queryParseException(err.Error())
-		}
-		if ok {
-			out = append(out, it)
-		}
+		}}
+	})
+	if res != nil {
+		return res
+	}
+	out := make([]any, 0, len(matched))
+	for _, it := range matched {
+		out = append(out, it)
 	}
 	return jsonResponse(http.StatusOK, envelope(a.now, a.provider, "Currencies", out, nil))
 }
@@ -433,57 +442,43 @@ func accountJSON(ac *Account, updated time.Time) map[string]any {
 }
 
 func (s *Sim) getAccounts(a *apiRequest) *response {
-	where, err := compileWhere(a.query.Get("where"))
-	if err != nil {
-		return queryParseException(err.Error())
+	matched, res := filterWhere(a, a.org.cfg.Accounts, func(ac Account) bool {
+		return a.rt.id == "" || sameGUID(ac.AccountID, a.rt.id)
+	}, func(ac Account) whereFields { return accountFields(&ac) })
+	if res != nil {
+		return res
 	}
-	out := []any{}
-	for i := range a.org.cfg.Accounts {
-		ac := &a.org.cfg.Accounts[i]
-		if a.rt.id != "" && !sameGUID(ac.AccountID, a.rt.id) {
-			continue
-		}
-		ok, err := matchWhere(where, accountFields(ac))
-		if err != nil {
-			return queryParseException(err.Error())
-		}
-		if ok {
-			out = append(out, accountJSON(ac, a.org.created))
-		}
-	}
-	if a.rt.id != "" && len(out) == 0 {
+	if a.rt.id != "" && len(matched) == 0 {
 		return notFoundResponse()
+	}
+	out := make([]any, 0, len(matched))
+	for i := range matched {
+		out = append(out, accountJSON(&matched[i], a.org.created))
 	}
 	return jsonResponse(http.StatusOK, envelope(a.now, a.provider, "Accounts", out, nil))
 }
 
 func (s *Sim) getTaxRates(a *apiRequest) *response {
-	where, err := compileWhere(a.query.Get("where"))
-	if err != nil {
-		return queryParseException(err.Error())
-	}
 	filterType := cmp.Or(a.rt.id, a.query.Get("TaxType"))
-	out := []any{}
-	for i := range a.org.cfg.TaxRates {
-		t := &a.org.cfg.TaxRates[i]
-		if filterType != "" && !strings.EqualFold(t.TaxType, filterType) {
-			continue
-		}
-		rate := a.org.rates[strings.ToUpper(t.TaxType)]
-		ok, err := matchWhere(where, whereFields{"TaxRate", map[string]whereValue{
+	rateOf := func(t TaxRate) dec { return a.org.rates[strings.ToUpper(t.TaxType)] }
+	matched, res := filterWhere(a, a.org.cfg.TaxRates, func(t TaxRate) bool {
+		return filterType == "" || strings.EqualFold(t.TaxType, filterType)
+	}, func(t TaxRate) whereFields {
+		return whereFields{"TaxRate", map[string]whereValue{
 			"TaxType":           strVal(t.TaxType),
 			"Name":              strVal(t.Name),
 			"Status":            strVal(t.Status),
 			"ReportTaxType":     strVal(t.ReportTaxType),
 			"CanApplyToRevenue": boolVal(t.CanApplyToRevenue),
-			"EffectiveRate":     numVal(rate),
-		}})
-		if err != nil {
-			return queryParseException(err.Error())
-		}
-		if !ok {
-			continue
-		}
+			"EffectiveRate":     numVal(rateOf(t)),
+		}}
+	})
+	if res != nil {
+		return res
+	}
+	out := make([]any, 0, len(matched))
+	for _, t := range matched {
+		rate := rateOf(t)
 		m := map[string]any{
 			"Name":                  t.Name,
 			"TaxType":               t.TaxType,

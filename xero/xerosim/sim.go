@@ -51,19 +51,6 @@ type Config struct {
 	// Clients are the registered apps. If empty, DefaultClient() is
 	// registered so a demo works with no setup.
 	Clients []Client
-	// ConsentOrgs lists the tenant ids a user grants on the consent screen;
-	// empty means every organisation known when the user consents.
-	// SetConsent changes it later.
-	ConsentOrgs []string
-	// UserID is the Xero user who consents; connections belong to a user
-	// and an app. Default a fixed GUID.
-	UserID string
-	// AllowMissingPKCE lets an authorisation request without
-	// code_challenge through. By default PKCE (S256) is required, because
-	// xerosync must always send it (SPEC.md §4 connect).
-	AllowMissingPKCE bool
-	// SkipScopeCheck turns off the per-endpoint scope check.
-	SkipScopeCheck bool
 
 	AccessTokenTTL  time.Duration // default 30m (expires_in 1800)
 	RefreshTokenTTL time.Duration // unused refresh token lifetime; default 60 days
@@ -109,6 +96,8 @@ func DefaultClient() Client {
 	}
 }
 
+// defaultUserID is the one Xero user who consents to every app;
+// connections belong to a user and an app.
 const defaultUserID = "6c1a9f3e-2b4d-4e8a-9f10-5d2c7b8e4a01"
 
 // Sim is the simulator. Create it with New; it is an http.Handler.
@@ -125,7 +114,7 @@ type Sim struct {
 	clients     map[string]*Client
 	orgs        map[string]*org
 	orgOrder    []string
-	consentOrgs []string
+	consentOrgs []string // tenant ids the next consent grants (SetConsent); empty means all
 	auth        authState
 
 	limiter *limiter
@@ -136,7 +125,6 @@ type Sim struct {
 
 // New returns a Sim. It does no I/O and starts no goroutines.
 func New(cfg Config) *Sim {
-	cfg.UserID = cmp.Or(cfg.UserID, defaultUserID)
 	cfg.AccessTokenTTL = cmp.Or(cfg.AccessTokenTTL, 30*time.Minute)
 	cfg.RefreshTokenTTL = cmp.Or(cfg.RefreshTokenTTL, 60*24*time.Hour)
 	cfg.RefreshGrace = cmp.Or(cfg.RefreshGrace, 30*time.Minute)
@@ -150,16 +138,15 @@ func New(cfg Config) *Sim {
 	}
 	clock := newSimClock(cfg.Now, cfg.TimeScale)
 	s := &Sim{
-		cfg:         cfg,
-		clock:       clock,
-		clients:     map[string]*Client{},
-		orgs:        map[string]*org{},
-		consentOrgs: append([]string(nil), cfg.ConsentOrgs...),
-		auth:        newAuthState(),
-		limiter:     newLimiter(cfg.Limits, cfg.Problems),
-		idem:        newIdemStore(cfg.IdempotencyTTL),
-		faults:      newFaultInjector(rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(cfg.Seed)^0x9e3779b97f4a7c15)), cfg.Faults),
-		stats:       newRecorder(cfg.MaxRequestLog),
+		cfg:     cfg,
+		clock:   clock,
+		clients: map[string]*Client{},
+		orgs:    map[string]*org{},
+		auth:    newAuthState(),
+		limiter: newLimiter(cfg.Limits, cfg.Problems),
+		idem:    newIdemStore(cfg.IdempotencyTTL),
+		faults:  newFaultInjector(rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(cfg.Seed)^0x9e3779b97f4a7c15)), cfg.Faults),
+		stats:   newRecorder(cfg.MaxRequestLog),
 	}
 	for _, c := range cfg.Clients {
 		s.AddClient(c)
@@ -345,44 +332,62 @@ func (s *Sim) dispatch(r *http.Request, body []byte) (*response, outcome) {
 		}
 		return jsonResponse(http.StatusOK, s.State()), out
 	}
-	// Scripted faults may target any Xero endpoint, including the token
-	// endpoint (a lost refresh response is the case the grace period exists
-	// for). Random faults are for the Accounting API only: they model Xero's
-	// API having a bad moment, and a random failure of every login would
-	// make a demo unusable rather than realistic.
+	res := s.serveXero(r, body, rt, &out)
+	// A lost response is lost whatever the handler answered: the work is
+	// done and the client hears nothing.
+	if out.fault == FaultLostResponse {
+		out.lost = true
+	}
+	return res, out
+}
+
+// serveXero runs a request for one of Xero's own endpoints. Scripted faults
+// may target any of them, including the token endpoint (a lost refresh
+// response is the case the grace period exists for). Random faults are for
+// the Accounting API only: they model Xero's API having a bad moment, and a
+// random failure of every login would make a demo unusable rather than
+// realistic.
+func (s *Sim) serveXero(r *http.Request, body []byte, rt route, out *outcome) *response {
 	switch rt.kind {
 	case routeAuthorize:
-		return s.withScriptedFault(r, &out, func() *response { return s.handleAuthorize(r) })
+		return s.withScriptedFault(r, out, func() *response { return s.handleAuthorize(r) })
 	case routeToken:
-		return s.withScriptedFault(r, &out, func() *response { return s.handleToken(r, body) })
+		return s.withScriptedFault(r, out, func() *response { return s.handleToken(r, body) })
 	case routeRevocation:
-		return s.withScriptedFault(r, &out, func() *response { return s.handleRevocation(r, body) })
+		return s.withScriptedFault(r, out, func() *response { return s.handleRevocation(r, body) })
 	case routeConnections:
-		return s.serveConnections(r, rt, &out)
+		return s.serveConnections(r, rt, out)
 	}
-	return s.serveAccounting(r, body, rt, &out)
+	return s.serveAccounting(r, body, rt, out)
 }
 
 // withScriptedFault runs a non-accounting handler under a scripted fault, if
 // one matches.
-func (s *Sim) withScriptedFault(r *http.Request, out *outcome, h func() *response) (*response, outcome) {
-	kind := s.faults.pick(r, false)
-	out.fault = kind
-	switch kind {
-	case FaultOffline:
-		return offlineResponse(), *out
-	case Fault5xx:
-		return internalError(), *out
-	case Fault429:
-		return textResponse(http.StatusTooManyRequests, "Too Many Requests"), *out
-	case FaultLatency:
+func (s *Sim) withScriptedFault(r *http.Request, out *outcome, h func() *response) *response {
+	out.fault = s.faults.pick(r, false)
+	if res := faultResponse(out.fault); res != nil {
+		return res
+	}
+	if out.fault == FaultLatency {
 		s.sleep(r) // then do the work even if the client gave up, as Xero would
 	}
-	res := h()
-	if kind == FaultLostResponse {
-		out.lost = true
+	return h()
+}
+
+// faultResponse is what an injected fault answers instead of doing the
+// work, or nil for the faults that let the work run (latency, a lost
+// response). The Accounting API answers Fault429 from its limiter instead,
+// so that the rest of the window is limited too.
+func faultResponse(kind FaultKind) *response {
+	switch kind {
+	case FaultOffline:
+		return offlineResponse()
+	case Fault5xx:
+		return internalError()
+	case Fault429:
+		return textResponse(http.StatusTooManyRequests, "Too Many Requests")
 	}
-	return res, *out
+	return nil
 }
 
 // sleep waits the configured latency, or until the client gives up, so
@@ -431,25 +436,25 @@ func (a *apiRequest) unitDP() int {
 // serveAccounting is the Accounting API pipeline, in Xero's order:
 // authentication, tenant, scope, rate limits, then idempotency, then the
 // work. A 429 therefore means nothing ran (XERO.md §3).
-func (s *Sim) serveAccounting(r *http.Request, body []byte, rt route, out *outcome) (*response, outcome) {
+func (s *Sim) serveAccounting(r *http.Request, body []byte, rt route, out *outcome) *response {
 	now := s.clock.Now()
 	tok, res := s.authenticate(r, now)
 	if res != nil {
-		return res, *out
+		return res
 	}
 	tenantID := r.Header.Get("Xero-Tenant-Id")
 	o, clientName, res := s.connectedOrg(tok, tenantID)
 	if res != nil {
-		return res, *out
+		return res
 	}
 	out.tenantID = o.id
 	if res := s.checkScope(tok, rt, r.Method); res != nil {
-		return res, *out
+		return res
 	}
 
 	admit := s.limiter.admit(tok.grant.clientID, o.id, now, s.clock)
 	if admit.res != nil {
-		return admit.res, *out
+		return admit.res
 	}
 	defer admit.release()
 
@@ -459,9 +464,10 @@ func (s *Sim) serveAccounting(r *http.Request, body []byte, rt route, out *outco
 	case Fault429:
 		// A burst exhausts the tenant's minute window, so the 429s that
 		// follow are the limiter's own, with honest headers.
-		return s.limiter.exhaustMinute(tok.grant.clientID, o.id, now, s.clock), *out
+		return s.limiter.exhaustMinute(tok.grant.clientID, o.id, now, s.clock)
 	case FaultOffline:
-		return withHeaders(offlineResponse(), admit.headers), *out
+		// Answered before the idempotency store, so it is not cached.
+		return withHeaders(faultResponse(kind), admit.headers)
 	}
 
 	ar := &apiRequest{
@@ -477,8 +483,10 @@ func (s *Sim) serveAccounting(r *http.Request, body []byte, rt route, out *outco
 		if kind == FaultLatency {
 			s.sleep(r)
 		}
-		if kind == Fault5xx {
-			return internalError()
+		// Only a 5xx is left to answer here; it is cached under an
+		// idempotency key, as Xero does.
+		if res := faultResponse(kind); res != nil {
+			return res
 		}
 		return s.handleAccounting(ar)
 	}
@@ -487,26 +495,19 @@ func (s *Sim) serveAccounting(r *http.Request, body []byte, rt route, out *outco
 	if key != "" && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) {
 		if n := len([]rune(key)); n > 128 {
 			return withHeaders(apiException(10, "ValidationException",
-				fmt.Sprintf("Idempotency Key: %s is %d characters long. The maximum length is 128 characters.", key, n), nil), admit.headers), *out
+				fmt.Sprintf("Idempotency Key: %s is %d characters long. The maximum length is 128 characters.", key, n), nil), admit.headers)
 		}
 		fp := fingerprint(r, o.id, body)
 		res, replayed, err := s.idem.do(r.Context(), tok.grant.clientID, key, fp, now, exec)
 		if err != nil {
 			// The client went away while a duplicate was in flight.
 			out.lost = true
-			return nil, *out
+			return nil
 		}
 		out.replayed = replayed
-		if kind == FaultLostResponse {
-			out.lost = true
-		}
-		return withHeaders(res, admit.headers), *out
+		return withHeaders(res, admit.headers)
 	}
-	res = exec()
-	if kind == FaultLostResponse {
-		out.lost = true
-	}
-	return withHeaders(res, admit.headers), *out
+	return withHeaders(exec(), admit.headers)
 }
 
 // fingerprint identifies "the same request" for an idempotency key: method,
@@ -638,6 +639,21 @@ type batchResult struct {
 	failed bool // true when the element had validation errors and was not saved
 }
 
+// writeBatch decodes a write body and saves its elements with save, one at
+// a time and in order, so each element sees the ones saved before it (two
+// new contacts with one name in a batch: the second fails).
+func writeBatch(a *apiRequest, key string, save func(obj) batchResult) *response {
+	elems, err := decodeElements(a.body, key)
+	if err != nil {
+		return postDataInvalid(err.Error())
+	}
+	results := make([]batchResult, 0, len(elems))
+	for _, el := range elems {
+		results = append(results, save(el))
+	}
+	return batchResponse(a, key, results)
+}
+
 // batchResponse turns element results into Xero's response. With
 // summarizeErrors=false every element comes back in a 200 with its own
 // status. Otherwise one failure makes the whole response a 400
@@ -657,6 +673,35 @@ func batchResponse(a *apiRequest, key string, results []batchResult) *response {
 		return validationException(failed)
 	}
 	return jsonResponse(http.StatusOK, envelope(a.now, a.provider, key, items, nil))
+}
+
+// filterWhere returns, in order, the items that pass keep (nil keeps all)
+// and the request's where filter; a filter that does not parse or evaluate
+// is the QueryParseException 400. fields is called only when there is a
+// filter, because building an entity's field map costs more than the other
+// checks and most list calls send no where.
+func filterWhere[T any](a *apiRequest, items []T, keep func(T) bool, fields func(T) whereFields) ([]T, *response) {
+	where, err := compileWhere(a.query.Get("where"))
+	if err != nil {
+		return nil, queryParseException(err.Error())
+	}
+	var out []T
+	for _, it := range items {
+		if keep != nil && !keep(it) {
+			continue
+		}
+		if where != nil {
+			ok, err := matchWhere(where, fields(it))
+			if err != nil {
+				return nil, queryParseException(err.Error())
+			}
+			if !ok {
+				continue
+			}
+		}
+		out = append(out, it)
+	}
+	return out, nil
 }
 
 // pageOf applies Xero's page/pageSize: pages are 1-based, 100 items by

@@ -92,11 +92,8 @@ func compileWhere(src string) (whereExpr, error) {
 	return e, nil
 }
 
-// matchWhere evaluates a compiled filter against one entity.
+// matchWhere evaluates a compiled, non-nil filter against one entity.
 func matchWhere(e whereExpr, f whereFields) (bool, error) {
-	if e == nil {
-		return true, nil
-	}
 	v, err := e.eval(f)
 	if err != nil {
 		return false, err
