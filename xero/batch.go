@@ -1,7 +1,9 @@
 package xero
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -12,7 +14,6 @@ import (
 // ContactNumber or the payment's invoice. With summarizeErrors=false Xero answers 200 even
 // when elements failed, and a failed element was not saved.
 type ElementResult[T any] struct {
-	Index            int    // position in the request
 	XeroID           string // InvoiceID / ContactID / PaymentID; empty when the element failed
 	Entity           T      // the element as Xero returned it
 	ValidationErrors []string
@@ -60,7 +61,7 @@ func matchResults[T any](op string, sent, got []T, view func(T) elementView) ([]
 		if s.key != "" && g.key != "" && !strings.EqualFold(strings.TrimSpace(s.key), strings.TrimSpace(g.key)) {
 			return nil, fmt.Errorf("%s: %w: element %d is %q in the response but %q was sent", op, ErrOutcomeUnknown, i, g.key, s.key)
 		}
-		r := ElementResult[T]{Index: i, Entity: got[i], ValidationErrors: g.msgs}
+		r := ElementResult[T]{Entity: got[i], ValidationErrors: g.msgs}
 		switch {
 		case g.failed || len(g.msgs) > 0:
 			if len(r.ValidationErrors) == 0 {
@@ -76,6 +77,16 @@ func matchResults[T any](op string, sent, got []T, view func(T) elementView) ([]
 		out[i] = r
 	}
 	return out, nil
+}
+
+// writeBatch sends one batch write, cl (whose body wraps sent), and matches Xero's answer to
+// sent element by element; elements picks the answer's elements out of its envelope.
+func writeBatch[T, E any](ctx context.Context, o *Org, cl call, sent []T, elements func(E) []T, view func(T) elementView) ([]ElementResult[T], error) {
+	var resp E
+	if _, err := o.c.do(ctx, o.tokens, cl, &resp); err != nil {
+		return nil, err
+	}
+	return matchResults(cl.op, sent, elements(resp), view)
 }
 
 // checkBatch refuses empty or oversized batches before anything is sent.
@@ -96,8 +107,34 @@ func batchQuery() url.Values { return url.Values{"summarizeErrors": {"false"}} }
 // pageSize is what paged reads ask for; a shorter page is the last one.
 const pageSize = 100
 
+// numbersPerLookup bounds the numbers asked for in one lookup by number
+// (FindContactsByNumbers, FindInvoicesByNumber), and so the length of its URL (up to about
+// 60 bytes a number, once encoded).
+const numbersPerLookup = 25
+
 // maxPages bounds a paged read (100,000 records) so a misbehaving server cannot loop us.
 const maxPages = 1000
+
+// listPages reads every page of GET path with q. elements picks a page's elements out of its
+// envelope; a page shorter than pageSize is the last.
+func listPages[T, E any](ctx context.Context, o *Org, path string, q url.Values, elements func(E) []T) ([]T, error) {
+	var all []T
+	for page := 1; page <= maxPages; page++ {
+		var resp E
+		if _, err := o.c.do(ctx, o.tokens, call{
+			method: http.MethodGet, url: o.c.apiBase + path, op: "GET " + path,
+			query: withPage(q, page), tenant: o.tenantID,
+		}, &resp); err != nil {
+			return nil, err
+		}
+		got := elements(resp)
+		all = append(all, got...)
+		if len(got) < pageSize {
+			break
+		}
+	}
+	return all, nil
+}
 
 func withPage(q url.Values, page int) url.Values {
 	out := url.Values{}

@@ -1,7 +1,6 @@
 package xero
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"regexp"
@@ -81,8 +80,6 @@ func Classify(err error) Class {
 	case errors.Is(err, ErrMissingIdempotencyKey), errors.Is(err, ErrInvalidRequest),
 		errors.Is(err, ErrDecimalSyntax), errors.Is(err, ErrDateSyntax):
 		return ClassPermanent
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return ClassTransient
 	}
 	return ClassTransient
 }

@@ -41,9 +41,6 @@ const (
 // 2 March 2026.
 var DefaultScopes = []string{"offline_access", "accounting.contacts", "accounting.transactions", "accounting.settings.read"}
 
-// GranularScopes are what apps created on or after 2 March 2026 must request (XERO.md §1).
-var GranularScopes = []string{"offline_access", "accounting.contacts", "accounting.invoices", "accounting.payments", "accounting.settings.read"}
-
 // Config configures a Client. Only the fields the calls in use need must be set: API calls
 // need nothing but a TokenSource; the OAuth flow needs ClientID, ClientSecret, RedirectURL.
 type Config struct {
@@ -57,7 +54,7 @@ type Config struct {
 	Scopes       []string // default DefaultScopes
 
 	HTTPClient *http.Client     // default: a client with no overall timeout (per-call timeouts apply)
-	Now        func() time.Time // default time.Now; budgets and token expiry read it
+	Now        func() time.Time // default time.Now; the rate budgets read it
 	Logger     *slog.Logger     // default: discard
 
 	// ReadTimeout bounds a GET (default 30 s). WriteTimeout bounds a PUT/POST/DELETE (default
@@ -85,7 +82,6 @@ type Client struct {
 	apiBase     string // APIURL + /api.xro/2.0
 	connections string // APIURL + /connections
 	hc          *http.Client
-	now         func() time.Time
 	log         *slog.Logger
 	limits      *limiter
 }
@@ -125,7 +121,6 @@ func New(cfg Config) (*Client, error) {
 		apiBase:     cfg.APIURL + apiPath,
 		connections: cfg.APIURL + "/connections",
 		hc:          cfg.HTTPClient,
-		now:         cfg.Now,
 		log:         cfg.Logger,
 		limits:      newLimiter(cfg.Now, cfg.MaxConcurrent, cfg.MaxBudgetWait),
 	}, nil

@@ -267,14 +267,18 @@ func TestRateLimitedIsReturnedNotRetried(t *testing.T) {
 
 func TestAppMinuteRateLimitBacksOff(t *testing.T) {
 	t.Parallel()
-	_, _, org, _ := newAPIServer(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	_, c, org, _ := newAPIServer(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		w.Header().Set("X-Rate-Limit-Problem", "appminute")
 		w.WriteHeader(http.StatusTooManyRequests)
 	})
 	_, err := org.Currencies(context.Background())
 	var rl *RateLimitError
-	if !errors.As(err, &rl) || rl.Limit != LimitAppMinute || rl.RetryAfter <= 0 {
+	// No Retry-After: the first of our doubling backoffs.
+	if !errors.As(err, &rl) || rl.Limit != LimitAppMinute || rl.RetryAfter != time.Second {
 		t.Fatalf("err = %v", err)
+	}
+	if s := c.Budgets(testTenant); s.BlockedLimit != LimitAppMinute || s.BlockedUntil.IsZero() {
+		t.Fatalf("budgets = %+v", s)
 	}
 }
 

@@ -13,18 +13,17 @@ import (
 // and batch results need. The mapped text fields are sent even when empty, so that clearing a
 // field in Softbooq clears it in Xero (POST /Contacts keeps omitted fields unchanged).
 type Contact struct {
-	ContactID         string    `json:"ContactID,omitempty"`
-	MergedToContactID string    `json:"MergedToContactID,omitempty"` // set when merged away; follow it
-	ContactNumber     string    `json:"ContactNumber,omitempty"`     // our customer id ("Contact Code")
-	ContactStatus     string    `json:"ContactStatus,omitempty"`     // ACTIVE, ARCHIVED, GDPRREQUEST
-	Name              string    `json:"Name"`
-	FirstName         string    `json:"FirstName"`
-	LastName          string    `json:"LastName"`
-	EmailAddress      string    `json:"EmailAddress"`
-	TaxNumber         string    `json:"TaxNumber"`
-	Phones            []Phone   `json:"Phones,omitempty"`
-	Addresses         []Address `json:"Addresses,omitempty"`
-	UpdatedDateUTC    Time      `json:"UpdatedDateUTC,omitzero"`
+	ContactID      string    `json:"ContactID,omitempty"`
+	ContactNumber  string    `json:"ContactNumber,omitempty"` // our customer id ("Contact Code")
+	ContactStatus  string    `json:"ContactStatus,omitempty"` // ACTIVE, ARCHIVED, GDPRREQUEST
+	Name           string    `json:"Name"`
+	FirstName      string    `json:"FirstName"`
+	LastName       string    `json:"LastName"`
+	EmailAddress   string    `json:"EmailAddress"`
+	TaxNumber      string    `json:"TaxNumber"`
+	Phones         []Phone   `json:"Phones,omitempty"`
+	Addresses      []Address `json:"Addresses,omitempty"`
+	UpdatedDateUTC Time      `json:"UpdatedDateUTC,omitzero"`
 
 	HasValidationErrors   bool              `json:"HasValidationErrors,omitempty"`
 	StatusAttributeString string            `json:"StatusAttributeString,omitempty"`
@@ -63,6 +62,8 @@ type ContactRef struct {
 type contactsEnvelope struct {
 	Contacts []Contact `json:"Contacts"`
 }
+
+func (e contactsEnvelope) elements() []Contact { return e.Contacts }
 
 func contactView(c Contact) elementView {
 	return elementView{
@@ -120,15 +121,10 @@ func (o *Org) UpdateContacts(ctx context.Context, p UpdateContactsParams) ([]Ele
 }
 
 func (o *Org) writeContacts(ctx context.Context, method, op string, cs []Contact, key string) ([]ElementResult[Contact], error) {
-	var resp contactsEnvelope
-	_, err := o.c.do(ctx, o.tokens, call{
+	return writeBatch(ctx, o, call{
 		method: method, url: o.c.apiBase + "/Contacts", op: op, query: batchQuery(),
 		body: contactsEnvelope{Contacts: cs}, key: key, tenant: o.tenantID,
-	}, &resp)
-	if err != nil {
-		return nil, err
-	}
-	return matchResults(op, cs, resp.Contacts, contactView)
+	}, cs, contactsEnvelope.elements, contactView)
 }
 
 // FindContactsByEmail returns every contact, archived ones included, whose EmailAddress
@@ -143,7 +139,7 @@ func (o *Org) FindContactsByEmail(ctx context.Context, email string) ([]Contact,
 		return nil, fmt.Errorf("find contacts by email: empty email: %w", ErrInvalidRequest)
 	}
 	q := url.Values{"searchTerm": {email}, "includeArchived": {"true"}}
-	all, err := o.listContacts(ctx, q)
+	all, err := listPages(ctx, o, "/Contacts", q, contactsEnvelope.elements)
 	if err != nil {
 		return nil, err
 	}
@@ -155,10 +151,6 @@ func (o *Org) FindContactsByEmail(ctx context.Context, email string) ([]Contact,
 	}
 	return out, nil
 }
-
-// numbersPerLookup bounds the ContactNumbers asked for in one FindContactsByNumbers call,
-// and so the length of its URL (about 60 bytes a number, once encoded).
-const numbersPerLookup = 25
 
 // FindContactsByNumbers looks contacts up by ContactNumber, archived ones included, many in
 // one call: GET /Contacts?where=(ContactNumber=="a")||(ContactNumber=="b")…. It returns the
@@ -177,7 +169,8 @@ func (o *Org) FindContactsByNumbers(ctx context.Context, numbers []string) (map[
 		for i, n := range chunk {
 			exprs[i] = WhereEquals("ContactNumber", n)
 		}
-		all, err := o.listContacts(ctx, url.Values{"where": {WhereOr(exprs...)}, "includeArchived": {"true"}})
+		q := url.Values{"where": {WhereOr(exprs...)}, "includeArchived": {"true"}}
+		all, err := listPages(ctx, o, "/Contacts", q, contactsEnvelope.elements)
 		if err != nil {
 			return nil, err
 		}
@@ -188,44 +181,4 @@ func (o *Org) FindContactsByNumbers(ctx context.Context, numbers []string) (map[
 		}
 	}
 	return found, nil
-}
-
-// GetContact reads one contact by ContactID (for following MergedToContactID). A 404 is
-// ErrNotFound. Scope accounting.contacts or accounting.contacts.read.
-func (o *Org) GetContact(ctx context.Context, contactID string) (Contact, error) {
-	const op = "GET /Contacts/{ContactID}"
-	if !guidRE.MatchString(contactID) {
-		return Contact{}, fmt.Errorf("%s: %q is not a GUID: %w", op, truncate(contactID, 40), ErrInvalidRequest)
-	}
-	var resp contactsEnvelope
-	if _, err := o.c.do(ctx, o.tokens, call{
-		method: http.MethodGet, url: o.c.apiBase + "/Contacts/" + contactID, op: op, tenant: o.tenantID,
-	}, &resp); err != nil {
-		return Contact{}, err
-	}
-	for _, c := range resp.Contacts {
-		if strings.EqualFold(c.ContactID, contactID) {
-			return c, nil
-		}
-	}
-	return Contact{}, fmt.Errorf("%s: %w", op, ErrNotFound)
-}
-
-// listContacts pages through GET /Contacts with q.
-func (o *Org) listContacts(ctx context.Context, q url.Values) ([]Contact, error) {
-	var all []Contact
-	for page := 1; page <= maxPages; page++ {
-		var resp contactsEnvelope
-		if _, err := o.c.do(ctx, o.tokens, call{
-			method: http.MethodGet, url: o.c.apiBase + "/Contacts", op: "GET /Contacts",
-			query: withPage(q, page), tenant: o.tenantID,
-		}, &resp); err != nil {
-			return nil, err
-		}
-		all = append(all, resp.Contacts...)
-		if len(resp.Contacts) < pageSize {
-			break
-		}
-	}
-	return all, nil
 }

@@ -80,19 +80,7 @@ func (d Date) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON accepts every form ParseDate does, null and "" (both unset).
-func (d *Date) UnmarshalJSON(b []byte) error {
-	s, null, err := jsonString(b)
-	if err != nil || null || s == "" {
-		*d = Date{}
-		return err
-	}
-	v, err := ParseDate(s)
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
-}
+func (d *Date) UnmarshalJSON(b []byte) error { return unmarshalJSONString(b, d, ParseDate) }
 
 // Time is an instant from a Xero response (UpdatedDateUTC, a connection's createdDateUtc).
 // It parses "/Date(ms[±hhmm])/", RFC 3339 and the zone-less "2019-12-07T18:46:19.5165400",
@@ -125,19 +113,7 @@ func (t Time) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON accepts every form ParseTime does, null and "".
-func (t *Time) UnmarshalJSON(b []byte) error {
-	s, null, err := jsonString(b)
-	if err != nil || null || s == "" {
-		*t = Time{}
-		return err
-	}
-	v, err := ParseTime(s)
-	if err != nil {
-		return err
-	}
-	t.Time = v
-	return nil
-}
+func (t *Time) UnmarshalJSON(b []byte) error { return unmarshalJSONString(b, &t.Time, ParseTime) }
 
 var msDateRE = regexp.MustCompile(`^/Date\((-?\d{1,15})([+-]\d{4})?\)/$`)
 
@@ -146,21 +122,30 @@ func parseMSDate(s string) (time.Time, error) {
 	if m == nil {
 		return time.Time{}, fmt.Errorf("parse date %q: %w", truncate(s, 40), ErrDateSyntax)
 	}
-	ms, err := strconv.ParseInt(m[1], 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("parse date %q: %w", truncate(s, 40), ErrDateSyntax)
-	}
+	ms, _ := strconv.ParseInt(m[1], 10, 64) // at most 15 digits: always fits
 	// The milliseconds are UTC; the optional offset only says where it was displayed.
 	return time.UnixMilli(ms).UTC(), nil
 }
 
-func jsonString(b []byte) (s string, null bool, err error) {
+// unmarshalJSONString decodes the JSON string b with parse into dst. null and "" leave dst
+// unset (zero); a value parse refuses leaves dst unchanged.
+func unmarshalJSONString[T any](b []byte, dst *T, parse func(string) (T, error)) error {
 	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
-		return "", true, nil
+	var s string
+	if string(b) != "null" {
+		if err := json.Unmarshal(b, &s); err != nil {
+			*dst = *new(T)
+			return fmt.Errorf("date: want a JSON string: %w", ErrDateSyntax)
+		}
 	}
-	if err := json.Unmarshal(b, &s); err != nil {
-		return "", false, fmt.Errorf("date: want a JSON string: %w", ErrDateSyntax)
+	if s == "" {
+		*dst = *new(T)
+		return nil
 	}
-	return s, false, nil
+	v, err := parse(s)
+	if err != nil {
+		return err
+	}
+	*dst = v
+	return nil
 }

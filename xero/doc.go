@@ -37,7 +37,6 @@
 //	Org.CreateContacts/UpdateContacts  accounting.contacts                accounting.contacts
 //	Org.FindContactsByEmail            accounting.contacts[.read]         accounting.contacts[.read]
 //	Org.FindContactsByNumbers          accounting.contacts[.read]         accounting.contacts[.read]
-//	Org.GetContact                     accounting.contacts[.read]         accounting.contacts[.read]
 //	Org.CreateInvoices/VoidInvoices    accounting.transactions            accounting.invoices
 //	Org.FindInvoicesByNumber           accounting.transactions[.read]     accounting.invoices[.read]
 //	Org.CreatePayments                 accounting.transactions            accounting.payments

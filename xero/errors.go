@@ -42,7 +42,6 @@ type APIError struct {
 	Type          string // ValidationException, QueryParseException, a problem Title, an OAuth error …
 	Message       string
 	Detail        string // problem+json Detail, e.g. "TokenExpired: token expired at …"
-	ErrorNumber   int
 	CorrelationID string // Xero-Correlation-Id, for Xero support
 	// Elements holds the validation errors of each element of a batch, by position.
 	Elements []ElementErrors
@@ -57,7 +56,6 @@ type APIError struct {
 
 // ElementErrors are the validation messages of one element of a batch.
 type ElementErrors struct {
-	Index            int
 	ValidationErrors []string
 }
 
@@ -268,8 +266,8 @@ func parseError(op string, status int, h http.Header, body []byte, write bool) e
 	if ae.Message == "" && ae.Type == "" && ae.Detail == "" {
 		ae.Message = http.StatusText(status)
 	}
-	if status >= 400 && status < 500 && status != http.StatusUnauthorized && status != http.StatusForbidden &&
-		status != http.StatusTooManyRequests && status != http.StatusRequestTimeout {
+	// Only a refused request has a SPEC code, and Classify alone says which are refused.
+	if Classify(ae) == ClassPermanent {
 		ae.Code = CodeForMessages(ae.ValidationErrors)
 		if ae.Code == CodeValidationError && len(ae.ValidationErrors) == 0 {
 			// Some 400s carry the reason only in Message (key reuse, query parse errors).
@@ -315,6 +313,7 @@ func fillFromBody(ae *APIError, contentType string, body []byte) {
 	}
 	if trimmed[0] == '{' || trimmed[0] == '[' {
 		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		// A number too big for float64 (ErrorNumber 1e400) must not make the body unreadable.
 		dec.UseNumber()
 		var v any
 		if err := dec.Decode(&v); err == nil {
@@ -365,15 +364,10 @@ func fillFromJSON(ae *APIError, v any) {
 		ae.Message = firstNonEmpty(ae.Message, str("Detail"))
 	}
 	ae.Detail = str("Detail")
-	if n, ok := get("ErrorNumber").(json.Number); ok {
-		if i, err := n.Int64(); err == nil && i >= -1<<31 && i < 1<<31 {
-			ae.ErrorNumber = int(i)
-		}
-	}
 	if els, ok := get("Elements").([]any); ok {
-		for i, el := range els {
+		for _, el := range els {
 			msgs := collectValidation(el, nil, 0)
-			ae.Elements = append(ae.Elements, ElementErrors{Index: i, ValidationErrors: msgs})
+			ae.Elements = append(ae.Elements, ElementErrors{ValidationErrors: msgs})
 			ae.ValidationErrors = append(ae.ValidationErrors, msgs...)
 		}
 		return
@@ -457,7 +451,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 
 // clean makes server text safe for one log line: valid UTF-8, no control characters, bounded.
 func clean(s string, n int) string {
-	s = validUTF8(s)
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return ' '

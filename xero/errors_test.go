@@ -45,12 +45,12 @@ func TestParseError(t *testing.T) {
 				if !errors.As(err, &ae) {
 					t.Fatalf("not an APIError: %v", err)
 				}
-				if ae.Type != "ValidationException" || ae.ErrorNumber != 10 || ae.CorrelationID != "corr-1" {
+				if ae.Type != "ValidationException" || ae.CorrelationID != "corr-1" {
 					t.Errorf("fields: %+v", ae)
 				}
 				want := []ElementErrors{
-					{0, []string{"Account code '999' is not a valid code for this document.", "The TaxType code 'BOGUS' does not exist or cannot be used for this type of transaction."}},
-					{1, nil},
+					{[]string{"Account code '999' is not a valid code for this document.", "The TaxType code 'BOGUS' does not exist or cannot be used for this type of transaction."}},
+					{nil},
 				}
 				if !reflect.DeepEqual(ae.Elements, want) {
 					t.Errorf("elements = %#v", ae.Elements)

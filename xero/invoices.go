@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -57,6 +58,8 @@ type invoicesEnvelope struct {
 	Invoices []Invoice `json:"Invoices"`
 }
 
+func (e invoicesEnvelope) elements() []Invoice { return e.Invoices }
+
 func invoiceView(inv Invoice) elementView {
 	msgs := messages(inv.ValidationErrors)
 	for _, li := range inv.LineItems {
@@ -99,14 +102,10 @@ func (o *Org) CreateInvoices(ctx context.Context, p CreateInvoicesParams) ([]Ele
 	if dp > 2 {
 		q.Set("unitdp", "4")
 	}
-	var resp invoicesEnvelope
-	if _, err := o.c.do(ctx, o.tokens, call{
+	return writeBatch(ctx, o, call{
 		method: http.MethodPut, url: o.c.apiBase + "/Invoices", op: op, query: q,
 		body: invoicesEnvelope{Invoices: p.Invoices}, key: p.IdempotencyKey, tenant: o.tenantID,
-	}, &resp); err != nil {
-		return nil, err
-	}
-	return matchResults(op, p.Invoices, resp.Invoices, invoiceView)
+	}, p.Invoices, invoicesEnvelope.elements, invoiceView)
 }
 
 // CheckInvoice reports what CreateInvoices refuses in inv alone (the whole batch with it), so
@@ -161,19 +160,16 @@ func (o *Org) VoidInvoices(ctx context.Context, p VoidInvoicesParams) ([]Element
 		}
 		sent[i] = Invoice{InvoiceID: id, Status: "VOIDED"}
 	}
-	var resp invoicesEnvelope
-	if _, err := o.c.do(ctx, o.tokens, call{
+	// Cross-check by InvoiceID here: the request carries no number.
+	byID := func(inv Invoice) elementView {
+		v := invoiceView(inv)
+		v.key = inv.InvoiceID
+		return v
+	}
+	return writeBatch(ctx, o, call{
 		method: http.MethodPost, url: o.c.apiBase + "/Invoices", op: op, query: batchQuery(),
 		body: invoicesEnvelope{Invoices: sent}, key: p.IdempotencyKey, tenant: o.tenantID,
-	}, &resp); err != nil {
-		return nil, err
-	}
-	// Cross-check by InvoiceID here: the request carries no number.
-	return matchResults(op, sent, resp.Invoices, func(inv Invoice) elementView {
-		v := invoiceView(inv)
-		v.key = strings.ToLower(inv.InvoiceID)
-		return v
-	})
+	}, sent, invoicesEnvelope.elements, byID)
 }
 
 // FindInvoicesByNumber reads the invoices whose InvoiceNumber is one of numbers, for
@@ -197,15 +193,13 @@ func (o *Org) FindInvoicesByNumber(ctx context.Context, numbers []string) ([]Inv
 		}
 	}
 	// Keep each URL well under common limits.
-	for len(plain) > 0 {
-		k := min(len(plain), 25)
-		queriesToRun = append(queriesToRun, url.Values{"InvoiceNumbers": {strings.Join(plain[:k], ",")}})
-		plain = plain[k:]
+	for chunk := range slices.Chunk(plain, numbersPerLookup) {
+		queriesToRun = append(queriesToRun, url.Values{"InvoiceNumbers": {strings.Join(chunk, ",")}})
 	}
 	var out []Invoice
 	seen := map[string]bool{}
 	for _, q := range queriesToRun {
-		invs, err := o.listInvoices(ctx, q)
+		invs, err := listPages(ctx, o, "/Invoices", q, invoicesEnvelope.elements)
 		if err != nil {
 			return nil, err
 		}
@@ -218,22 +212,4 @@ func (o *Org) FindInvoicesByNumber(ctx context.Context, numbers []string) ([]Inv
 		}
 	}
 	return out, nil
-}
-
-func (o *Org) listInvoices(ctx context.Context, q url.Values) ([]Invoice, error) {
-	var all []Invoice
-	for page := 1; page <= maxPages; page++ {
-		var resp invoicesEnvelope
-		if _, err := o.c.do(ctx, o.tokens, call{
-			method: http.MethodGet, url: o.c.apiBase + "/Invoices", op: "GET /Invoices",
-			query: withPage(q, page), tenant: o.tenantID,
-		}, &resp); err != nil {
-			return nil, err
-		}
-		all = append(all, resp.Invoices...)
-		if len(resp.Invoices) < pageSize {
-			break
-		}
-	}
-	return all, nil
 }

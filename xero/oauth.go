@@ -64,7 +64,7 @@ func (c *Client) Exchange(ctx context.Context, code, verifier string) (*oauth2.T
 	if err != nil {
 		return nil, tokenEndpointError("exchange code", err)
 	}
-	return c.stampExpiry(tok), nil
+	return tok, nil
 }
 
 // Refresh presents refreshToken to the token endpoint once and returns the new token set,
@@ -81,7 +81,7 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string) (*oauth2.Toke
 	if err != nil {
 		return nil, tokenEndpointError("refresh token", err)
 	}
-	return c.stampExpiry(tok), nil
+	return tok, nil
 }
 
 // Revoke revokes a refresh token (and with it the access tokens of the authorisation).
@@ -129,14 +129,6 @@ func (c *Client) checkOAuthConfig() error {
 // oauthContext hands our HTTP client to golang.org/x/oauth2.
 func (c *Client) oauthContext(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, c.hc)
-}
-
-// stampExpiry recomputes Expiry from expires_in on our clock (see tokenSetFrom).
-func (c *Client) stampExpiry(tok *oauth2.Token) *oauth2.Token {
-	if tok.ExpiresIn > 0 {
-		tok.Expiry = c.now().Add(secondsToDuration(tok.ExpiresIn))
-	}
-	return tok
 }
 
 // tokenEndpointError classifies an error from the token endpoint. The oauth2 errors quote the

@@ -53,10 +53,10 @@ func loadSpecs(t *testing.T) (*openapi3.T, *openapi3.T) {
 	return accountingSpec, idSpec
 }
 
-// specRoute maps a request path to the spec's template by hand: the accounting document has
-// two templates differing only in the parameter name (/Contacts/{ContactID} and
-// /Contacts/{ContactNumber}), which a router cannot tell apart, and Xero's /connections is
-// /Connections in the identity document.
+// specRoute maps a request path to the spec's template by hand: Xero's /connections is
+// /Connections in the identity document. Every accounting call the client makes is on a path
+// without parameters, which is its own template (a new one with parameters fails as "no path
+// in the spec" until it is mapped here).
 func specRoute(acc, id *openapi3.T, path string) (*openapi3.T, string, map[string]string) {
 	switch {
 	case path == "/connections":
@@ -66,15 +66,7 @@ func specRoute(acc, id *openapi3.T, path string) (*openapi3.T, string, map[strin
 	case !strings.HasPrefix(path, "/api.xro/2.0/"):
 		return nil, "", nil // OAuth endpoints are in neither document
 	}
-	parts := strings.SplitN(strings.TrimPrefix(path, "/api.xro/2.0/"), "/", 2)
-	if len(parts) == 1 {
-		return acc, "/" + parts[0], nil
-	}
-	param := map[string]string{"Contacts": "ContactID", "Invoices": "InvoiceID", "Payments": "PaymentID"}[parts[0]]
-	if parts[0] == "Contacts" && !guidRE.MatchString(parts[1]) {
-		param = "ContactNumber"
-	}
-	return acc, "/" + parts[0] + "/{" + param + "}", map[string]string{param: parts[1]}
+	return acc, strings.TrimPrefix(path, "/api.xro/2.0"), nil
 }
 
 type validatingTransport struct {
@@ -170,8 +162,6 @@ func TestRequestsMatchOpenAPI(t *testing.T) {
 	must("FindContactsByEmail", err)
 	_, err = e.org.FindContactsByNumbers(ctx, []string{"CUST-1", "0b0e7a52-7c8e-4a0c-b4d5-2f5d3b1c9e11"})
 	must("FindContactsByNumbers", err)
-	_, err = e.org.GetContact(ctx, cres[0].XeroID)
-	must("GetContact", err)
 	upd.ContactStatus = "ACTIVE"
 	_, err = e.org.UpdateContacts(ctx, UpdateContactsParams{Contacts: []Contact{upd}, IdempotencyKey: "c3"})
 	must("UpdateContacts", err)
@@ -196,7 +186,7 @@ func TestRequestsMatchOpenAPI(t *testing.T) {
 	}
 	for _, want := range []string{
 		"GET /Connections", "DELETE /Connections/{id}", "GET /Organisation", "GET /Currencies", "GET /Accounts", "GET /TaxRates",
-		"PUT /Contacts", "POST /Contacts", "GET /Contacts", "GET /Contacts/{ContactID}",
+		"PUT /Contacts", "POST /Contacts", "GET /Contacts",
 		"PUT /Invoices", "POST /Invoices", "GET /Invoices", "PUT /Payments", "GET /Payments",
 	} {
 		if !vt.checked[want] {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -42,10 +43,12 @@ type paymentsEnvelope struct {
 	Payments []Payment `json:"Payments"`
 }
 
+func (e paymentsEnvelope) elements() []Payment { return e.Payments }
+
 func paymentView(p Payment) elementView {
 	key := ""
 	if p.Invoice != nil {
-		key = strings.ToLower(p.Invoice.InvoiceID)
+		key = p.Invoice.InvoiceID
 	}
 	return elementView{
 		id:     p.PaymentID,
@@ -93,14 +96,10 @@ func (o *Org) CreatePayments(ctx context.Context, p CreatePaymentsParams) ([]Ele
 			return nil, fmt.Errorf("%s: element %d: %w", op, i, err)
 		}
 	}
-	var resp paymentsEnvelope
-	if _, err := o.c.do(ctx, o.tokens, call{
+	return writeBatch(ctx, o, call{
 		method: http.MethodPut, url: o.c.apiBase + "/Payments", op: op, query: batchQuery(),
 		body: paymentsEnvelope{Payments: p.Payments}, key: p.IdempotencyKey, tenant: o.tenantID,
-	}, &resp); err != nil {
-		return nil, err
-	}
-	return matchResults(op, p.Payments, resp.Payments, paymentView)
+	}, p.Payments, paymentsEnvelope.elements, paymentView)
 }
 
 // FindPaymentsByInvoice lists the payments against one invoice, with
@@ -111,24 +110,13 @@ func (o *Org) FindPaymentsByInvoice(ctx context.Context, invoiceID string) ([]Pa
 	if err != nil {
 		return nil, err
 	}
-	var all []Payment
-	for page := 1; page <= maxPages; page++ {
-		var resp paymentsEnvelope
-		if _, err := o.c.do(ctx, o.tokens, call{
-			method: http.MethodGet, url: o.c.apiBase + "/Payments", op: "GET /Payments",
-			query: withPage(url.Values{"where": {where}}, page), tenant: o.tenantID,
-		}, &resp); err != nil {
-			return nil, err
-		}
-		for _, p := range resp.Payments {
-			// Defensive: keep only what the filter asked for.
-			if p.Invoice != nil && strings.EqualFold(p.Invoice.InvoiceID, invoiceID) {
-				all = append(all, p)
-			}
-		}
-		if len(resp.Payments) < pageSize {
-			break
-		}
+	all, err := listPages(ctx, o, "/Payments", url.Values{"where": {where}}, paymentsEnvelope.elements)
+	if err != nil {
+		return nil, err
 	}
-	return all, nil
+	// Defensive: keep only what the filter asked for. Paging has already stopped on the
+	// unfiltered page size, so a filtered-out element cannot end the listing early.
+	return slices.DeleteFunc(all, func(p Payment) bool {
+		return p.Invoice == nil || !strings.EqualFold(p.Invoice.InvoiceID, invoiceID)
+	}), nil
 }

@@ -234,8 +234,8 @@ func TestLimiterHit(t *testing.T) {
 	}
 	rl2 := &RateLimitError{Limit: LimitAppMinute}
 	l.hit("t", rl2)
-	if rl2.RetryAfter <= 0 {
-		t.Fatalf("second app backoff = %s", rl2.RetryAfter)
+	if rl2.RetryAfter != 2*time.Second {
+		t.Fatalf("second app backoff = %s, want the first doubled", rl2.RetryAfter)
 	}
 	if s := l.snapshot("t"); s.BlockedLimit != LimitAppMinute || s.BlockedUntil.IsZero() {
 		t.Fatalf("snapshot = %+v", s)

@@ -239,8 +239,9 @@ func TestSimPushPath(t *testing.T) {
 	if err != nil || !ures[0].OK() {
 		t.Fatalf("UpdateContacts = %+v, %v", ures, err)
 	}
-	if got, _ := e.org.GetContact(ctx, contactID); got.EmailAddress != "" {
-		t.Fatalf("email not cleared: %+v", got)
+	after, err := e.org.FindContactsByNumbers(ctx, []string{"CUST-1"})
+	if got, ok := after["CUST-1"]; err != nil || !ok || got.ContactID != contactID || got.EmailAddress != "" {
+		t.Fatalf("email not cleared: %+v, %v", after, err)
 	}
 
 	may := Date{2026, 5, 1}
@@ -262,9 +263,10 @@ func TestSimPushPath(t *testing.T) {
 		}
 	}
 	inv := ires[0].Entity
-	// 2×100.00 + 3×0.3333 less 10% = 200.89990 → exact decimals, unitdp=4 was sent.
-	if inv.SubTotal.IsZero() || inv.Total.IsZero() {
-		t.Fatalf("totals missing: %+v", inv)
+	// 2×100.00 + 3×0.3333 less 10% (0.89991, a line amount rounded to 0.90) = 200.90: exact
+	// decimals, and unitdp=4 was sent.
+	if !inv.SubTotal.Equal(MustDecimal("200.90")) || inv.Total.IsZero() {
+		t.Fatalf("totals: %+v", inv)
 	}
 	if q := e.sim.Requests(); !strings.Contains(q[len(q)-1].Query, "unitdp=4") {
 		t.Fatalf("unitdp not sent: %s", q[len(q)-1].Query)

@@ -120,8 +120,6 @@ func (s StaticTokenSource) RefreshRejected(context.Context, Secret) (Secret, err
 	return Secret{}, &AuthError{Kind: TokenExpired, Detail: "static token rejected as expired"}
 }
 
-func secondsToDuration(s int64) time.Duration { return time.Duration(s) * time.Second }
-
 // Types that hold secrets in unexported fields (a cached token, the AEAD key schedule, the
 // client secret) would print them through fmt's reflection; these Format methods stop that.
 

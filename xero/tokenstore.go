@@ -1,7 +1,6 @@
 package xero
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"crypto/aes"
@@ -32,7 +31,7 @@ import (
 //     once: the second waits, then sees the first one's new token.
 //  2. If the access token has more than RefreshMargin left, use it; no call.
 //  3. Otherwise present the stored refresh token once.
-//  4. On success, store the new set (the old one moves to previous_token_sealed) and COMMIT,
+//  4. On success, store the new set in place of the old one (which is not kept) and COMMIT,
 //     and only then return the access token. A crash before the commit leaves the old refresh
 //     token stored, which Xero still honours within the grace window; a crash after it
 //     leaves the new one stored.
@@ -42,44 +41,24 @@ import (
 //  6. On invalid_grant, mark the connection auth_failed with last_error, commit, and return
 //     *AuthError{Kind: InvalidGrant}. Only `xerosync connect` revives it.
 
-//go:embed tokenstore.sql
-var tokenStoreSQL string
-
-// queries are the named statements of tokenstore.sql.
-var queries = mustParseQueries(tokenStoreSQL)
-
-func mustParseQueries(src string) map[string]string {
-	out := map[string]string{}
-	var name string
-	var b strings.Builder
-	flush := func() {
-		if name != "" {
-			out[name] = strings.TrimSpace(b.String())
-		}
-		b.Reset()
-	}
-	sc := bufio.NewScanner(strings.NewReader(src))
-	for sc.Scan() {
-		line := sc.Text()
-		if n, ok := strings.CutPrefix(line, "-- name: "); ok {
-			flush()
-			name = strings.TrimSpace(n)
-			continue
-		}
-		if strings.HasPrefix(strings.TrimSpace(line), "--") {
-			continue
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
-	flush()
-	for _, q := range []string{"lock", "store_refreshed", "mark_auth_failed", "save", "get", "list", "idle", "disconnect"} {
-		if out[q] == "" {
-			panic("xero: tokenstore.sql lacks query " + q)
-		}
-	}
-	return out
-}
+// The queries over xerosync.connections (created by internal/migrate 0001). Times are
+// parameters, not now(), so a test's clock and the database agree.
+var (
+	//go:embed sql/token_lock.sql
+	lockSQL string
+	//go:embed sql/token_store_refreshed.sql
+	storeRefreshedSQL string
+	//go:embed sql/token_mark_auth_failed.sql
+	markAuthFailedSQL string
+	//go:embed sql/token_save.sql
+	saveSQL string
+	//go:embed sql/token_get.sql
+	getSQL string
+	//go:embed sql/token_idle.sql
+	idleSQL string
+	//go:embed sql/token_disconnect.sql
+	disconnectSQL string
+)
 
 // DB is what the token store needs of a pool: *pgxpool.Pool satisfies it. It begins its own
 // transactions because the refresh lock must span the call to Xero.
@@ -169,20 +148,14 @@ func NewTokenStore(cfg TokenStoreConfig) (*TokenStore, error) {
 	}, nil
 }
 
-// StoredConnection is a connection row without its secrets, for `status` and health.
+// StoredConnection is what the commands need of a connection row (no secrets): whether and
+// to which organisation it is connected, and why not.
 type StoredConnection struct {
-	TenantID          string
-	State             ConnState
-	XeroTenantID      string
-	XeroConnectionID  string
-	OrgName           string
-	HasToken          bool
-	TokenRotatedAt    time.Time
-	AccessExpiresAt   time.Time
-	RefreshObtainedAt time.Time
-	LastError         string
-	ConnectedAt       time.Time
-	UpdatedAt         time.Time
+	State            ConnState
+	XeroTenantID     string
+	XeroConnectionID string
+	OrgName          string
+	LastError        string
 }
 
 // ErrNoConnection: the tenant has no row in xerosync.connections.
@@ -201,7 +174,7 @@ func (s *TokenStore) Save(ctx context.Context, tenantID string, conn Connection,
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.Exec(ctx, queries["save"], tenantID, conn.TenantID, conn.ID, conn.TenantName, sealed, now, set.Expiry); err != nil {
+	if _, err := s.db.Exec(ctx, saveSQL, tenantID, conn.TenantID, conn.ID, conn.TenantName, sealed, now, set.Expiry); err != nil {
 		return fmt.Errorf("save token for tenant %s: %w", tenantID, err)
 	}
 	return nil
@@ -209,7 +182,9 @@ func (s *TokenStore) Save(ctx context.Context, tenantID string, conn Connection,
 
 // Get returns the connection of tenantID without secrets, or ErrNoConnection.
 func (s *TokenStore) Get(ctx context.Context, tenantID string) (StoredConnection, error) {
-	sc, err := scanConnection(s.db.QueryRow(ctx, queries["get"], canonicalID(tenantID)))
+	var sc StoredConnection
+	err := s.db.QueryRow(ctx, getSQL, canonicalID(tenantID)).
+		Scan(&sc.State, &sc.XeroTenantID, &sc.XeroConnectionID, &sc.OrgName, &sc.LastError)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return StoredConnection{}, fmt.Errorf("tenant %s: %w", tenantID, ErrNoConnection)
 	}
@@ -219,37 +194,6 @@ func (s *TokenStore) Get(ctx context.Context, tenantID string) (StoredConnection
 	return sc, nil
 }
 
-// List returns every connection without secrets.
-func (s *TokenStore) List(ctx context.Context) ([]StoredConnection, error) {
-	rows, err := s.db.Query(ctx, queries["list"])
-	if err != nil {
-		return nil, fmt.Errorf("list connections: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StoredConnection, error) { return scanConnection(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list connections: %w", err)
-	}
-	return out, nil
-}
-
-func scanConnection(row pgx.Row) (StoredConnection, error) {
-	var sc StoredConnection
-	var state string
-	var rotated, expires, obtained, connected *time.Time
-	err := row.Scan(&sc.TenantID, &state, &sc.XeroTenantID, &sc.XeroConnectionID, &sc.OrgName, &sc.HasToken,
-		&rotated, &expires, &obtained, &sc.LastError, &connected, &sc.UpdatedAt)
-	sc.State = ConnState(state)
-	sc.TokenRotatedAt, sc.AccessExpiresAt, sc.RefreshObtainedAt, sc.ConnectedAt = deref(rotated), deref(expires), deref(obtained), deref(connected)
-	return sc, err
-}
-
-func deref(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return *t
-}
-
 // Disconnect revokes the tenant's refresh token through revoke (normally Client.Revoke; nil
 // skips it), then forgets the tokens and marks the connection disconnected, all under the
 // row lock so no refresh races it. If revoke fails for any reason other than the token
@@ -257,23 +201,16 @@ func deref(t *time.Time) time.Time {
 // not revoke would stay alive at Xero for 60 days.
 func (s *TokenStore) Disconnect(ctx context.Context, tenantID string, revoke func(ctx context.Context, refreshToken string) error) error {
 	tenantID = canonicalID(tenantID)
-	tx, err := s.db.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("disconnect tenant %s: %w", tenantID, err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	var state string
-	var sealed []byte
-	var expires, obtained *time.Time
-	err = tx.QueryRow(ctx, queries["lock"], tenantID).Scan(&state, &sealed, &expires, &obtained)
+	tx, row, err := s.lockRow(ctx, tenantID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("disconnect tenant %s: %w", tenantID, ErrNoConnection)
 	}
 	if err != nil {
 		return fmt.Errorf("disconnect tenant %s: %w", tenantID, err)
 	}
-	if sealed != nil && revoke != nil {
-		set, err := s.open(tenantID, sealed)
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if row.sealed != nil && revoke != nil {
+		set, err := s.open(tenantID, row.sealed)
 		if err != nil {
 			return fmt.Errorf("disconnect tenant %s: %w", tenantID, err)
 		}
@@ -285,7 +222,7 @@ func (s *TokenStore) Disconnect(ctx context.Context, tenantID string, revoke fun
 			}
 		}
 	}
-	if _, err := tx.Exec(ctx, queries["disconnect"], tenantID, s.now()); err != nil {
+	if _, err := tx.Exec(ctx, disconnectSQL, tenantID, s.now()); err != nil {
 		return fmt.Errorf("disconnect tenant %s: %w", tenantID, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -300,7 +237,7 @@ func (s *TokenStore) Disconnect(ctx context.Context, tenantID string, revoke fun
 // invalid_grant marks that connection auth_failed like any refresh.
 func (s *TokenStore) RefreshIdle(ctx context.Context, olderThan time.Duration) (int, error) {
 	cutoff := s.now().Add(-olderThan)
-	rows, err := s.db.Query(ctx, queries["idle"], cutoff)
+	rows, err := s.db.Query(ctx, idleSQL, cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("list idle connections: %w", err)
 	}
@@ -311,7 +248,7 @@ func (s *TokenStore) RefreshIdle(ctx context.Context, olderThan time.Duration) (
 	n := 0
 	var errs []error
 	for _, id := range ids {
-		refreshed, err := s.refresh(ctx, id, refreshRequest{idleBefore: cutoff})
+		_, refreshed, err := s.refresh(ctx, id, refreshRequest{idleBefore: cutoff})
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -362,7 +299,7 @@ func (ts *StoredTokenSource) RefreshRejected(ctx context.Context, rejected Secre
 }
 
 func (ts *StoredTokenSource) fetch(ctx context.Context, req refreshRequest) (Secret, error) {
-	set, err := ts.store.current(ctx, ts.tenantID, req)
+	set, _, err := ts.store.refresh(ctx, ts.tenantID, req)
 	if err != nil {
 		return Secret{}, err
 	}
@@ -378,41 +315,45 @@ type refreshRequest struct {
 	idleBefore time.Time // RefreshIdle: refresh if the refresh token was obtained before this
 }
 
-func (s *TokenStore) current(ctx context.Context, tenantID string, req refreshRequest) (TokenSet, error) {
-	var out TokenSet
-	_, err := s.withLockedRow(ctx, tenantID, req, &out)
-	return out, err
+// lockedRow is what the refresh lock reads of a connection row.
+type lockedRow struct {
+	state    ConnState
+	sealed   []byte     // nil when the row holds no token
+	obtained *time.Time // refresh_obtained_at
 }
 
-func (s *TokenStore) refresh(ctx context.Context, tenantID string, req refreshRequest) (bool, error) {
-	return s.withLockedRow(ctx, tenantID, req, nil)
-}
-
-// withLockedRow is the refresh protocol described at the top of this file. It reports whether
-// it refreshed, and stores the usable token set in out.
-func (s *TokenStore) withLockedRow(ctx context.Context, tenantID string, req refreshRequest, out *TokenSet) (refreshed bool, err error) {
+// lockRow begins a transaction and takes tenantID's row lock (token_lock.sql); no row is
+// pgx.ErrNoRows. The caller defers the rollback, which is a no-op after a commit.
+func (s *TokenStore) lockRow(ctx context.Context, tenantID string) (pgx.Tx, lockedRow, error) {
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
-		return false, fmt.Errorf("token of tenant %s: begin: %w", tenantID, err)
+		return nil, lockedRow{}, fmt.Errorf("begin: %w", err)
+	}
+	var row lockedRow
+	if err := tx.QueryRow(ctx, lockSQL, tenantID).Scan(&row.state, &row.sealed, &row.obtained); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return nil, lockedRow{}, fmt.Errorf("lock: %w", err)
+	}
+	return tx, row, nil
+}
+
+// refresh is the refresh protocol described at the top of this file: it returns the usable
+// token set of tenantID, refreshed first if req calls for it, and reports whether it refreshed.
+func (s *TokenStore) refresh(ctx context.Context, tenantID string, req refreshRequest) (set TokenSet, refreshed bool, err error) {
+	tx, row, err := s.lockRow(ctx, tenantID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return TokenSet{}, false, &AuthError{Kind: NotConnected, Detail: "tenant " + tenantID + " has no Xero connection"}
+	}
+	if err != nil {
+		return TokenSet{}, false, fmt.Errorf("token of tenant %s: %w", tenantID, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-
-	var state string
-	var sealed []byte
-	var expires, obtained *time.Time
-	err = tx.QueryRow(ctx, queries["lock"], tenantID).Scan(&state, &sealed, &expires, &obtained)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, &AuthError{Kind: NotConnected, Detail: "tenant " + tenantID + " has no Xero connection"}
+	if row.state != StateConnected || row.sealed == nil {
+		return TokenSet{}, false, &AuthError{Kind: NotConnected, Detail: "tenant " + tenantID + " connection is " + string(row.state)}
 	}
+	cur, err := s.open(tenantID, row.sealed)
 	if err != nil {
-		return false, fmt.Errorf("token of tenant %s: lock: %w", tenantID, err)
-	}
-	if ConnState(state) != StateConnected || sealed == nil {
-		return false, &AuthError{Kind: NotConnected, Detail: "tenant " + tenantID + " connection is " + state}
-	}
-	cur, err := s.open(tenantID, sealed)
-	if err != nil {
-		return false, err
+		return TokenSet{}, false, err
 	}
 	now := s.now()
 	fresh := cur.Expiry.Sub(now) > s.margin
@@ -423,16 +364,13 @@ func (s *TokenStore) withLockedRow(ctx context.Context, tenantID string, req ref
 		// replaced it, the replacement is what we want.
 		need = need || cur.AccessToken.Equal(req.rejected)
 	case !req.idleBefore.IsZero():
-		need = obtained == nil || obtained.Before(req.idleBefore)
+		need = row.obtained == nil || row.obtained.Before(req.idleBefore)
 	}
 	if !need {
-		if out != nil {
-			*out = cur
-		}
-		return false, tx.Commit(ctx)
+		return cur, false, tx.Commit(ctx)
 	}
 	if s.refresher == nil {
-		return false, fmt.Errorf("token of tenant %s: expired and no Refresher configured: %w", tenantID, ErrInvalidRequest)
+		return TokenSet{}, false, fmt.Errorf("token of tenant %s: expired and no Refresher configured: %w", tenantID, ErrInvalidRequest)
 	}
 
 	rctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -442,22 +380,22 @@ func (s *TokenStore) withLockedRow(ctx context.Context, tenantID string, req ref
 		var auth *AuthError
 		if errors.As(err, &auth) && auth.Kind == InvalidGrant {
 			msg := "refresh token rejected (invalid_grant): " + auth.Detail + "; run xerosync connect again"
-			if _, uerr := tx.Exec(ctx, queries["mark_auth_failed"], tenantID, clean(msg, 500), now); uerr != nil {
-				return false, fmt.Errorf("token of tenant %s: mark auth_failed: %w (after %w)", tenantID, uerr, err)
+			if _, uerr := tx.Exec(ctx, markAuthFailedSQL, tenantID, clean(msg, 500), now); uerr != nil {
+				return TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: %w (after %w)", tenantID, uerr, err)
 			}
 			if cerr := tx.Commit(ctx); cerr != nil {
-				return false, fmt.Errorf("token of tenant %s: mark auth_failed: commit: %w (after %w)", tenantID, cerr, err)
+				return TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: commit: %w (after %w)", tenantID, cerr, err)
 			}
 			s.log.LogAttrs(ctx, slog.LevelWarn, "xero connection auth failed", slog.String("tenant_id", tenantID), slog.String("reason", auth.Detail))
-			return false, fmt.Errorf("token of tenant %s: %w", tenantID, err)
+			return TokenSet{}, false, fmt.Errorf("token of tenant %s: %w", tenantID, err)
 		}
 		// Lost response, timeout, 5xx: nothing stored, the same refresh token is presented
 		// next time, within Xero's 30-minute grace.
-		return false, fmt.Errorf("token of tenant %s: refresh: %w", tenantID, err)
+		return TokenSet{}, false, fmt.Errorf("token of tenant %s: refresh: %w", tenantID, err)
 	}
 	if s.afterRefresh != nil {
 		if err := s.afterRefresh(); err != nil {
-			return false, err
+			return TokenSet{}, false, err
 		}
 	}
 	next := tokenSetFrom(tok, now)
@@ -466,24 +404,21 @@ func (s *TokenStore) withLockedRow(ctx context.Context, tenantID string, req ref
 	}
 	newSealed, err := s.seal(tenantID, next)
 	if err != nil {
-		return false, err
+		return TokenSet{}, false, err
 	}
-	if _, err := tx.Exec(ctx, queries["store_refreshed"], tenantID, newSealed, now, next.Expiry); err != nil {
-		return false, fmt.Errorf("token of tenant %s: store refreshed token: %w", tenantID, err)
+	if _, err := tx.Exec(ctx, storeRefreshedSQL, tenantID, newSealed, now, next.Expiry); err != nil {
+		return TokenSet{}, false, fmt.Errorf("token of tenant %s: store refreshed token: %w", tenantID, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		// Possibly not durable: do not use the new token. If the commit did not happen, the
 		// old refresh token is still stored and within grace; if it did, the next read sees it.
-		return false, fmt.Errorf("token of tenant %s: commit refreshed token: %w", tenantID, err)
+		return TokenSet{}, false, fmt.Errorf("token of tenant %s: commit refreshed token: %w", tenantID, err)
 	}
 	if s.afterCommit != nil {
 		s.afterCommit()
 	}
 	s.log.LogAttrs(ctx, slog.LevelDebug, "xero token refreshed", slog.String("tenant_id", tenantID), slog.Time("access_expires_at", next.Expiry))
-	if out != nil {
-		*out = next
-	}
-	return true, nil
+	return next, true, nil
 }
 
 // sealVersion prefixes every sealed token so the format (or key) can change later.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 )
 
 // Builders for Xero's `where` query parameter.
@@ -44,20 +43,6 @@ func WhereEquals(field, value string) string {
 	return field + "==" + quoteString(value)
 }
 
-// WhereNotEquals returns `field!="value"`.
-func WhereNotEquals(field, value string) string {
-	checkField(field)
-	return field + "!=" + quoteString(value)
-}
-
-// WhereEqualsFold returns a case-insensitive comparison,
-// `field!=null&&field.ToLower()=="value-lowercased"`. The null guard matters: an unset
-// optional field makes ToLower() throw on Xero's side (XERO.md §4).
-func WhereEqualsFold(field, value string) string {
-	checkField(field)
-	return field + "!=null&&" + field + ".ToLower()==" + quoteString(strings.ToLower(value))
-}
-
 // WhereGUID returns `field==Guid("id")`. It returns an error for an id that is not a GUID,
 // which also guarantees the id cannot break out of the literal.
 func WhereGUID(field, id string) (string, error) {
@@ -68,27 +53,22 @@ func WhereGUID(field, id string) (string, error) {
 	return field + `==Guid("` + strings.ToLower(id) + `")`, nil
 }
 
-// WhereAnd joins expressions with &&, parenthesising each so that an || inside one cannot
-// bind across the others.
-func WhereAnd(exprs ...string) string { return whereJoin("&&", exprs) }
-
-// WhereOr joins expressions with ||, each parenthesised.
-func WhereOr(exprs ...string) string { return whereJoin("||", exprs) }
-
-func whereJoin(op string, exprs []string) string {
+// WhereOr joins expressions with ||, each parenthesised so that an operator inside one cannot
+// bind across the others. Empty expressions are left out.
+func WhereOr(exprs ...string) string {
 	parts := make([]string, 0, len(exprs))
 	for _, e := range exprs {
 		if e != "" {
 			parts = append(parts, "("+e+")")
 		}
 	}
-	return strings.Join(parts, op)
+	return strings.Join(parts, "||")
 }
 
 // quoteString renders s as a double-quoted literal. Invalid UTF-8 is replaced by U+FFFD
 // first: the value reaches Xero URL-encoded as UTF-8, and a stray byte has no meaning there.
 func quoteString(s string) string {
-	s = validUTF8(s)
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	var b strings.Builder
 	b.Grow(len(s) + 2)
 	b.WriteByte('"')
@@ -111,11 +91,4 @@ func quoteString(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-func validUTF8(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
 }
