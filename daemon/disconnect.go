@@ -87,17 +87,13 @@ func runDisconnect(ctx context.Context, inv *invocation, tenant string) error {
 
 	// The window closes in the token store's own transaction, so the state and the window
 	// change together: capture never sees a disconnected tenant with an open window.
-	db := commitHookDB{DB: s.pool, beforeCommit: func(ctx context.Context, tx pgx.Tx) error {
+	closeWindow := func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, disconnectWindowSQL, tenant); err != nil {
 			return fmt.Errorf("close the capture window: %w", err)
 		}
 		return nil
-	}}
-	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: db, Key: mustTokenKey(s), Refresher: s.client, Logger: s.log})
-	if err != nil {
-		return fmt.Errorf("disconnect: %w", err)
 	}
-	if err := store.Disconnect(ctx, tenant, revoke); err != nil {
+	if err := s.store.Disconnect(ctx, tenant, revoke, closeWindow); err != nil {
 		return fmt.Errorf("disconnect: %w", err)
 	}
 	var unfinished int64
@@ -136,37 +132,4 @@ func (s *xeroSession) sharedGrant(ctx context.Context, tokens xero.TokenSource, 
 		}
 	}
 	return out, nil
-}
-
-// mustTokenKey is the key openXero already checked.
-func mustTokenKey(s *xeroSession) []byte {
-	key, _ := s.cfg.TokenKey()
-	return key
-}
-
-// commitHookDB is a token-store DB whose transactions run beforeCommit just before they
-// commit, so a statement of ours commits atomically with the store's own.
-type commitHookDB struct {
-	xero.DB
-	beforeCommit func(ctx context.Context, tx pgx.Tx) error
-}
-
-func (d commitHookDB) Begin(ctx context.Context) (pgx.Tx, error) {
-	tx, err := d.DB.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return hookTx{Tx: tx, beforeCommit: d.beforeCommit}, nil
-}
-
-type hookTx struct {
-	pgx.Tx
-	beforeCommit func(ctx context.Context, tx pgx.Tx) error
-}
-
-func (t hookTx) Commit(ctx context.Context) error {
-	if err := t.beforeCommit(ctx, t.Tx); err != nil {
-		return err
-	}
-	return t.Tx.Commit(ctx)
 }

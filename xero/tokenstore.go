@@ -198,8 +198,10 @@ func (s *TokenStore) Get(ctx context.Context, tenantID string) (StoredConnection
 // skips it), then forgets the tokens and marks the connection disconnected, all under the
 // row lock so no refresh races it. If revoke fails for any reason other than the token
 // already being dead, nothing changes and the error is returned: a token we forgot but did
-// not revoke would stay alive at Xero for 60 days.
-func (s *TokenStore) Disconnect(ctx context.Context, tenantID string, revoke func(ctx context.Context, refreshToken string) error) error {
+// not revoke would stay alive at Xero for 60 days. beforeCommit, if set, runs in the same
+// transaction just before it commits, so a caller's statement commits with the disconnect.
+func (s *TokenStore) Disconnect(ctx context.Context, tenantID string, revoke func(ctx context.Context, refreshToken string) error,
+	beforeCommit func(ctx context.Context, tx pgx.Tx) error) error {
 	tenantID = canonicalID(tenantID)
 	tx, row, err := s.lockRow(ctx, tenantID)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -224,6 +226,11 @@ func (s *TokenStore) Disconnect(ctx context.Context, tenantID string, revoke fun
 	}
 	if _, err := tx.Exec(ctx, disconnectSQL, tenantID, s.now()); err != nil {
 		return fmt.Errorf("disconnect tenant %s: %w", tenantID, err)
+	}
+	if beforeCommit != nil {
+		if err := beforeCommit(ctx, tx); err != nil {
+			return fmt.Errorf("disconnect tenant %s: %w", tenantID, err)
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("disconnect tenant %s: commit: %w", tenantID, err)

@@ -566,7 +566,7 @@ func TestTokenStoreDisconnect(t *testing.T) {
 	t.Parallel()
 	s := newStoreSetup(t)
 	ctx := context.Background()
-	if err := s.store.Disconnect(ctx, s.tenant, s.client.Revoke); err != nil {
+	if err := s.store.Disconnect(ctx, s.tenant, s.client.Revoke, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.idp.revoked) != 1 || s.idp.revoked[0] != "rt-1" {
@@ -583,7 +583,7 @@ func TestTokenStoreDisconnect(t *testing.T) {
 	// A failing revoke leaves the connection untouched.
 	other := s.addTenant(t, "Other")
 	boom := errors.New("identity down")
-	if err := s.store.Disconnect(ctx, other, func(context.Context, string) error { return boom }); !errors.Is(err, boom) {
+	if err := s.store.Disconnect(ctx, other, func(context.Context, string) error { return boom }, nil); !errors.Is(err, boom) {
 		t.Fatalf("Disconnect = %v", err)
 	}
 	if sc, _ := s.store.Get(ctx, other); sc.State != StateConnected || !s.hasToken(t, other) {
