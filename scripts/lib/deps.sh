@@ -1,4 +1,4 @@
-# Sourced by .ci/run, scripts/test, scripts/demo and scripts/bench: makes sure Go is on PATH and
+# Sourced by .ci/run, scripts/test, scripts/demo, scripts/torture and scripts/bench: makes sure Go is on PATH and
 # the PostgreSQL server binaries (and pg_recvlogical) are installed, installing Debian's
 # postgresql-15 when we are root and they are missing.
 export PATH="/usr/local/go/bin:$PATH"
