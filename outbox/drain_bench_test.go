@@ -73,17 +73,7 @@ func drainOnce(b *testing.B) {
 	// Five simulated minutes of Xero's budget: long enough that where the fixed windows fall
 	// (a span can take in one window more or less) moves the figure by a few percent only.
 	const backlog = 15000
-	s.db.Exec(b, `INSERT INTO xerosync.outbox (tenant_id, entity, entity_id, action, depends_entity, depends_entity_id, payload, source)
-		SELECT $1, 'invoice', x.id, 'issue', 'contact', x.customer, json_build_object(
-		         'invoice_id', x.id, 'customer_id', x.customer, 'number', 'B-' || lpad(x.g::text, 6, '0'),
-		         'status', 'issued', 'currency', 'NZD', 'issue_date', '2026-03-02', 'due_date', '2026-03-31',
-		         'reference', NULL, 'amounts_tax', 'exclusive',
-		         'lines', json_build_array(json_build_object('position', 1, 'description', 'Consulting',
-		             'quantity', '1.0000', 'unit_price', '100.0000', 'discount_rate', '0.00',
-		             'revenue_category', 'services', 'tax_component', 'GST15', 'item_code', NULL))),
-		       'backfill'
-		  FROM (SELECT g, gen_random_uuid() AS id, ($2::uuid[])[1 + g % 10] AS customer
-		          FROM generate_series(1, $3::int) g) x`, s.tenant, customers, backlog)
+	queueInvoices(b, s, backlog, "B-", 6, customers)
 	before := s.sim.Stats().TooManyRequests
 
 	b.ResetTimer()
@@ -153,16 +143,7 @@ func backlogMemoryOnce(b *testing.B) {
 	s.db.Exec(b, "INSERT INTO xerosync.entities (entity, entity_id, tenant_id, xero_id) VALUES ('contact', $1, $2, $3)", customer, s.tenant, id)
 	const backlog = 1_000_000
 	started := time.Now()
-	s.db.Exec(b, `INSERT INTO xerosync.outbox (tenant_id, entity, entity_id, action, depends_entity, depends_entity_id, payload, source)
-		SELECT $1, 'invoice', gen_random_uuid(), 'issue', 'contact', $2::uuid, json_build_object(
-		         'invoice_id', gen_random_uuid(), 'customer_id', $2::uuid, 'number', 'M-' || lpad(g::text, 7, '0'),
-		         'status', 'issued', 'currency', 'NZD', 'issue_date', '2026-03-02', 'due_date', '2026-03-31',
-		         'reference', NULL, 'amounts_tax', 'exclusive',
-		         'lines', json_build_array(json_build_object('position', 1, 'description', 'Consulting',
-		             'quantity', '1.0000', 'unit_price', '100.0000', 'discount_rate', '0.00',
-		             'revenue_category', 'services', 'tax_component', 'GST15', 'item_code', NULL))),
-		       'backfill'
-		  FROM generate_series(1, $3::int) g`, s.tenant, customer, backlog)
+	queueInvoices(b, s, backlog, "M-", 7, []string{customer})
 	s.db.Exec(b, "ANALYZE xerosync.outbox")
 	b.Logf("queued %d rows in %v", backlog, time.Since(started).Round(time.Second))
 
@@ -193,4 +174,21 @@ func backlogMemoryOnce(b *testing.B) {
 		backlog, done, run, perMinute, float64(base)/(1<<20), float64(peak)/(1<<20), growth)
 	b.Logf("TABLE| draining from a backlog of %d outbox rows | Go heap grows %.1f MiB (peak %.1f MiB, simulator included); %.0f invoices a minute |",
 		backlog, growth, float64(peak)/(1<<20), perMinute)
+}
+
+// queueInvoices queues n issue rows straight into the outbox, as backfill would: invoices
+// numbered prefix + g zero-padded to width, of the customers in turn, each with one line.
+func queueInvoices(b *testing.B, s *dsetup, n int, prefix string, width int, customers []string) {
+	b.Helper()
+	s.db.Exec(b, `INSERT INTO xerosync.outbox (tenant_id, entity, entity_id, action, depends_entity, depends_entity_id, payload, source)
+		SELECT $1, 'invoice', x.id, 'issue', 'contact', x.customer, json_build_object(
+		         'invoice_id', x.id, 'customer_id', x.customer, 'number', $4 || lpad(x.g::text, $5, '0'),
+		         'status', 'issued', 'currency', 'NZD', 'issue_date', '2026-03-02', 'due_date', '2026-03-31',
+		         'reference', NULL, 'amounts_tax', 'exclusive',
+		         'lines', json_build_array(json_build_object('position', 1, 'description', 'Consulting',
+		             'quantity', '1.0000', 'unit_price', '100.0000', 'discount_rate', '0.00',
+		             'revenue_category', 'services', 'tax_component', 'GST15', 'item_code', NULL))),
+		       'backfill'
+		  FROM (SELECT g, gen_random_uuid() AS id, ($2::uuid[])[1 + g % cardinality($2::uuid[])] AS customer
+		          FROM generate_series(1, $3::int) g) x`, s.tenant, customers, n, prefix, width)
 }
