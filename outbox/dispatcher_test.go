@@ -134,11 +134,7 @@ func (s *dsetup) start(mutate func(*outbox.DispatcherConfig)) {
 
 func (s *dsetup) scalar(sql string, args ...any) string {
 	s.t.Helper()
-	var v string
-	if err := s.db.Pool.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
-		s.t.Fatalf("%s: %v", sql, err)
-	}
-	return v
+	return scalar(s.t, s.db, sql, args...)
 }
 
 func (s *dsetup) uuid() string { return s.scalar("SELECT gen_random_uuid()::text") }
@@ -233,11 +229,17 @@ type rowState struct {
 
 func (s *dsetup) row(id int64) rowState {
 	s.t.Helper()
+	return readRow(s.t, s.db, id)
+}
+
+// readRow reads an outbox row's state as the tests compare it.
+func readRow(t testing.TB, db *pgtest.DB, id int64) rowState {
+	t.Helper()
 	var r rowState
-	if err := s.db.Pool.QueryRow(context.Background(), `SELECT state, coalesce(last_error_code, ''), coalesce(last_error, ''),
+	if err := db.Pool.QueryRow(context.Background(), `SELECT state, coalesce(last_error_code, ''), coalesce(last_error, ''),
 		coalesce(xero_id::text, ''), coalesce(idempotency_key, ''), attempts FROM xerosync.outbox WHERE id = $1`, id).
 		Scan(&r.State, &r.Code, &r.Error, &r.XeroID, &r.Key, &r.Attempts); err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return r
 }

@@ -97,9 +97,15 @@ func (s *setup) connect(tenant, state string) {
 
 func (s *setup) one(sql string, args ...any) string {
 	s.t.Helper()
+	return scalar(s.t, s.db, sql, args...)
+}
+
+// scalar runs a query of one text value.
+func scalar(t testing.TB, db *pgtest.DB, sql string, args ...any) string {
+	t.Helper()
 	var v string
-	if err := s.db.Pool.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
-		s.t.Fatalf("%s: %v", sql, err)
+	if err := db.Pool.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
+		t.Fatalf("%s: %v", sql, err)
 	}
 	return v
 }
@@ -118,10 +124,17 @@ func (s *setup) customer(name string, extra ...string) string {
 // sync waits until capture has stored everything committed so far.
 func (s *setup) sync() {
 	s.t.Helper()
-	target := s.one("SELECT pg_current_wal_lsn()::text")
-	waitFor(s.t, 60*time.Second, "capture to reach "+target, func() bool {
+	syncCapture(s.t, s.db)
+}
+
+// syncCapture waits until the capture of db (its slot is named after it) has stored
+// everything committed so far.
+func syncCapture(t testing.TB, db *pgtest.DB) {
+	t.Helper()
+	target := scalar(t, db, "SELECT pg_current_wal_lsn()::text")
+	waitFor(t, 60*time.Second, "capture to reach "+target, func() bool {
 		var ok bool
-		_ = s.db.Pool.QueryRow(context.Background(), "SELECT lsn >= $1::pg_lsn FROM xerosync.checkpoint WHERE slot_name = $2", target, s.db.Name).Scan(&ok)
+		_ = db.Pool.QueryRow(context.Background(), "SELECT lsn >= $1::pg_lsn FROM xerosync.checkpoint WHERE slot_name = $2", target, db.Name).Scan(&ok)
 		return ok
 	})
 }

@@ -48,11 +48,7 @@ func newHostileSetup(t *testing.T) *hsetup {
 
 func (h *hsetup) one(t *testing.T, sql string, args ...any) string {
 	t.Helper()
-	var v string
-	if err := h.db.Pool.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return v
+	return scalar(t, h.db, sql, args...)
 }
 
 func (h *hsetup) exec(t *testing.T, sql string, args ...any) {
@@ -97,12 +93,7 @@ func (h *hsetup) invoice(t *testing.T, customer, number, currency, date string, 
 // sync waits until capture has stored everything committed so far.
 func (h *hsetup) sync(t *testing.T) {
 	t.Helper()
-	target := h.one(t, "SELECT pg_current_wal_lsn()::text")
-	waitFor(t, 30*time.Second, "capture to reach "+target, func() bool {
-		var ok bool
-		_ = h.db.Pool.QueryRow(context.Background(), "SELECT lsn >= $1::pg_lsn FROM xerosync.checkpoint WHERE slot_name = $2", target, h.db.Name).Scan(&ok)
-		return ok
-	})
+	syncCapture(t, h.db)
 }
 
 // rowsOf lists the outbox rows of an entity, oldest first, once capture has caught up.
@@ -125,13 +116,7 @@ func (h *hsetup) rowsOf(t *testing.T, entity, id string) []int64 {
 
 func (h *hsetup) rowOf(t *testing.T, id int64) rowState {
 	t.Helper()
-	var r rowState
-	if err := h.db.Pool.QueryRow(context.Background(), `SELECT state, coalesce(last_error_code, ''), coalesce(last_error, ''),
-		coalesce(xero_id::text, ''), coalesce(idempotency_key, ''), attempts FROM xerosync.outbox WHERE id = $1`, id).
-		Scan(&r.State, &r.Code, &r.Error, &r.XeroID, &r.Key, &r.Attempts); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return readRow(t, h.db, id)
 }
 
 // settle waits for a row to end (done, failed or cancelled) and returns it.
