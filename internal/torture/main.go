@@ -236,8 +236,16 @@ func workload(ctx context.Context, db *pgxpool.Pool, tenant string, p params, ex
 			name := fmt.Sprintf("Customer %05d", seq)
 			var id string
 			err = retrying(ctx, func() error {
-				return db.QueryRow(ctx, `INSERT INTO crm.customers (tenant_id, name, email, phone, country_code)
-					VALUES ($1, $2, $3, '+64 1', 'NZ') RETURNING id::text`, tenant, name, fmt.Sprintf("c%05d@example.com", seq)).Scan(&id)
+				// Idempotent: a retry after a commit whose answer was lost (PostgreSQL
+				// restarted) must not add the customer twice.
+				return db.QueryRow(ctx, `WITH ins AS (
+						INSERT INTO crm.customers (tenant_id, name, email, phone, country_code)
+						SELECT $1, $2, $3, '+64 1', 'NZ'
+						 WHERE NOT EXISTS (SELECT 1 FROM crm.customers WHERE tenant_id = $1 AND email = $3)
+						RETURNING id)
+					SELECT id::text FROM ins
+					UNION ALL SELECT id::text FROM crm.customers WHERE tenant_id = $1 AND email = $3
+					LIMIT 1`, tenant, name, fmt.Sprintf("c%05d@example.com", seq)).Scan(&id)
 			})
 			if err == nil {
 				exp.mu.Lock()
@@ -271,6 +279,10 @@ func workload(ctx context.Context, db *pgxpool.Pool, tenant string, p params, ex
 					return err
 				}
 				defer tx.Rollback(ctx)
+				// Idempotent, as above: an invoice committed before a lost answer is kept.
+				if err := tx.QueryRow(ctx, `SELECT id::text FROM finance.invoices WHERE tenant_id = $1 AND number = $2`, tenant, number).Scan(&id); err == nil {
+					return nil
+				}
 				if err := tx.QueryRow(ctx, `INSERT INTO finance.invoices (tenant_id, customer_id, number, status, currency, issue_date, due_date, issued_at)
 					VALUES ($1, $2, $3, 'issued', 'NZD', current_date, current_date + 30, now()) RETURNING id::text`, tenant, cust, number).Scan(&id); err != nil {
 					return err
@@ -319,8 +331,11 @@ func workload(ctx context.Context, db *pgxpool.Pool, tenant string, p params, ex
 			}
 			ref := fmt.Sprintf("%s/P%d", number, inv.paid+1)
 			err = retrying(ctx, func() error {
+				// Idempotent, as above: a payment committed before a lost answer is not paid
+				// twice (which Xero would rightly show as two payments).
 				_, err := db.Exec(ctx, `INSERT INTO finance.payments (tenant_id, invoice_id, amount, paid_on, method, reference)
-					VALUES ($1, $2, 10.00, current_date, 'card', $3)`, tenant, inv.id, ref)
+					SELECT $1, $2, 10.00, current_date, 'card', $3
+					 WHERE NOT EXISTS (SELECT 1 FROM finance.payments WHERE invoice_id = $2 AND reference = $3)`, tenant, inv.id, ref)
 				return err
 			})
 			if err == nil {
@@ -340,6 +355,8 @@ func workload(ctx context.Context, db *pgxpool.Pool, tenant string, p params, ex
 }
 
 // retrying runs f until it succeeds, for as long as PostgreSQL is restarting.
+// retrying retries a Softbooq write while PostgreSQL restarts. A write whose commit landed
+// but whose answer was lost is retried too, so every write passed here is idempotent.
 func retrying(ctx context.Context, f func() error) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -347,6 +364,7 @@ func retrying(ctx context.Context, f func() error) error {
 		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
 			return err
 		}
+		logf("retrying a Softbooq write after: %v", err)
 		time.Sleep(100 * time.Millisecond)
 	}
 }
