@@ -61,6 +61,7 @@ type claimedRow struct {
 	attempts     int // including the attempt being made: the value the row holds in the database
 	generation   int
 	reconcile    bool // the previous attempt's outcome is unknown
+	lastCode     string // last_error_code: InvoiceNumberInUse while a refused number is looked up
 	ownXeroID    string
 	parentXeroID string
 	folded       []int64 // later pending upserts of the same contact, sent as this one
@@ -93,9 +94,9 @@ func (l *lane) claim(ctx context.Context) ([]*claimedRow, *mappings, error) {
 		}
 		for q.Next() {
 			r := &claimedRow{}
-			var own, parent *string
+			var own, parent, code *string
 			if err := q.Scan(&r.id, &r.entity, &r.entityID, &r.action, &r.payload, &r.folded, &r.attempts,
-				&r.generation, &r.reconcile, &own, &parent); err != nil {
+				&r.generation, &r.reconcile, &code, &own, &parent); err != nil {
 				q.Close()
 				return err
 			}
@@ -104,6 +105,9 @@ func (l *lane) claim(ctx context.Context) ([]*claimedRow, *mappings, error) {
 			}
 			if parent != nil {
 				r.parentXeroID = *parent
+			}
+			if code != nil {
+				r.lastCode = *code
 			}
 			r.attempts++
 			rows = append(rows, r)

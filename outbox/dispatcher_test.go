@@ -691,11 +691,13 @@ func TestDispatchStartupReconcilesInFlight(t *testing.T) {
 	customer := s.uuid()
 	s.db.Exec(t, "INSERT INTO xerosync.entities (entity, entity_id, tenant_id, xero_id) VALUES ('contact', $1, $2, $3)", customer, s.tenant, contactID)
 	_, number, iRow := s.invoice(customer)
-	// The previous run sent it and died before recording.
+	// The previous run sent it (what s.invoice queued, mapped) and died before recording.
 	org := s.client.Org(s.org, s.store.Source(s.tenant))
+	date, _ := xero.ParseDate("2026-03-02")
 	res, err := org.CreateInvoices(context.Background(), xero.CreateInvoicesParams{IdempotencyKey: "crashed", Invoices: []xero.Invoice{{
 		Type: "ACCREC", Contact: &xero.ContactRef{ContactID: contactID}, InvoiceNumber: number, Status: "AUTHORISED",
-		LineItems: []xero.LineItem{{Description: "x", Quantity: xero.MustDecimal("1"), UnitAmount: xero.MustDecimal("1"), AccountCode: "200"}},
+		CurrencyCode: "NZD", LineAmountTypes: "Exclusive", Date: date, Reference: "PO-7",
+		LineItems: []xero.LineItem{{Description: "Consulting", Quantity: xero.MustDecimal("2"), UnitAmount: xero.MustDecimal("100"), AccountCode: "200", TaxType: "OUTPUT2"}},
 	}}})
 	if err != nil || !res[0].OK() {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -166,15 +167,48 @@ func (l *lane) process(ctx, callCtx context.Context, k kind, rows []*claimedRow,
 	}
 	var wg sync.WaitGroup
 	for k, its := range byKind {
-		for len(its) > 0 {
-			n := min(len(its), l.d.cfg.BatchSize)
-			batch := its[:n]
-			its = its[n:]
+		batches, oversized := cutBatches(its, l.d.cfg.BatchSize, maxBatchBody, l.d.now())
+		l.record(oversized)
+		for _, batch := range batches {
 			wg.Go(func() { l.record(l.send(ctx, callCtx, k, batch)) })
 		}
 	}
 	wg.Wait()
 }
+
+// maxBatchBody is what a batch's elements may add up to: Xero's 3.5 MB a request, less room
+// for the envelope ({"Invoices":[…]}) and the separators counted below.
+const maxBatchBody = xero.MaxRequestBody - 1024
+
+// cutBatches cuts items (of one kind, in queue order) into requests of at most max elements
+// and maxBody bytes of JSON, so that a few large records cannot make a request Xero refuses
+// whole, again and again. A record that alone is over maxBody fails by itself, before any
+// call, with a message that says so (ValidationError: Xero would refuse it, and so would any
+// retry).
+func cutBatches(items []*item, max, maxBody int, now time.Time) (batches [][]*item, oversized []outcome) {
+	var cur []*item
+	size := 0
+	for _, it := range items {
+		n := it.size() + 1 // and its comma
+		if n > maxBody {
+			msg := fmt.Sprintf("%s %s is %s of JSON, over Xero's limit of 3.5 MB for one request, so Xero cannot take it; "+
+				"make it smaller in Softbooq (fewer or shorter lines), then cancel this row", it.row.entity, it.label(), megabytes(n))
+			oversized = append(oversized, outcome{row: it.row, state: StateFailed, code: string(xero.CodeValidationError), err: msg,
+				history: historyEntry(it.row, now, "permanent", string(xero.CodeValidationError), msg, "")})
+			continue
+		}
+		if len(cur) == max || size+n > maxBody {
+			batches, cur, size = append(batches, cur), nil, 0
+		}
+		cur, size = append(cur, it), size+n
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	return batches, oversized
+}
+
+func megabytes(n int) string { return fmt.Sprintf("%.2f MB", float64(n)/1e6) }
 
 // authFailed handles an auth failure: the connection is marked auth_failed (the token store
 // already did for invalid_grant; the predicate makes this a no-op then) and the lane stops.

@@ -106,14 +106,26 @@ func invoiceElement(p InvoicePayload, contactID string, m *mappings) (xero.Invoi
 	return inv, nil
 }
 
+// lineItem maps one line. With m nil, the account and tax codes are left out (a reconcile
+// compares an unmappable row without them).
 func lineItem(number string, l InvoiceLine, m *mappings) (xero.LineItem, error) {
 	li := xero.LineItem{Description: l.Description}
 	if l.ItemCode != nil {
 		li.ItemCode = *l.ItemCode
 	}
+	if m != nil {
+		if err := mapCodes(number, l, m, &li); err != nil {
+			return li, err
+		}
+	}
+	return li, amounts(number, l, &li)
+}
+
+// mapCodes sets a line's account and tax codes from the tenant's mappings.
+func mapCodes(number string, l InvoiceLine, m *mappings, li *xero.LineItem) error {
 	account, ok := m.accounts[l.RevenueCategory]
 	if !ok {
-		return li, mappingMissing("invoice %s line %d: no Xero account code for revenue category %q (integrations.xero_account_mappings)",
+		return mappingMissing("invoice %s line %d: no Xero account code for revenue category %q (integrations.xero_account_mappings)",
 			number, l.Position, l.RevenueCategory)
 	}
 	li.AccountCode = account
@@ -121,28 +133,33 @@ func lineItem(number string, l InvoiceLine, m *mappings) (xero.LineItem, error) 
 	if l.TaxComponent != nil {
 		tax, ok := m.taxes[*l.TaxComponent]
 		if !ok {
-			return li, mappingMissing("invoice %s line %d: no Xero tax type for tax component %q (integrations.xero_tax_mappings)",
+			return mappingMissing("invoice %s line %d: no Xero tax type for tax component %q (integrations.xero_tax_mappings)",
 				number, l.Position, *l.TaxComponent)
 		}
 		li.TaxType = tax
 	}
+	return nil
+}
+
+// amounts sets a line's quantity, unit amount and discount, exact decimals from the payload.
+func amounts(number string, l InvoiceLine, li *xero.LineItem) error {
 	var err error
 	if li.Quantity, err = xero.ParseDecimal(l.Quantity); err != nil {
-		return li, invalid("invoice %s line %d: quantity: %v", number, l.Position, err)
+		return invalid("invoice %s line %d: quantity: %v", number, l.Position, err)
 	}
 	if li.UnitAmount, err = xero.ParseDecimal(l.UnitPrice); err != nil {
-		return li, invalid("invoice %s line %d: unit price: %v", number, l.Position, err)
+		return invalid("invoice %s line %d: unit price: %v", number, l.Position, err)
 	}
 	if l.DiscountRate != "" {
 		d, err := xero.ParseDecimal(l.DiscountRate)
 		if err != nil {
-			return li, invalid("invoice %s line %d: discount rate: %v", number, l.Position, err)
+			return invalid("invoice %s line %d: discount rate: %v", number, l.Position, err)
 		}
 		if d.Sign() != 0 {
 			li.DiscountRate = d // a zero discount is no discount: not sent
 		}
 	}
-	return li, nil
+	return nil
 }
 
 // paymentElement maps a payment. invoiceID is its invoice's Xero id.

@@ -1,10 +1,12 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -165,6 +167,10 @@ func (p *preparer) contacts(rows []*claimedRow) {
 			p.ready(&item{row: r, kind: kindContactCreate, contact: contactElement(c, "")})
 			return
 		}
+		// Linking a contact we may not have made is SPEC §1's rule (the same email, or our
+		// own customer id as its number), so it is done on purpose, and said.
+		p.l.log.Info("customer linked to an existing xero contact", "outbox_id", r.id, "customer_id", c.CustomerID,
+			"xero_contact_id", found.ContactID, "xero_contact_name", found.Name, "matched_by", matchedBy(found, c))
 		// Link first, then update it with our fields (SPEC §1): a crash between the two
 		// leaves the link, so the next attempt updates the same contact.
 		if err := p.l.link(p.ctx, EntityContact, r.entityID, found.ContactID); err != nil {
@@ -174,6 +180,15 @@ func (p *preparer) contacts(rows []*claimedRow) {
 		r.ownXeroID = found.ContactID
 		p.ready(&item{row: r, kind: kindContactUpdate, contact: contactElement(c, found.ContactID)})
 	})
+}
+
+// matchedBy says why a found contact was linked: its ContactNumber is the customer id, or
+// it has the customer's email.
+func matchedBy(x xero.Contact, c ContactPayload) string {
+	if x.ContactNumber == c.CustomerID {
+		return "contact_number"
+	}
+	return "email"
 }
 
 // findContact looks a customer's contact up in Xero: by email (case-insensitive, exact),
@@ -220,18 +235,27 @@ func (p *preparer) findContact(c ContactPayload, numberFirst bool) (xero.Contact
 	return second()
 }
 
+// invoiceCheck is an invoice row being reconciled: what we would send (or, when the row
+// cannot be mapped, what of it can still be compared), and the item to send if Xero holds
+// nothing of ours under its number.
+type invoiceCheck struct {
+	r      *claimedRow
+	number string
+	want   xero.Invoice
+	it     *item
+	err    error // a mapping failure, reported if the reconcile finds nothing
+}
+
 func (p *preparer) invoices(rows []*claimedRow) {
-	type pending struct {
-		r      *claimedRow
-		number string
-		it     *item
-		err    error // a mapping failure, reported if the reconcile finds nothing
-	}
-	var recon []pending
+	var recon []invoiceCheck
 	for _, r := range rows {
 		var inv InvoicePayload
 		if err := decodePayload(r.payload, &inv); err != nil {
 			p.fail(r, err)
+			continue
+		}
+		if r.ownXeroID != "" {
+			p.already(r)
 			continue
 		}
 		el, err := invoiceElement(inv, r.parentXeroID, p.m)
@@ -249,43 +273,112 @@ func (p *preparer) invoices(rows []*claimedRow) {
 			p.ready(&item{row: r, kind: kindInvoice, invoice: el})
 			continue
 		}
-		pd := pending{r: r, number: inv.Number, err: err}
+		ic := invoiceCheck{r: r, number: inv.Number, want: el, err: err}
 		if err == nil {
-			pd.it = &item{row: r, kind: kindInvoice, invoice: el}
+			ic.it = &item{row: r, kind: kindInvoice, invoice: el}
+		} else {
+			ic.want, _ = invoiceElement(inv, r.parentXeroID, nil) // compared without account and tax codes
 		}
-		recon = append(recon, pd)
+		recon = append(recon, ic)
 	}
 	if len(recon) == 0 {
 		return
 	}
-	numbers := make([]string, len(recon))
-	for i, pd := range recon {
-		numbers[i] = pd.number
-	}
-	found, err := p.l.org.FindInvoicesByNumber(p.ctx, numbers)
+	// Only what our app created can be ours (createdByMyApp), and only if it is what we
+	// sent: a number is not an identity (SPEC §2).
+	own, err := p.l.org.FindOwnInvoicesByNumber(p.ctx, numbersOf(recon))
 	if err != nil {
-		for _, pd := range recon {
-			p.readFailed(pd.r, err)
+		for _, ic := range recon {
+			p.readFailed(ic.r, err)
 		}
 		return
 	}
-	byNumber := map[string]xero.Invoice{}
-	for _, inv := range found {
-		if inv.Type == "" || inv.Type == "ACCREC" {
-			byNumber[inv.InvoiceNumber] = inv
-		}
+	byNumber := map[string][]xero.Invoice{}
+	for _, inv := range own {
+		byNumber[inv.InvoiceNumber] = append(byNumber[inv.InvoiceNumber], inv)
 	}
-	for _, pd := range recon {
-		if inv, ok := byNumber[pd.number]; ok {
-			p.done(pd.r, inv.InvoiceID, true)
+	var refused []invoiceCheck
+	for _, ic := range recon {
+		if cands := byNumber[ic.number]; len(cands) > 0 {
+			if inv, ok := matchInvoice(cands, ic.want); ok {
+				p.done(ic.r, inv.InvoiceID, true)
+				continue
+			}
+			p.numberInUse(ic.r, cands[0], "it was created by xerosync, but not from this invoice: "+invoiceDifference(cands[0], ic.want))
 			continue
 		}
-		if pd.err != nil {
-			p.fail(pd.r, pd.err)
+		if ic.r.lastCode == string(xero.CodeInvoiceNumberInUse) {
+			refused = append(refused, ic) // Xero refused the number, and none of ours holds it
 			continue
 		}
-		p.ready(pd.it)
+		p.sendOrFail(ic)
 	}
+	if len(refused) > 0 {
+		p.numberHolders(refused)
+	}
+}
+
+func numbersOf(ics []invoiceCheck) []string {
+	out := make([]string, len(ics))
+	for i, ic := range ics {
+		out[i] = ic.number
+	}
+	return out
+}
+
+// sendOrFail sends an invoice that Xero does not hold, or fails it for the reason it could
+// not be mapped.
+func (p *preparer) sendOrFail(ic invoiceCheck) {
+	if ic.err != nil {
+		p.fail(ic.r, ic.err)
+		return
+	}
+	p.ready(ic.it)
+}
+
+// numberHolders looks up who holds the numbers Xero refused as taken when none of our own
+// invoices does: such a row fails InvoiceNumberInUse naming the holder, and nothing is
+// linked to it. A number nobody holds any more (the holder was deleted) is sent again.
+func (p *preparer) numberHolders(ics []invoiceCheck) {
+	found, err := p.l.org.FindInvoicesByNumber(p.ctx, numbersOf(ics))
+	if err != nil {
+		for _, ic := range ics {
+			p.readFailed(ic.r, err)
+		}
+		return
+	}
+	for _, ic := range ics {
+		i := slices.IndexFunc(found, func(inv xero.Invoice) bool { return inv.InvoiceNumber == ic.number })
+		if i < 0 {
+			p.sendOrFail(ic)
+			continue
+		}
+		p.numberInUse(ic.r, found[i], "xerosync did not create it")
+	}
+}
+
+// numberInUse fails a row whose number Xero holds for an invoice that is not this one.
+func (p *preparer) numberInUse(r *claimedRow, holder xero.Invoice, why string) {
+	p.fail(r, &rowError{code: xero.CodeInvoiceNumberInUse, msg: numberHeld(holder, why)})
+}
+
+func numberHeld(holder xero.Invoice, why string) string {
+	contact := ""
+	if holder.Contact != nil {
+		contact = cmp.Or(holder.Contact.Name, holder.Contact.ContactID)
+	}
+	return fmt.Sprintf("Xero already holds invoice number %q: InvoiceID %s, contact %q, %s, total %s %s; %s. "+
+		"Nothing was linked, paid or voided in its place. Renumber one of the two (in Xero, or a new number in Softbooq), then retry this row; or cancel it",
+		holder.InvoiceNumber, holder.InvoiceID, contact, cmp.Or(holder.Status, "status unknown"), holder.CurrencyCode, holder.Total, why)
+}
+
+// already finishes a row whose entity Xero already holds (xerosync.entities has its id): an
+// invoice is issued once and a payment made once, whatever happened to the row (set back to
+// pending by hand, queued again after the outbox was pruned). Nothing is sent.
+func (p *preparer) already(r *claimedRow) {
+	p.l.log.Info("outbox row's entity is already in xero: not sent again",
+		"outbox_id", r.id, "entity", r.entity, "entity_id", r.entityID, "action", r.action, "xero_id", r.ownXeroID)
+	p.done(r, r.ownXeroID, false)
 }
 
 // checkInvoice refuses what the client would refuse for the whole batch, so that one bad
@@ -337,6 +430,10 @@ func (p *preparer) payments(rows []*claimedRow) {
 		var pm PaymentPayload
 		if err := decodePayload(r.payload, &pm); err != nil {
 			p.fail(r, err)
+			continue
+		}
+		if r.ownXeroID != "" {
+			p.already(r)
 			continue
 		}
 		if r.parentXeroID == "" {

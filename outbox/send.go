@@ -28,6 +28,37 @@ type item struct {
 	payment xero.Payment
 }
 
+// element is what the item puts in its request.
+func (it *item) element() any {
+	switch it.kind {
+	case kindContactCreate, kindContactUpdate:
+		return it.contact
+	case kindInvoice:
+		return it.invoice
+	case kindVoid:
+		return it.voidID
+	}
+	return it.payment
+}
+
+// size is the item's element's length as JSON, as the client will encode it.
+func (it *item) size() int {
+	b, _ := json.Marshal(it.element()) // strings, decimals and dates: cannot fail
+	return len(b)
+}
+
+// label names the item's record for an operator: the invoice number, the contact's name,
+// else the Softbooq id.
+func (it *item) label() string {
+	switch it.kind {
+	case kindInvoice:
+		return it.invoice.InvoiceNumber
+	case kindContactCreate, kindContactUpdate:
+		return fmt.Sprintf("%q", it.contact.Name)
+	}
+	return it.row.entityID
+}
+
 // idempotencyKey binds a key to one exact request (XERO.md §0 items 6–7): the rows it
 // carries, each at its key generation, and a hash of the elements sent. An identical retry
 // (after a 429, say) reuses the key, so Xero replays instead of acting twice; two different
@@ -102,13 +133,10 @@ func elemsOf[T any](batch []*item, f func(*item) T) []T {
 	return out
 }
 
-var (
-	// An invoice number Xero already has, or a contact number: on a first send this means
-	// an earlier attempt (or someone in Xero) created it, so the row is reconciled, which
-	// links it, instead of failing.
-	reNumberTaken        = regexp.MustCompile(`(?i)invoice\s*(#|number)\s*must\s+be\s+unique`)
-	reContactNumberTaken = regexp.MustCompile(`(?i)contact\s+number\b.*\balready\s+(been\s+)?assigned`)
-)
+// A contact number Xero already has: on a first send this means an earlier attempt created
+// it (the number is the Softbooq customer id, so nobody else's), so the row is reconciled,
+// which links it, instead of failing.
+var reContactNumberTaken = regexp.MustCompile(`(?i)contact\s+number\b.*\balready\s+(been\s+)?assigned`)
 
 // mapResults turns a batch response into outcomes, element i for batch[i].
 func mapResults[T any](l *lane, batch []*item, res []xero.ElementResult[T], err error, key string) []outcome {
@@ -124,9 +152,11 @@ func mapResults[T any](l *lane, batch []*item, res []xero.ElementResult[T], err 
 			continue
 		}
 		code, msg := string(r.Code), strings.Join(r.ValidationErrors, "; ")
-		taken := it.kind == kindInvoice && reNumberTaken.MatchString(msg) ||
-			it.kind == kindContactCreate && reContactNumberTaken.MatchString(msg)
-		if taken && !it.row.reconcile {
+		if it.kind == kindInvoice && r.Code == xero.CodeInvoiceNumberInUse {
+			outs[i] = numberTaken(it.row, now, msg, key)
+			continue
+		}
+		if it.kind == kindContactCreate && reContactNumberTaken.MatchString(msg) && !it.row.reconcile {
 			outs[i] = outcome{row: it.row, state: StatePending, nextAt: now, unknown: true,
 				err:     msg + " (looking it up in Xero before sending again)",
 				history: historyEntry(it.row, now, "reconcile", code, msg, key)}
@@ -139,6 +169,22 @@ func mapResults[T any](l *lane, batch []*item, res []xero.ElementResult[T], err 
 			history: historyEntry(it.row, now, "permanent", code, msg, key)}
 	}
 	return outs
+}
+
+// numberTaken is the outcome of an invoice whose number Xero refused as taken: our own
+// earlier create, whose answer was lost, or somebody else's invoice. The reconcile tells
+// them apart (reconcile.go) and links only ours. After a reconcile that found neither, the
+// next try waits its backoff, so a number Xero refuses without showing its holder cannot
+// spin.
+func numberTaken(r *claimedRow, now time.Time, msg, key string) outcome {
+	next := now
+	if r.reconcile {
+		next = now.Add(backoff(r.attempts, 0))
+	}
+	code := string(xero.CodeInvoiceNumberInUse)
+	return outcome{row: r, state: StatePending, nextAt: next, unknown: true, code: code,
+		err:     msg + " (looking up who holds the number before anything else is sent)",
+		history: historyEntry(r, now, "reconcile", code, msg, key)}
 }
 
 // failAll maps an error of the whole request to each of its rows.
@@ -181,6 +227,10 @@ func (l *lane) failAll(batch []*item, err error, key string) []outcome {
 					continue
 				}
 				code, msg = string(xero.CodeForMessages(msgs)), strings.Join(msgs, "; ")
+			}
+			if it.kind == kindInvoice && code == string(xero.CodeInvoiceNumberInUse) {
+				outs[i] = numberTaken(it.row, now, msg, key)
+				continue
 			}
 			outs[i] = outcome{row: it.row, state: StateFailed, code: code, err: msg,
 				history: historyEntry(it.row, now, "permanent", code, msg, key)}

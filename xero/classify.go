@@ -95,6 +95,10 @@ const (
 	CodeCurrencyNotEnabled ErrorCode = "CurrencyNotEnabled"
 	CodePeriodLocked       ErrorCode = "PeriodLocked"
 	CodeContactNameInUse   ErrorCode = "ContactNameInUse"
+	// CodeInvoiceNumberInUse: Xero holds an invoice with this number that is not ours. Xero
+	// gives a number taken as a plain validation message; the outbox decides, after looking
+	// the number up, whether the holder is our own earlier create or somebody else's.
+	CodeInvoiceNumberInUse ErrorCode = "InvoiceNumberInUse"
 	CodeMappingMissing     ErrorCode = "MappingMissing"
 	CodeValidationError    ErrorCode = "ValidationError"
 )
@@ -110,6 +114,9 @@ var messageCodes = []struct {
 	{regexp.MustCompile(`(?i)not\s+subscribed\s+to\s+(the\s+)?currency`), CodeCurrencyNotEnabled},
 	{regexp.MustCompile(`(?i)(period|end\s+of\s+year|year\s+end)\s+lock\s+date`), CodePeriodLocked},
 	{regexp.MustCompile(`(?i)contact\s+name\b.*\balready\s+(been\s+)?assigned\s+to\s+another\s+contact`), CodeContactNameInUse},
+	// "Invoice # must be unique." (Xero's OpenAPI example) and "This invoice number must be
+	// unique." (integrators' reports, XERO.md §5): matched loosely.
+	{regexp.MustCompile(`(?i)invoice\s*(#|number)\s*must\s+be\s+unique`), CodeInvoiceNumberInUse},
 	{regexp.MustCompile(`(?i)tax\s*type\s+code\b.*\b(does\s+not\s+exist|cannot\s+be\s+used|is\s+not\s+valid)`), CodeTaxRateNotFound},
 	{regexp.MustCompile(`(?i)\btax\s+rate\b.*\b(must\s+be\s+valid|not\s+valid|does\s+not\s+exist|not\s+found)`), CodeTaxRateNotFound},
 	{regexp.MustCompile(`(?i)account\s+code\b.*\b(is\s+not\s+a\s+valid|not\s+valid|has\s+been\s+archived|has\s+been\s+deleted|does\s+not\s+exist)`), CodeInvalidAccountCode},

@@ -62,7 +62,8 @@ func TestCodeForMessage(t *testing.T) {
 		{"The contact name Buzz Lightyear is already assigned to another contact. The contact name must be unique across all active contacts.", CodeContactNameInUse},
 		{"The contact number SB2 is already assigned to another contact. The contact number must be unique across all contacts.", CodeValidationError},
 		{"Email address must be valid.", CodeValidationError},
-		{"Invoice # must be unique.", CodeValidationError},
+		{"Invoice # must be unique.", CodeInvoiceNumberInUse},
+		{"This invoice number must be unique.", CodeInvoiceNumberInUse},
 		{"Payment amount exceeds the amount outstanding on this document", CodeValidationError},
 		{"", CodeValidationError},
 	}

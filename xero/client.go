@@ -29,8 +29,9 @@ const (
 	MaxConcurrent = 5
 	// maxIdempotencyKey is Xero's limit on the key's length.
 	maxIdempotencyKey = 128
-	// maxRequestBody is Xero's 3.5 MB limit on one POST or PUT.
-	maxRequestBody = 3_500_000
+	// MaxRequestBody is Xero's 3.5 MB limit on one POST or PUT (XERO.md §2): a caller cuts
+	// its batches by size as well as by count, and a single record over it fails alone.
+	MaxRequestBody = 3_500_000
 	// maxResponseBody bounds what we read from a success response.
 	maxResponseBody = 64 << 20
 	// apiPath is the Accounting API's prefix under APIURL.
@@ -184,7 +185,7 @@ func (c *Client) do(ctx context.Context, tokens TokenSource, cl call, out any) (
 		if body, err = json.Marshal(cl.body); err != nil {
 			return nil, fmt.Errorf("%s: encode body: %w: %w", cl.op, ErrInvalidRequest, err)
 		}
-		if len(body) > maxRequestBody {
+		if len(body) > MaxRequestBody {
 			return nil, fmt.Errorf("%s: body of %d bytes exceeds Xero's 3.5 MB: %w", cl.op, len(body), ErrInvalidRequest)
 		}
 	}

@@ -18,7 +18,7 @@ SELECT o.id, o.entity, o.entity_id::text, o.action,
            SELECT l.id FROM xerosync.outbox l
             WHERE l.entity = 'contact' AND l.entity_id = o.entity_id AND l.id > o.id AND l.state = 'pending'
             ORDER BY l.id) END AS folded,
-       o.attempts, o.key_generation, o.reconcile,
+       o.attempts, o.key_generation, o.reconcile, o.last_error_code,
        (SELECT e.xero_id::text FROM xerosync.entities e
          WHERE e.entity = o.entity AND e.entity_id = o.entity_id) AS own_xero_id,
        (SELECT e.xero_id::text FROM xerosync.entities e
