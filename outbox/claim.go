@@ -60,7 +60,7 @@ type claimedRow struct {
 	payload      string
 	attempts     int // including the attempt being made: the value the row holds in the database
 	generation   int
-	reconcile    bool // the previous attempt's outcome is unknown
+	reconcile    bool   // the previous attempt's outcome is unknown
 	lastCode     string // last_error_code: InvoiceNumberInUse while a refused number is looked up
 	ownXeroID    string
 	parentXeroID string
