@@ -111,7 +111,7 @@ func openXeroWith(ctx context.Context, cfg *config.Config, log *slog.Logger) (*x
 	if err != nil {
 		return nil, err
 	}
-	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: pool, Key: key, Refresher: client, Logger: log})
+	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: pool, Key: key, KeyName: tokenKeyName(cfg), Refresher: client, Logger: log})
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("token store: %w", err)
@@ -157,6 +157,9 @@ func (s *xeroSession) connectedOrg(ctx context.Context, cmd, tenant string) (xer
 	case sc.State == xero.StateAuthFailed:
 		return sc, nil, fmt.Errorf("%s: tenant %s cannot reach Xero (%s); reconnect it with: xerosync connect --tenant %s",
 			cmd, tenant, cmp.Or(sc.LastError, "its authorisation failed"), tenant)
+	}
+	if err := s.checkTenantKey(ctx, cmd, tenant); err != nil {
+		return sc, nil, err
 	}
 	return sc, s.client.Org(sc.XeroTenantID, s.store.Source(tenant)), nil
 }
