@@ -52,6 +52,7 @@ func TestDaemon(t *testing.T) {
 		t.Run("KeyFilePartial", testKeyFilePartial)
 		t.Run("RotateKey", testRotateKey)
 		t.Run("RotateKeyWrongCurrent", testRotateKeyWrongCurrent)
+		t.Run("HTTPExposedWarning", testHTTPExposedWarning)
 	})
 	goleak.VerifyNone(t, ignore)
 }

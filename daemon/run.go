@@ -104,6 +104,7 @@ func (r *runner) run(ctx context.Context) error {
 		return fmt.Errorf("listen on http.addr %s: %w; is another xerosync running here? set http.addr to a free port", r.cfg.HTTP.Addr, err)
 	}
 	r.log.Info("listening", "addr", ln.Addr().String())
+	warnIfExposed(r.log, ln.Addr())
 	if r.onListen != nil {
 		r.onListen(ln.Addr())
 	}
@@ -120,11 +121,7 @@ func (r *runner) run(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(handler, r.log)
 
 	r.log.Info("starting", "database", r.cfg.Database.RedactedURL(), "slot", r.cfg.Database.Slot,
 		"publication", r.cfg.Database.Publication)
