@@ -53,6 +53,8 @@ func TestDaemon(t *testing.T) {
 		t.Run("RotateKey", testRotateKey)
 		t.Run("RotateKeyWrongCurrent", testRotateKeyWrongCurrent)
 		t.Run("HTTPExposedWarning", testHTTPExposedWarning)
+		t.Run("ConnectErrorDescriptionEscaped", testConnectErrorDescriptionEscaped)
+		t.Run("ConnectReplayedCode", testConnectReplayedCode)
 	})
 	goleak.VerifyNone(t, ignore)
 }
