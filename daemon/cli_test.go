@@ -40,8 +40,9 @@ func TestUsage(t *testing.T) {
 		{"retry code alone", []string{"retry", "--code", "PeriodLocked"}, 2, "", "go together"},
 		{"backfill bad date", []string{"backfill", "--tenant", tenantA, "--since", "last year"}, 2, "", "not a date"},
 		{"connect needs tenant", []string{"connect"}, 2, "", "--tenant ID is required"},
+		{"rotate-key needs --new", []string{"rotate-key"}, 2, "", "--new FILE is required"},
 	}
-	for _, cmd := range []string{"run", "connect", "disconnect", "backfill", "status", "retry", "check", "migrate"} {
+	for _, cmd := range []string{"run", "connect", "disconnect", "backfill", "status", "retry", "check", "migrate", "rotate-key"} {
 		tests = append(tests, usageCase{cmd + " help", []string{cmd, "--help"}, 0, "usage: xerosync [--config FILE] " + cmd, ""})
 	}
 	// The commands that call Xero need its credentials and the token key: configuration

@@ -26,6 +26,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/oauth2"
 
 	"github.com/softbooq/xerosync/config"
 	"github.com/softbooq/xerosync/xero"
@@ -111,7 +112,7 @@ func openXeroWith(ctx context.Context, cfg *config.Config, log *slog.Logger) (*x
 	if err != nil {
 		return nil, err
 	}
-	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: pool, Key: key, Refresher: client, Logger: log})
+	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: pool, Key: key, KeyName: tokenKeyName(cfg), Refresher: client, Logger: log})
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("token store: %w", err)
@@ -157,6 +158,9 @@ func (s *xeroSession) connectedOrg(ctx context.Context, cmd, tenant string) (xer
 	case sc.State == xero.StateAuthFailed:
 		return sc, nil, fmt.Errorf("%s: tenant %s cannot reach Xero (%s); reconnect it with: xerosync connect --tenant %s",
 			cmd, tenant, cmp.Or(sc.LastError, "its authorisation failed"), tenant)
+	}
+	if err := s.checkTenantKey(ctx, cmd, tenant); err != nil {
+		return sc, nil, err
 	}
 	return sc, s.client.Org(sc.XeroTenantID, s.store.Source(tenant)), nil
 }
@@ -241,13 +245,20 @@ func runConnect(ctx context.Context, inv *invocation, p connectParams) error {
 	// PKCE and state: the verifier never leaves this process until the exchange, and the
 	// state ties the redirect to this run (an old or forged redirect is ignored).
 	state, verifier := xero.NewState(), xero.NewVerifier()
-	code, err := waitForRedirect(ctx, inv, redirect, p.timeout, state, s.client.AuthCodeURL(state, verifier))
+	// The code is exchanged while the browser waits, so that its page tells the real outcome
+	// (a replayed or expired code fails here) rather than a success the command then denies.
+	exchange := func(ctx context.Context, code string) (*oauth2.Token, error) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute) // one POST; the browser waits for it
+		defer cancel()
+		tok, err := s.client.Exchange(ctx, code, verifier)
+		if err != nil {
+			return nil, fmt.Errorf("connect: exchange the authorisation code: %w; nothing was linked, run connect again", err)
+		}
+		return tok, nil
+	}
+	tok, err := waitForRedirect(ctx, inv, redirect, p.timeout, state, s.client.AuthCodeURL(state, verifier), exchange)
 	if err != nil {
 		return err
-	}
-	tok, err := s.client.Exchange(ctx, code, verifier)
-	if err != nil {
-		return fmt.Errorf("connect: exchange the authorisation code: %w", err)
 	}
 	static := xero.StaticToken(tok)
 
@@ -443,32 +454,48 @@ func loopbackRedirect(cfg *config.Config) (*url.URL, error) {
 	return u, nil
 }
 
-// redirectResult is what the loopback listener received.
+// redirectResult is what became of the redirect: the token set its code was exchanged for,
+// or the error the command reports.
 type redirectResult struct {
-	code string
-	err  error
+	tok *oauth2.Token
+	err error
 }
 
-// waitForRedirect listens on the redirect URL's host and port, prints the authorisation URL
-// and returns the code of the first redirect that carries our state. The listener is
-// opened before the URL is printed, so a fast browser cannot arrive to a closed port, and
-// it is closed before returning.
-func waitForRedirect(ctx context.Context, inv *invocation, redirect *url.URL, timeout time.Duration, state, authURL string) (string, error) {
+// waitForRedirect listens on the redirect URL's host and port, prints the authorisation URL,
+// and exchanges the code of the first redirect that carries our state before answering the
+// browser, whose page then says what the command will say. The listener is opened before the
+// URL is printed, so a fast browser cannot arrive to a closed port, and it is closed before
+// returning.
+func waitForRedirect(ctx context.Context, inv *invocation, redirect *url.URL, timeout time.Duration, state, authURL string,
+	exchange func(ctx context.Context, code string) (*oauth2.Token, error)) (*oauth2.Token, error) {
 	addr := redirect.Host
 	if redirect.Port() == "" {
 		addr = net.JoinHostPort(redirect.Hostname(), "80")
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("connect: listen on %s for Xero's redirect (xero.redirect_url): %w; is another connect running, or the port in use?", addr, err)
+		return nil, fmt.Errorf("connect: listen on %s for Xero's redirect (xero.redirect_url): %w; is another connect running, or the port in use?", addr, err)
 	}
 	path := redirect.Path
 	if path == "" {
 		path = "/"
 	}
 	results := make(chan redirectResult, 1)
-	var once sync.Once
-	deliver := func(r redirectResult) { once.Do(func() { results <- r }) }
+	// The first redirect with our state is the one: a second (a reload, a double click) must
+	// not exchange again, or its invalid_grant would contradict the first one's page.
+	var mu sync.Mutex
+	taken := false
+	started := make(chan struct{}) // closed when that redirect is being handled
+	take := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if taken {
+			return false
+		}
+		taken = true
+		close(started)
+		return true
+	}
 	stderr := inv.p.Stderr
 
 	mux := http.NewServeMux()
@@ -481,22 +508,35 @@ func waitForRedirect(ctx context.Context, inv *invocation, redirect *url.URL, ti
 			redirectPage(w, http.StatusBadRequest, "This link does not belong to the running xerosync connect. Use the URL it printed last.")
 			return
 		}
-		if e := q.Get("error"); e != "" {
-			msg := e
-			if d := q.Get("error_description"); d != "" {
-				msg += ": " + d
-			}
-			deliver(redirectResult{err: fmt.Errorf("connect: Xero did not authorise the app (%s); nothing was linked", msg)})
-			redirectPage(w, http.StatusOK, "Xero did not authorise xerosync ("+msg+"). See the terminal.")
-			return
-		}
-		code := q.Get("code")
-		if code == "" {
+		e, code := q.Get("error"), q.Get("code")
+		if e == "" && code == "" {
 			redirectPage(w, http.StatusBadRequest, "The redirect carries no authorisation code.")
 			return
 		}
-		deliver(redirectResult{code: code})
-		redirectPage(w, http.StatusOK, "xerosync received the authorisation. You can close this window and return to the terminal.")
+		if !take() {
+			redirectPage(w, http.StatusConflict, "xerosync connect has already received an authorisation. See the terminal.")
+			return
+		}
+		if e != "" {
+			// The query is whatever reached the listener: quoted, so that escape sequences
+			// in it are shown, not run by the operator's terminal.
+			msg := strconv.Quote(e)
+			if d := q.Get("error_description"); d != "" {
+				msg += ": " + strconv.Quote(d)
+			}
+			err := fmt.Errorf("connect: Xero did not authorise the app (%s); nothing was linked", msg)
+			results <- redirectResult{err: err}
+			redirectPage(w, http.StatusOK, err.Error()+". See the terminal.")
+			return
+		}
+		tok, err := exchange(ctx, code)
+		results <- redirectResult{tok: tok, err: err}
+		if err != nil {
+			redirectPage(w, http.StatusOK, "xerosync could not complete the authorisation: "+err.Error())
+			return
+		}
+		redirectPage(w, http.StatusOK, "xerosync received the authorisation from Xero and obtained its tokens. "+
+			"Return to the terminal, which links the organisation; you can close this window.")
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan struct{})
@@ -523,13 +563,16 @@ func waitForRedirect(ctx context.Context, inv *invocation, redirect *url.URL, ti
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
-	case r := <-results:
-		return r.code, r.err
+	case <-started:
+		// A redirect is being handled: its outcome, not the timer, decides (the exchange
+		// has its own timeout).
 	case <-timer.C:
-		return "", fmt.Errorf("connect: no authorisation arrived within %s (--timeout); nothing was linked; run connect again", timeout)
+		return nil, fmt.Errorf("connect: no authorisation arrived within %s (--timeout); nothing was linked; run connect again", timeout)
 	case <-ctx.Done():
-		return "", fmt.Errorf("connect: interrupted before the authorisation arrived; nothing was linked: %w", ctx.Err())
+		return nil, fmt.Errorf("connect: interrupted before the authorisation arrived; nothing was linked: %w", ctx.Err())
 	}
+	r := <-results
+	return r.tok, r.err
 }
 
 func redirectPage(w http.ResponseWriter, status int, msg string) {

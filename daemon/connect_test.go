@@ -100,6 +100,24 @@ func (w *urlWatcher) Write(p []byte) (int, error) {
 // simulator, which consents at once and redirects to connect's loopback listener.
 func (x *xeroSetup) connect(t *testing.T, args ...string) result {
 	t.Helper()
+	return x.connectWith(t, func(ctx context.Context, u string) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("browser: %v", err)
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("browser: the redirect page answered %d", resp.StatusCode)
+		}
+	}, args...)
+}
+
+// connectWith runs `xerosync connect` and hands the authorisation URL it prints to browse,
+// which plays the browser.
+func (x *xeroSetup) connectWith(t *testing.T, browse func(ctx context.Context, authURL string), args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	stdout := &urlWatcher{tlog: tlog{t: t}, urls: make(chan string, 1)}
@@ -114,15 +132,7 @@ func (x *xeroSetup) connect(t *testing.T, args ...string) result {
 	var code int
 	select {
 	case u := <-stdout.urls:
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("browser: %v", err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("browser: the redirect page answered %d", resp.StatusCode)
-		}
+		browse(ctx, u)
 		code = <-done
 	case code = <-done:
 	}

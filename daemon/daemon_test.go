@@ -48,6 +48,13 @@ func TestDaemon(t *testing.T) {
 		t.Run("Backfill", testBackfill)
 		t.Run("BackfillLockDate", testBackfillLockDate)
 		t.Run("Check", testCheck)
+		t.Run("KeyFileWrong", testKeyFileWrong)
+		t.Run("KeyFilePartial", testKeyFilePartial)
+		t.Run("RotateKey", testRotateKey)
+		t.Run("RotateKeyWrongCurrent", testRotateKeyWrongCurrent)
+		t.Run("HTTPExposedWarning", testHTTPExposedWarning)
+		t.Run("ConnectErrorDescriptionEscaped", testConnectErrorDescriptionEscaped)
+		t.Run("ConnectReplayedCode", testConnectReplayedCode)
 	})
 	goleak.VerifyNone(t, ignore)
 }

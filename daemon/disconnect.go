@@ -54,6 +54,9 @@ func runDisconnect(ctx context.Context, inv *invocation, tenant string) error {
 		fmt.Fprintf(out, "tenant %s is already disconnected from Xero; nothing changed\n", tenant)
 		return nil
 	}
+	if err := s.checkTenantKey(ctx, "disconnect", tenant); err != nil {
+		return err
+	}
 
 	revoke := s.client.Revoke
 	if sc.State == xero.StateConnected && sc.XeroConnectionID != "" {

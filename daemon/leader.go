@@ -157,7 +157,7 @@ func (r *runner) newDispatcher() (*outbox.Dispatcher, *xero.TokenStore, error) {
 		return nil, nil, fmt.Errorf("xero client: %w", err)
 	}
 	r.xeroClient.Store(client)
-	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: r.pool, Key: key, Refresher: client, Logger: r.log})
+	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: r.pool, Key: key, KeyName: tokenKeyName(r.cfg), Refresher: client, Logger: r.log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("token store: %w", err)
 	}

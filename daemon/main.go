@@ -140,6 +140,7 @@ func commands() []command {
 		{name: "retry", args: "--id N | --tenant ID --code CODE", summary: "retry outbox rows (the same as setting retry_requested in SQL)", flags: retryFlags},
 		{name: "check", args: "--tenant ID", summary: "pre-flight: mapped account codes, tax types, currencies and lock dates in Xero", flags: checkFlags},
 		{name: "migrate", summary: "apply xerosync's own schema (run does it too)", flags: migrateFlags},
+		{name: "rotate-key", args: "--new FILE", summary: "re-seal every stored Xero token under a new token key, in one transaction", flags: rotateKeyFlags},
 	}
 }
 

@@ -104,6 +104,7 @@ func (r *runner) run(ctx context.Context) error {
 		return fmt.Errorf("listen on http.addr %s: %w; is another xerosync running here? set http.addr to a free port", r.cfg.HTTP.Addr, err)
 	}
 	r.log.Info("listening", "addr", ln.Addr().String())
+	warnIfExposed(r.log, ln.Addr())
 	if r.onListen != nil {
 		r.onListen(ln.Addr())
 	}
@@ -120,11 +121,7 @@ func (r *runner) run(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(handler, r.log)
 
 	r.log.Info("starting", "database", r.cfg.Database.RedactedURL(), "slot", r.cfg.Database.Slot,
 		"publication", r.cfg.Database.Publication)
@@ -164,22 +161,27 @@ func (r *runner) run(ctx context.Context) error {
 	return err
 }
 
-// start waits for the database, applies migrations and tells systemd the daemon is ready. A
-// database that is down is waited for (with backoff, reported on /healthz and in the systemd
-// status); a problem retrying cannot fix (wrong password, no right to create the schema)
-// stops the daemon.
+// start waits for the database, applies migrations, checks that the token key opens the
+// stored tokens, and tells systemd the daemon is ready. A database that is down is waited for
+// (with backoff, reported on /healthz and in the systemd status); a problem retrying cannot
+// fix (wrong password, no right to create the schema, a token key that opens nothing) stops
+// the daemon.
 func (r *runner) start(ctx context.Context) error {
 	b := retry.WithJitterPercent(20, retry.WithCappedDuration(10*time.Second, retry.NewExponential(500*time.Millisecond)))
 	for {
 		r.stepped()
 		err := r.migrate(ctx)
 		if err == nil {
+			err = r.verifyTokenKey(ctx)
+		}
+		if err == nil {
 			break
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		if permanentDBError(err) {
+		var cfgErrs *config.Errors
+		if permanentDBError(err) || errors.As(err, &cfgErrs) {
 			return err
 		}
 		wait, _ := b.Next()

@@ -293,3 +293,21 @@ func testDatabaseDown(t *testing.T) {
 		t.Errorf("the database password was logged:\n%s", out)
 	}
 }
+
+// testHTTPExposedWarning: the daemon itself warns at start when http.addr is not loopback.
+// (The database is unreachable: the warning comes before the daemon needs it.)
+func testHTTPExposedWarning(t *testing.T) {
+	t.Parallel()
+	for addr, warn := range map[string]bool{"0.0.0.0:0": true, "127.0.0.1:0": false} {
+		a := startDaemon(t, addr, map[string]string{
+			"XEROSYNC_DATABASE_URL": "postgres://xerosync@127.0.0.1:1/softbooq?connect_timeout=2",
+			"XEROSYNC_HTTP_ADDR":    addr,
+		})
+		if code := a.stop(t); code != 0 {
+			t.Fatalf("exit code %d", code)
+		}
+		if got := strings.Contains(a.stderr.String(), "http.addr is not a loopback address"); got != warn {
+			t.Errorf("http.addr %s: warned %v, want %v:\n%s", addr, got, warn, a.stderr)
+		}
+	}
+}

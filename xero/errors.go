@@ -172,6 +172,10 @@ const (
 	// NotConnected: we hold no usable token for the tenant (never connected, disconnected or
 	// already auth_failed).
 	NotConnected
+	// TokenKey: the stored token set does not open with our token key (token.key_file was
+	// changed, or the row was altered). The right key, or `xerosync connect`, fixes it;
+	// retrying does not. The connection is marked auth_failed.
+	TokenKey
 )
 
 func (k AuthKind) String() string {
@@ -186,6 +190,8 @@ func (k AuthKind) String() string {
 		return "Forbidden"
 	case NotConnected:
 		return "NotConnected"
+	case TokenKey:
+		return "TokenKey"
 	}
 	return "AuthKind(" + strconv.Itoa(int(k)) + ")"
 }

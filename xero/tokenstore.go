@@ -85,8 +85,12 @@ const (
 
 // TokenStoreConfig configures a TokenStore.
 type TokenStoreConfig struct {
-	DB        DB
-	Key       []byte // 32 bytes (AES-256); from token.key_file
+	DB  DB
+	Key []byte // 32 bytes (AES-256); from token.key_file
+	// KeyName says where Key came from ("token.key_file /etc/xerosync/token-key"): a token
+	// that does not open is a configuration problem, and the message must say which setting
+	// and file to fix.
+	KeyName   string
 	Refresher Refresher
 	Now       func() time.Time
 	Logger    *slog.Logger
@@ -106,6 +110,7 @@ type TokenStore struct {
 	refresher Refresher
 	now       func() time.Time
 	log       *slog.Logger
+	keyName   string
 	margin    time.Duration
 	timeout   time.Duration
 
@@ -120,14 +125,7 @@ func NewTokenStore(cfg TokenStoreConfig) (*TokenStore, error) {
 	if cfg.DB == nil {
 		return nil, errors.New("xero token store: DB is required")
 	}
-	if len(cfg.Key) != 32 {
-		return nil, fmt.Errorf("xero token store: key must be 32 bytes, got %d", len(cfg.Key))
-	}
-	block, err := aes.NewCipher(cfg.Key)
-	if err != nil {
-		return nil, fmt.Errorf("xero token store: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newAEAD(cfg.Key)
 	if err != nil {
 		return nil, fmt.Errorf("xero token store: %w", err)
 	}
@@ -143,9 +141,22 @@ func NewTokenStore(cfg TokenStoreConfig) (*TokenStore, error) {
 		refresher: cfg.Refresher,
 		now:       cfg.Now,
 		log:       cfg.Logger,
+		keyName:   cmp.Or(cfg.KeyName, "the configured token key (token.key_file)"),
 		margin:    cmp.Or(cfg.RefreshMargin, 60*time.Second),
 		timeout:   cmp.Or(cfg.RefreshTimeout, 30*time.Second),
 	}, nil
+}
+
+// newAEAD is AES-256-GCM under key.
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) != 32 {
+		return nil, fmt.Errorf("key must be 32 bytes, got %d", len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 // StoredConnection is what the commands need of a connection row (no secrets): whether and
@@ -214,7 +225,7 @@ func (s *TokenStore) Disconnect(ctx context.Context, tenantID string, revoke fun
 	if row.sealed != nil && revoke != nil {
 		set, err := s.open(tenantID, row.sealed)
 		if err != nil {
-			return fmt.Errorf("disconnect tenant %s: %w", tenantID, err)
+			return fmt.Errorf("disconnect tenant %s: %w", tenantID, s.keyError(tenantID, err))
 		}
 		if err := revoke(ctx, set.RefreshToken.Reveal()); err != nil {
 			var auth *AuthError
@@ -358,11 +369,22 @@ func (s *TokenStore) refresh(ctx context.Context, tenantID string, req refreshRe
 	if row.state != StateConnected || row.sealed == nil {
 		return TokenSet{}, false, &AuthError{Kind: NotConnected, Detail: "tenant " + tenantID + " connection is " + string(row.state)}
 	}
+	now := s.now()
 	cur, err := s.open(tenantID, row.sealed)
 	if err != nil {
-		return TokenSet{}, false, err
+		// Not transient: retrying with the same key can never open it (issue 10). The
+		// connection needs an operator, so it is a connection state like invalid_grant, and
+		// the message names the key setting and file to fix.
+		kerr := s.keyError(tenantID, err)
+		if _, uerr := tx.Exec(ctx, markAuthFailedSQL, tenantID, clean(kerr.Detail, 500), now); uerr != nil {
+			return TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: %w (after %w)", tenantID, uerr, kerr)
+		}
+		if cerr := tx.Commit(ctx); cerr != nil {
+			return TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: commit: %w (after %w)", tenantID, cerr, kerr)
+		}
+		s.log.LogAttrs(ctx, slog.LevelError, "xero tokens do not open with the token key", slog.String("tenant_id", tenantID), slog.String("key", s.keyName))
+		return TokenSet{}, false, kerr
 	}
-	now := s.now()
 	fresh := cur.Expiry.Sub(now) > s.margin
 	need := !fresh
 	switch {
@@ -463,22 +485,23 @@ func (s *TokenStore) seal(tenantID string, t TokenSet) ([]byte, error) {
 	return s.aead.Seal(out, nonce, plain, additionalData(tenantID)), nil
 }
 
-// errSealBroken is deliberately vague: the cause is a wrong key or a tampered/moved row.
-var errSealBroken = errors.New("sealed token does not open (wrong token key, or row tampered with or copied from another tenant)")
+// ErrTokenKey: a sealed token set does not open. It is deliberately vague: the cause is a
+// wrong key (token.key_file changed) or a tampered or moved row, which cannot be told apart.
+var ErrTokenKey = errors.New("sealed token does not open (wrong token key, or row tampered with or copied from another tenant)")
 
 func (s *TokenStore) open(tenantID string, sealed []byte) (TokenSet, error) {
 	ns := s.aead.NonceSize()
 	if len(sealed) < 1+ns+s.aead.Overhead() || sealed[0] != sealVersion {
-		return TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, errSealBroken)
+		return TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, ErrTokenKey)
 	}
 	plain, err := s.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], additionalData(tenantID))
 	if err != nil {
-		return TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, errSealBroken)
+		return TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, ErrTokenKey)
 	}
 	defer clear(plain)
 	var st sealedToken
 	if err := json.Unmarshal(plain, &st); err != nil {
-		return TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, errSealBroken)
+		return TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, ErrTokenKey)
 	}
 	return TokenSet{
 		AccessToken: NewSecret(st.AccessToken), RefreshToken: NewSecret(st.RefreshToken),

@@ -530,13 +530,13 @@ func TestTokenStoreSealBoundToTenant(t *testing.T) {
 	other := s.addTenant(t, "Other")
 	s.db.Exec(t, "UPDATE xerosync.connections SET token_sealed = (SELECT token_sealed FROM xerosync.connections WHERE tenant_id = $1) WHERE tenant_id = $2", s.tenant, other)
 	_, err := s.store.Source(other).AccessToken(ctx)
-	if !errors.Is(err, errSealBroken) {
+	if !errors.Is(err, ErrTokenKey) {
 		t.Fatalf("moved token opened: %v", err)
 	}
 	// A store with another key cannot open anything either.
 	wrong := *s
 	wrong.key = make([]byte, 32)
-	if _, err := wrong.newStore(t, s.db.Pool).Source(s.tenant).AccessToken(ctx); !errors.Is(err, errSealBroken) {
+	if _, err := wrong.newStore(t, s.db.Pool).Source(s.tenant).AccessToken(ctx); !errors.Is(err, ErrTokenKey) {
 		t.Fatalf("wrong key opened: %v", err)
 	}
 	if _, err := NewTokenStore(TokenStoreConfig{DB: s.db.Pool, Key: []byte("short")}); err == nil {
@@ -609,7 +609,7 @@ func TestSealRoundTrip(t *testing.T) {
 		t.Fatalf("open = %v, %v", out, err)
 	}
 	a[len(a)-1] ^= 1
-	if _, err := st.open("t1", a); !errors.Is(err, errSealBroken) {
+	if _, err := st.open("t1", a); !errors.Is(err, ErrTokenKey) {
 		t.Fatal("tampered token opened")
 	}
 }
