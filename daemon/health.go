@@ -14,7 +14,8 @@ import (
 
 // Health is the body of GET /healthz (SPEC §4).
 type Health struct {
-	// Status is ok; degraded (working, but a tenant is auth_failed or has failed rows); or
+	// Status is ok; degraded (working, but a tenant is auth_failed, has failed rows, or has a
+	// row in flight longer than outbox.StuckInFlight); or
 	// down, answered with 503.
 	Status  string           `json:"status"`
 	Role    string           `json:"role"` // leader or standby
@@ -105,7 +106,7 @@ func (r *runner) health(ctx context.Context) Health {
 
 	h.Status = StatusOK
 	for _, t := range h.Tenants {
-		if t.Connection == "auth_failed" || t.Failed > 0 {
+		if t.Connection == "auth_failed" || t.Failed > 0 || t.StuckInFlightSeconds > 0 {
 			h.Status = StatusDegraded
 		}
 	}

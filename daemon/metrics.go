@@ -16,6 +16,7 @@ type metricsCollector struct {
 
 	databaseUp, leader, streaming         *prometheus.Desc
 	outboxRows, oldestPending             *prometheus.Desc
+	oldestInFlight                        *prometheus.Desc
 	captureLag, heartbeatAge              *prometheus.Desc
 	retainedWAL, confirmedLag, slotActive *prometheus.Desc
 	walStatus, safeWAL                    *prometheus.Desc
@@ -36,6 +37,7 @@ func newMetricsCollector(r *runner) *metricsCollector {
 		streaming:      d("xerosync_capture_streaming", "1 while this process's replication stream is up."),
 		outboxRows:     d("xerosync_outbox_rows", "Unfinished outbox rows (pending, in_flight, failed) by state and tenant; done and cancelled are counted by xerosync status, not on every scrape.", "state", "tenant_id"),
 		oldestPending:  d("xerosync_outbox_oldest_pending_age_seconds", "Age of the tenant's oldest pending or in-flight outbox row; 0 when none.", "tenant_id"),
+		oldestInFlight: d("xerosync_outbox_oldest_in_flight_age_seconds", "How long the tenant's oldest in-flight row has been in flight; 0 when none. Over 300 s its outcome is not being recorded (a lock on the row?): /healthz is degraded.", "tenant_id"),
 		captureLag:     d("xerosync_capture_lag_seconds", "Now minus the source commit time of the last captured transaction (heartbeats included)."),
 		heartbeatAge:   d("xerosync_heartbeat_age_seconds", "Time since a heartbeat last came back through the slot."),
 		retainedWAL:    d("xerosync_replication_slot_retained_wal_bytes", "WAL the slot keeps on disk: pg_current_wal_lsn() - restart_lsn."),
@@ -54,7 +56,7 @@ func newMetricsCollector(r *runner) *metricsCollector {
 
 func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.databaseUp, c.leader, c.streaming, c.outboxRows, c.oldestPending, c.captureLag,
+		c.databaseUp, c.leader, c.streaming, c.outboxRows, c.oldestPending, c.oldestInFlight, c.captureLag,
 		c.heartbeatAge, c.retainedWAL, c.confirmedLag, c.slotActive, c.walStatus, c.safeWAL,
 		c.spillBytes, c.spillTxns, c.captureChanges, c.captureTxns, c.rateRemaining, c.tokenExpiry,
 	} {
@@ -94,6 +96,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.outboxRows, float64(n), state, t.TenantID)
 		}
 		gauge(c.oldestPending, t.OldestPendingSeconds, t.TenantID)
+		gauge(c.oldestInFlight, t.OldestInFlightSeconds, t.TenantID)
 		if t.AccessTokenExpiresAt != nil {
 			gauge(c.tokenExpiry, time.Until(*t.AccessTokenExpiresAt).Seconds(), t.TenantID, "access")
 		}

@@ -41,6 +41,11 @@ func testLeaderStandbyTakeover(t *testing.T) {
 
 	// /status and /metrics, while a leads, with a failed row so there is a queue to count.
 	insertRow(t, db, tenantA, "failed", "PeriodLocked")
+	// A row in flight for 10 minutes: its outcome is not being recorded (an operator's lock
+	// on it, say). It shows in /healthz (degraded, with its age) and in /metrics.
+	tenantB := "6c7d8e9f-0000-4000-8000-00000000000b"
+	stuck := insertRow(t, db, tenantB, "in_flight", "")
+	db.Exec(t, "UPDATE xerosync.outbox SET last_attempt_at = now() - interval '10 minutes' WHERE id = $1", stuck)
 	var st daemon.Status
 	if code, body := a.get(t, "/status", &st); code != http.StatusOK || !st.Slot.Exists || !st.Slot.Active {
 		t.Errorf("/status: %d %s", code, body)
@@ -49,6 +54,7 @@ func testLeaderStandbyTakeover(t *testing.T) {
 	for _, name := range []string{
 		`xerosync_outbox_rows{slot="` + db.Name + `",state="failed",tenant_id="` + tenantA + `"} 1`,
 		"xerosync_outbox_oldest_pending_age_seconds", "xerosync_capture_lag_seconds",
+		`xerosync_outbox_oldest_in_flight_age_seconds{slot="` + db.Name + `",tenant_id="` + tenantB + `"} 6`,
 		"xerosync_heartbeat_age_seconds", "xerosync_replication_slot_retained_wal_bytes",
 		"xerosync_replication_slot_confirmed_lag_bytes", "xerosync_replication_slot_active",
 		`xerosync_replication_slot_wal_status{slot="` + db.Name + `",status="reserved"} 1`,
@@ -76,8 +82,15 @@ func testLeaderStandbyTakeover(t *testing.T) {
 	h = a.waitHealth(t, 10*time.Second, "a to report degraded", func(code int, h daemon.Health) bool {
 		return code == http.StatusOK && h.Status == daemon.StatusDegraded
 	})
-	if len(h.Tenants) != 1 || h.Tenants[0].TenantID != tenantA || h.Tenants[0].Failed != 1 || h.Tenants[0].Connection != "disconnected" {
+	byTenant := map[string]daemon.HealthTenant{}
+	for _, ht := range h.Tenants {
+		byTenant[ht.TenantID] = ht
+	}
+	if ht := byTenant[tenantA]; len(h.Tenants) != 2 || ht.Failed != 1 || ht.Connection != "disconnected" || ht.StuckInFlightSeconds != 0 {
 		t.Errorf("tenants = %+v", h.Tenants)
+	}
+	if ht := byTenant[tenantB]; ht.StuckInFlightSeconds < 590 || ht.Failed != 0 {
+		t.Errorf("the stuck row's tenant = %+v, want it reported stuck for 10 minutes", ht)
 	}
 
 	// The leader stops (SIGTERM); b takes over within SPEC's 15 seconds.

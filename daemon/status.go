@@ -77,6 +77,10 @@ type HealthTenant struct {
 	Connection string `json:"connection"` // connected, auth_failed or disconnected
 	Pending    int64  `json:"pending"`
 	Failed     int64  `json:"failed"`
+	// StuckInFlightSeconds is how long the oldest in-flight row has been in flight, present
+	// only when that is longer than outbox.StuckInFlight: its outcome is not being recorded,
+	// and it holds back its entity and dependents (health degraded).
+	StuckInFlightSeconds float64 `json:"stuck_in_flight_seconds,omitempty"`
 }
 
 // TenantStatus is one tenant's connection and queue.
@@ -90,6 +94,7 @@ type TenantStatus struct {
 	ConnectionError       string           `json:"connection_error,omitempty"`
 	Rows                  map[string]int64 `json:"rows"` // by outbox state; done and cancelled only with history
 	OldestPendingSeconds  float64          `json:"oldest_pending_age_seconds"`
+	OldestInFlightSeconds float64          `json:"oldest_in_flight_age_seconds"`
 	FailuresByCode        map[string]int64 `json:"failures_by_code,omitempty"`
 }
 
@@ -138,6 +143,10 @@ func ReadStatus(ctx context.Context, db DBTX, slot, tenant string, history bool)
 		}
 		t.Rows, t.FailuresByCode = q.Rows, q.FailuresByCode
 		t.OldestPendingSeconds = q.OldestPendingAge.Seconds()
+		t.OldestInFlightSeconds = q.OldestInFlightAge.Seconds()
+		if q.OldestInFlightAge > outbox.StuckInFlight {
+			t.StuckInFlightSeconds = t.OldestInFlightSeconds
+		}
 	}
 	// Every state counted is present, zero when it has no rows.
 	counted := []string{outbox.StatePending, outbox.StateInFlight, outbox.StateFailed}

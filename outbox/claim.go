@@ -178,20 +178,64 @@ func historyEntry(r *claimedRow, at time.Time, class, code, msg, key string) map
 	return h
 }
 
-// record writes outcomes (and the links they carry) in one transaction. It runs on a context
-// of its own: an outcome is recorded even when the dispatcher is stopping, because it is the
-// only durable trace of what Xero did.
 // detached is a context for recording what already happened: it outlives the lane's
-// cancellation, bounded by recordTimeout.
+// cancellation, bounded by RecordTimeout.
 func (l *lane) detached() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(l.ctx), recordTimeout)
+	return context.WithTimeout(context.WithoutCancel(l.ctx), l.d.cfg.RecordTimeout)
 }
 
+// record writes outcomes (and the links they carry) in one transaction. It runs on a context
+// of its own: an outcome is recorded even when the dispatcher is stopping, because it is the
+// only durable trace of what Xero did. Outcomes that cannot be written now are kept and
+// tried again (retryUnrecorded) until they are: their rows stay in_flight meanwhile, which
+// holds back their entities and dependents, never sends them again.
 func (l *lane) record(outs []outcome) {
 	if len(outs) == 0 {
 		return
 	}
-	ctx, cancel := l.detached()
+	if err := l.write(outs, l.d.cfg.RecordTimeout); err != nil {
+		l.mu.Lock()
+		l.unrecorded = append(l.unrecorded, outs...)
+		l.mu.Unlock()
+		l.log.Warn("outbox outcomes not recorded; trying again until they are", tint.Err(err),
+			"outbox_ids", outcomeIDs(outs))
+	}
+}
+
+// retryUnrecorded tries once more to write the outcomes record could not. It reports
+// whether some are still unwritten.
+func (l *lane) retryUnrecorded() bool {
+	l.mu.Lock()
+	outs := l.unrecorded
+	l.unrecorded = nil
+	l.mu.Unlock()
+	if len(outs) == 0 {
+		return false
+	}
+	// A short try: the lane's other rows wait for it (a lock held by an operator would
+	// otherwise stall the whole tenant for RecordTimeout at every cycle).
+	if err := l.write(outs, min(l.d.cfg.RecordTimeout, 2*recordRetry)); err != nil {
+		l.mu.Lock()
+		l.unrecorded = append(outs, l.unrecorded...)
+		l.mu.Unlock()
+		l.log.Debug("outbox outcomes still not recorded", tint.Err(err), "rows", len(outs))
+		return true
+	}
+	l.log.Info("outbox outcomes recorded after all", "outbox_ids", outcomeIDs(outs))
+	return false
+}
+
+func outcomeIDs(outs []outcome) []int64 {
+	ids := make([]int64, len(outs))
+	for i, o := range outs {
+		ids[i] = o.row.id
+	}
+	return ids
+}
+
+// write records outcomes in one transaction within timeout, or returns why it could not.
+func (l *lane) write(outs []outcome, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(l.ctx), timeout)
 	defer cancel()
 	now := l.d.now()
 	n := len(outs)
@@ -273,9 +317,7 @@ func (l *lane) record(outs []outcome) {
 		return nil
 	})
 	if err != nil {
-		// The rows stay in_flight; the next start reconciles them, which is safe.
-		l.log.Error("record outbox outcomes", tint.Err(err), "rows", n)
-		return
+		return fmt.Errorf("record outbox outcomes: %w", err)
 	}
 	if f := l.d.cfg.OnOutcome; f != nil {
 		for _, o := range outs {
@@ -290,6 +332,7 @@ func (l *lane) record(outs []outcome) {
 				"entity_id", o.row.entityID, "action", o.row.action, "code", o.code, "error", o.err)
 		}
 	}
+	return nil
 }
 
 // link stores an entity's Xero id at once (a contact linked by lookup, before its update is

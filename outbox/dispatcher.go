@@ -37,9 +37,11 @@ const (
 	tenantPoll = time.Second
 	// flagPoll is how often retry/cancel flags are applied (SPEC §3 promises 2 s).
 	flagPoll = time.Second
-	// recordTimeout bounds writing an attempt's outcome, which must happen even after the
-	// dispatcher was told to stop.
-	recordTimeout = 15 * time.Second
+	// DefaultRecordTimeout bounds one try at writing an attempt's outcome, which must
+	// happen even after the dispatcher was told to stop.
+	DefaultRecordTimeout = 15 * time.Second
+	// recordRetry is how often outcomes that could not be written are tried again.
+	recordRetry = time.Second
 	// listenRetry is the wait before re-opening a lost LISTEN connection.
 	listenRetry = time.Second
 )
@@ -61,6 +63,10 @@ type DispatcherConfig struct {
 	// DrainTimeout is how long requests already started may still take after Run's context
 	// ends (default 20 s, inside systemd's stop timeout); their results are recorded.
 	DrainTimeout time.Duration
+	// RecordTimeout bounds one try at writing outcomes (default 15 s). Outcomes that could
+	// not be written (the row locked by an operator's transaction, the database away) are
+	// kept and tried again every second until they are, never dropped.
+	RecordTimeout time.Duration
 	// OnOutcome, if set, is told of each recorded attempt: the entity, the row's new state
 	// (done, pending, failed) and the error code, if any (metrics). It must be quick.
 	OnOutcome func(entity, state, code string)
@@ -93,6 +99,7 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	}
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, DefaultPollInterval)
 	cfg.DrainTimeout = cmp.Or(cfg.DrainTimeout, DefaultDrainTimeout)
+	cfg.RecordTimeout = cmp.Or(cfg.RecordTimeout, DefaultRecordTimeout)
 	return &Dispatcher{
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "dispatcher"),

@@ -3,8 +3,11 @@ package outbox_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/softbooq/xerosync/outbox"
 	"github.com/softbooq/xerosync/xero"
@@ -160,5 +163,83 @@ func TestOversizedBatchesAreCutBySize(t *testing.T) {
 	}
 	if puts < 2 {
 		t.Errorf("%d PUT /Invoices for 3.7 MB of invoices, want them cut in at least 2", puts)
+	}
+}
+
+// Defect 3: an operator's open transaction holds FOR UPDATE on an outbox row for longer than
+// the outcome write may take, while the row's request is under way. The outcome is kept and
+// written once the lock goes (never dropped, the row never sent again), the row shows as in
+// flight meanwhile, and its payment follows.
+func TestOutcomeWaitsForAnOperatorsLock(t *testing.T) {
+	t.Parallel()
+	inRequest := make(chan struct{})
+	release := make(chan struct{})
+	var once sync.Once
+	s := newDispatchSetup(t, dsetupConfig{wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut && r.URL.Path == epInvoices {
+				once.Do(func() { close(inRequest); <-release })
+			}
+			h.ServeHTTP(w, r)
+		})
+	}})
+	customer, cRow := s.contact("Locked Ltd", "")
+	invoice, number, iRow := s.invoiceWith(customer, nil)
+	_, pRow := s.payment(invoice, "20.00", "LOCK-1")
+	s.start(func(c *outbox.DispatcherConfig) { c.RecordTimeout = 300 * time.Millisecond })
+	s.wait(outbox.StateDone, cRow)
+	<-inRequest
+
+	// The operator at a psql prompt: BEGIN; SELECT … FOR UPDATE; (and goes for coffee).
+	ctx := context.Background()
+	tx, err := s.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT * FROM xerosync.outbox WHERE id = $1 FOR UPDATE", iRow); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	// The request completes in Xero; its outcome cannot be written while the lock is held:
+	// tried (and timed out) several times over, the row stays in flight.
+	// Seen as writes waiting on our lock, a later one after an earlier one timed out.
+	var first time.Time
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var started *time.Time
+		if err := s.db.Pool.QueryRow(ctx, `SELECT max(query_start) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE xerosync.outbox%'`).Scan(&started); err != nil {
+			t.Fatal(err)
+		}
+		if started != nil && first.IsZero() {
+			first = *started
+		}
+		if started != nil && started.After(first) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the outcome's write was not tried again after it timed out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := s.sim.InvoiceCreations(s.org, number); n != 1 {
+		t.Fatalf("invoice created %d times", n)
+	}
+	if r := s.row(iRow); r.State != outbox.StateInFlight {
+		t.Fatalf("invoice row %+v, want in_flight while locked", r)
+	}
+	st, err := outbox.Stats(ctx, s.db.Pool, s.tenant, false)
+	if err != nil || st[s.tenant].Rows[outbox.StateInFlight] != 1 || st[s.tenant].OldestInFlightAge <= 0 {
+		t.Fatalf("stats while locked: %+v %v", st[s.tenant], err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(outbox.StateDone, iRow, pRow)
+	if n := s.sim.InvoiceCreations(s.org, number); n != 1 {
+		t.Errorf("invoice created %d times", n)
+	}
+	if r := s.row(iRow); r.Attempts != 1 {
+		t.Errorf("invoice row %+v: its one attempt must be recorded as done", r)
 	}
 }

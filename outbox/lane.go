@@ -35,6 +35,9 @@ type lane struct {
 	// stopped is set by the first auth failure of a cycle: requests not yet sent are not
 	// sent, and the lane ends after the cycle.
 	stopped atomic.Bool
+
+	mu         sync.Mutex
+	unrecorded []outcome // outcomes record could not write yet (claim.go)
 }
 
 func (d *Dispatcher) newLane(ctx context.Context, tenant, xeroTenant string) *lane {
@@ -59,10 +62,21 @@ func (l *lane) nudge() {
 // run loops until the lane's context ends or the connection fails.
 func (l *lane) run() {
 	defer l.cancel()
+	defer func() {
+		// A last try; what still cannot be written stays in_flight, shown by /healthz
+		// once it is older than StuckInFlight, and reconciled at the next start.
+		if l.retryUnrecorded() {
+			l.log.Error("lane stopped with outbox outcomes not recorded: their rows stay in flight until the next start reconciles them",
+				"outbox_ids", outcomeIDs(l.unrecorded))
+		}
+	}()
 	ctx := l.ctx
 	l.log.Debug("lane started", "xero_tenant_id", l.xeroTenant)
 	failures := 0
 	for ctx.Err() == nil {
+		// Outcomes not yet written hold back only their own entities and dependents
+		// (their rows are in flight): the rest of the tenant goes on meanwhile.
+		l.retryUnrecorded()
 		n, err := l.cycle(ctx)
 		if errors.Is(err, errLaneStopped) {
 			l.log.Warn("lane stopped: rows wait until the tenant is connected again")
@@ -84,6 +98,9 @@ func (l *lane) run() {
 			failures = 0
 			wait = l.idleWait(ctx)
 		}
+		if l.pendingRecords() {
+			wait = min(wait, recordRetry)
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -92,6 +109,13 @@ func (l *lane) run() {
 		}
 		t.Stop()
 	}
+}
+
+// pendingRecords reports whether some outcomes still wait to be written.
+func (l *lane) pendingRecords() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.unrecorded) > 0
 }
 
 // idleWait is how long an idle lane sleeps: until its next backed-off row is due, at most

@@ -26,9 +26,19 @@ type TenantStats struct {
 	// OldestPendingAge is how long the oldest unfinished (pending or in-flight) row has
 	// waited, by the database's clock; zero when there is none.
 	OldestPendingAge time.Duration
+	// OldestInFlightAge is how long the oldest in-flight row has been in flight, since its
+	// attempt began; zero when none is. A request takes at most a few minutes, so a larger
+	// value is a row whose outcome could not be recorded (StuckInFlight).
+	OldestInFlightAge time.Duration
 	// FailuresByCode counts the failed rows by last_error_code.
 	FailuresByCode map[string]int64
 }
+
+// StuckInFlight is how long a row may be in flight before health reports it: a request is
+// bounded by the client's timeout (2 minutes) and the outcome's write by RecordTimeout, so a
+// row in flight for longer is one whose outcome the dispatcher keeps failing to record (an
+// operator's lock on it, say) or that a stopped lane left behind.
+const StuckInFlight = 5 * time.Minute
 
 // Stats returns the queue statistics of every tenant with outbox rows (or of tenant alone,
 // when it is not ""), by tenant id. history also counts the done and cancelled rows, which
@@ -48,8 +58,8 @@ func Stats(ctx context.Context, db Querier, tenant string, history bool) (map[st
 		var id, state string
 		var code *string
 		var n int64
-		var age *float64
-		if err := rows.Scan(&id, &state, &code, &n, &age); err != nil {
+		var age, inFlight *float64
+		if err := rows.Scan(&id, &state, &code, &n, &age, &inFlight); err != nil {
 			return nil, fmt.Errorf("outbox stats: %w", err)
 		}
 		s := out[id]
@@ -66,6 +76,9 @@ func Stats(ctx context.Context, db Querier, tenant string, history bool) (map[st
 		}
 		if age != nil && (state == StatePending || state == StateInFlight) {
 			s.OldestPendingAge = max(s.OldestPendingAge, time.Duration(*age*float64(time.Second)))
+		}
+		if inFlight != nil && state == StateInFlight {
+			s.OldestInFlightAge = max(s.OldestInFlightAge, time.Duration(*inFlight*float64(time.Second)))
 		}
 	}
 	if err := rows.Err(); err != nil {
