@@ -243,3 +243,46 @@ func TestOutcomeWaitsForAnOperatorsLock(t *testing.T) {
 		t.Errorf("invoice row %+v: its one attempt must be recorded as done", r)
 	}
 }
+
+// Defect 5: a done payment set back to pending by hand, after Xero's 6-minute idempotency
+// window and with its payload edited, would be a second payment. The UPDATE is refused; and
+// a row that gets there anyway (the trigger bypassed, or a row inserted by hand) is finished
+// from what we know of Xero, without a call.
+func TestDonePaymentSetBackByHandIsNotPushedAgain(t *testing.T) {
+	t.Parallel()
+	s := newDispatchSetup(t, dsetupConfig{})
+	customer, cRow := s.contact("Paid Ltd", "")
+	invoice, _, iRow := s.invoiceWith(customer, nil)
+	payment, pRow := s.payment(invoice, "20.00", "HAND-1")
+	s.start(nil)
+	s.wait(outbox.StateDone, cRow, iRow, pRow)
+	s.sim.Advance(7 * time.Minute)
+	xeroInvoice := s.row(iRow).XeroID
+
+	ctx := context.Background()
+	_, err := s.db.Pool.Exec(ctx, "UPDATE xerosync.outbox SET state = 'pending' WHERE id = $1", pRow)
+	if err == nil || !strings.Contains(err.Error(), "is done") {
+		t.Fatalf("setting a done row back to pending: %v, want it refused", err)
+	}
+
+	// Bypassed: the row goes back with its amount edited, and a copy is inserted by hand.
+	s.db.Exec(t, "ALTER TABLE xerosync.outbox DISABLE TRIGGER outbox_done_is_final")
+	s.db.Exec(t, `UPDATE xerosync.outbox SET state = 'pending', next_attempt_at = now(),
+		payload = jsonb_set(payload::jsonb, '{amount}', '"25.00"')::json WHERE id = $1`, pRow)
+	_, copyRow := s.payment(invoice, "20.00", "HAND-1") // a second row of the same payment
+	s.db.Exec(t, "UPDATE xerosync.outbox SET entity_id = $1 WHERE id = $2", payment, copyRow)
+	_, _, invoiceAgain := s.invoiceWith(customer, func(p *outbox.InvoicePayload) { p.InvoiceID = invoice })
+	s.db.Exec(t, "SELECT pg_notify($1, $2)", outbox.NotifyChannel, s.tenant)
+	s.wait(outbox.StateDone, pRow, copyRow, invoiceAgain)
+	if n := s.sim.PaymentCreations(s.org, xeroInvoice, "HAND-1"); n != 1 {
+		t.Errorf("%d payments in Xero, want 1", n)
+	}
+	if n := len(s.sim.Invoices(s.org)); n != 1 {
+		t.Errorf("%d invoices in Xero, want 1", n)
+	}
+	for _, id := range []int64{pRow, copyRow} {
+		if r := s.row(id); !strings.EqualFold(r.XeroID, s.row(pRow).XeroID) || r.XeroID == "" {
+			t.Errorf("row %d %+v: want it done as the payment Xero holds", id, r)
+		}
+	}
+}
