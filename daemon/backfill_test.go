@@ -265,3 +265,47 @@ func testBackfillLockDate(t *testing.T) {
 		t.Errorf("backfill --force queued %d rows, want 9", n)
 	}
 }
+
+// testBackfillAfterPrune: an operator prunes done rows, or truncates the outbox, then runs
+// backfill. What Xero already holds (a Xero id in xerosync.entities) is never queued again,
+// whatever happened to its rows; what never reached Xero is queued again (issue 10 defect 4).
+func testBackfillAfterPrune(t *testing.T) {
+	t.Parallel()
+	x := newXeroSetup(t, "Acme Ltd")
+	if r := x.connect(t, "--tenant", tenantA); r.code != 0 {
+		t.Fatalf("connect: exit %d\n%s", r.code, r.stderr)
+	}
+	seedHistory(t, x.db)
+	if r := runCmd(t, x.env, "backfill", "--tenant", tenantA, "--since", "2026-01-01"); r.code != 0 {
+		t.Fatalf("backfill: exit %d\n%s", r.code, r.stderr)
+	}
+	// The dispatcher pushed c1's contact, INV-1 and its first payment p1, and nothing else.
+	for _, id := range []string{c1, i1, p1} {
+		x.db.Exec(t, `UPDATE xerosync.outbox SET state = 'done', xero_id = gen_random_uuid() WHERE entity_id = $1`, id)
+		x.db.Exec(t, `INSERT INTO xerosync.entities AS e (entity, entity_id, tenant_id, xero_id)
+			SELECT entity, entity_id, tenant_id, xero_id FROM xerosync.outbox WHERE entity_id = $1
+			ON CONFLICT (entity, entity_id) DO UPDATE SET xero_id = EXCLUDED.xero_id`, id)
+	}
+	// Pruned by hand (done rows deleted): backfill queues nothing, p1 above all.
+	x.db.Exec(t, "DELETE FROM xerosync.outbox WHERE state = 'done'")
+	if r := runCmd(t, x.env, "backfill", "--tenant", tenantA, "--since", "2026-01-01"); r.code != 0 || !strings.Contains(r.stdout, "nothing to backfill") {
+		t.Fatalf("backfill after a prune: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// Truncated: what reached Xero stays out; what did not is queued again, in order.
+	x.db.Exec(t, "TRUNCATE xerosync.outbox")
+	if r := runCmd(t, x.env, "backfill", "--tenant", tenantA, "--since", "2026-01-01"); r.code != 0 {
+		t.Fatalf("backfill after a truncate: exit %d\n%s", r.code, r.stderr)
+	}
+	want := []string{
+		"invoice " + i4 + " issue", "invoice " + i4 + " void", "invoice " + i2 + " issue",
+		"contact " + c3 + " upsert", "invoice " + i7 + " issue",
+		"payment " + p2 + " pay", "payment " + p3 + " pay",
+	}
+	var have []string
+	for _, row := range backfilledRows(t, x.db) {
+		have = append(have, row.entity+" "+row.entityID+" "+row.action)
+	}
+	if strings.Join(have, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("backfilled after a truncate, in id order:\n%s\nwant:\n%s", strings.Join(have, "\n"), strings.Join(want, "\n"))
+	}
+}

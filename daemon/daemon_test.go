@@ -47,6 +47,7 @@ func TestDaemon(t *testing.T) {
 		t.Run("Disconnect", testDisconnect)
 		t.Run("Backfill", testBackfill)
 		t.Run("BackfillLockDate", testBackfillLockDate)
+		t.Run("BackfillAfterPrune", testBackfillAfterPrune)
 		t.Run("Check", testCheck)
 		t.Run("KeyFileWrong", testKeyFileWrong)
 		t.Run("KeyFilePartial", testKeyFilePartial)

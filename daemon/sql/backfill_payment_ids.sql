@@ -1,6 +1,8 @@
 -- `backfill`: the payments still to queue: those of the tenant's invoices dated on or after
--- $2 whose issue is queued (by backfill or capture) and that are not voided, with no outbox
--- row of their own (whatever its state: a cancelled payment stays cancelled). In invoice
+-- $2 whose issue is queued (by backfill or capture) and that are not voided, that are not in
+-- Xero (no Xero id in xerosync.entities: a payment whose done row was pruned is still
+-- known) and have no unfinished or cancelled row of their own (a cancelled payment stays
+-- cancelled). In invoice
 -- order, then by payment date. Also returns the WAL position now, after this statement's
 -- snapshot was taken: every payment listed committed before it (see backfill.go).
 SELECT coalesce(array_agg(p.id::text ORDER BY coalesce(i.issue_date, i.issued_at::date), i.id,
@@ -12,4 +14,7 @@ SELECT coalesce(array_agg(p.id::text ORDER BY coalesce(i.issue_date, i.issued_at
  WHERE p.tenant_id = $1::uuid
    AND i.status IN ('issued', 'paid')
    AND coalesce(i.issue_date, i.issued_at::date) >= $2::date
-   AND NOT EXISTS (SELECT 1 FROM xerosync.outbox o WHERE o.entity = 'payment' AND o.entity_id = p.id)
+   AND NOT EXISTS (SELECT 1 FROM xerosync.entities x
+                    WHERE x.entity = 'payment' AND x.entity_id = p.id AND x.xero_id IS NOT NULL)
+   AND NOT EXISTS (SELECT 1 FROM xerosync.outbox o WHERE o.entity = 'payment' AND o.entity_id = p.id
+                      AND o.state IN ('pending', 'in_flight', 'failed', 'cancelled'))
