@@ -3,6 +3,7 @@ package config
 import (
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // TokenKeySize is the length of the key that encrypts Xero tokens at rest.
@@ -15,6 +16,7 @@ type Config struct {
 	HTTP     HTTPConfig
 	Xero     XeroConfig
 	Token    TokenConfig
+	Outbox   OutboxConfig
 	Log      LogConfig
 }
 
@@ -68,6 +70,14 @@ type TokenConfig struct {
 	// Key is the 32-byte key read from KeyFile; empty when KeyFile is unset
 	// or is the default and does not exist. Use Config.TokenKey.
 	Key Secret
+}
+
+// OutboxConfig is the [outbox] section.
+type OutboxConfig struct {
+	// Retention is outbox.retention: finished outbox rows (done, cancelled) last changed
+	// longer ago than this are deleted by the leading daemon (default 90 days; 0 keeps
+	// them for ever). Written as a Go duration ("720h") or in days ("90d").
+	Retention time.Duration
 }
 
 // LogConfig is the [log] section.

@@ -42,6 +42,7 @@ const (
 	defaultAPIURL      = "https://api.xero.com"
 	defaultLogLevel    = "info"
 	defaultLogFormat   = "text"
+	defaultRetention   = "90d"
 
 	// tokenKeyCredential is the systemd credential token.key_file defaults
 	// to, inside $CREDENTIALS_DIRECTORY.
@@ -102,6 +103,7 @@ func settings() []setting {
 		{key: "xero.identity_url"},
 		{key: "xero.api_url"},
 		{key: "token.key_file"},
+		{key: "outbox.retention"},
 		{key: "log.level"},
 		{key: "log.format"},
 	}
@@ -332,6 +334,8 @@ func (l *loader) build(env map[string]string) *Config {
 
 	cfg.Token = l.token(env["CREDENTIALS_DIRECTORY"])
 
+	cfg.Outbox.Retention, _ = parseRetention(l.str("outbox.retention", defaultRetention, checkRetention))
+
 	level := l.str("log.level", defaultLogLevel, checkLogLevel)
 	cfg.Log.Level = logLevels[strings.ToLower(level)] // info when the value was refused
 	cfg.Log.Format = strings.ToLower(l.str("log.format", defaultLogFormat, checkLogFormat))
@@ -553,6 +557,34 @@ func checkBaseURL(s string) string {
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#") || u.User != nil {
 		return fmt.Sprintf("%q must be a base URL, without user, query or fragment", s)
+	}
+	return ""
+}
+
+// parseRetention reads outbox.retention: "0" (keep for ever), a Go duration, or whole days
+// ("90d"), since retention is thought of in days and Go durations stop at hours.
+func parseRetention(s string) (time.Duration, bool) {
+	s = strings.TrimSpace(s)
+	if s == "0" {
+		return 0, true
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseUint(days, 10, 16)
+		return time.Duration(n) * 24 * time.Hour, err == nil
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil && d >= 0
+}
+
+// checkRetention wants a retention of at least an hour (or 0): shorter would prune rows an
+// operator is still looking at.
+func checkRetention(s string) string {
+	d, ok := parseRetention(s)
+	switch {
+	case !ok:
+		return fmt.Sprintf("%q is not a duration: write 0 (keep for ever), days (\"90d\") or a Go duration (\"720h\")", s)
+	case d != 0 && d < time.Hour:
+		return fmt.Sprintf("%q is shorter than an hour: keep finished rows at least that long, or 0 to keep them for ever", s)
 	}
 	return ""
 }

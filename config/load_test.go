@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // files is an in-memory file system for LoadParams.ReadFile.
@@ -40,7 +41,8 @@ func defaults() *Config {
 			IdentityURL: "https://identity.xero.com",
 			APIURL:      "https://api.xero.com",
 		},
-		Log: LogConfig{Level: slog.LevelInfo, Format: "text"},
+		Outbox: OutboxConfig{Retention: 90 * 24 * time.Hour},
+		Log:    LogConfig{Level: slog.LevelInfo, Format: "text"},
 	}
 }
 
@@ -98,6 +100,9 @@ api_url = "http://127.0.0.1:9000/api/"
 [token]
 key_file = "/keys/token"
 
+[outbox]
+retention = "720h"
+
 [log]
 level = "DEBUG"
 format = "json"
@@ -115,6 +120,7 @@ format = "json"
 					APIURL:       "http://127.0.0.1:9000/api",
 				}
 				c.Token = TokenConfig{KeyFile: "/keys/token", Key: testKey}
+				c.Outbox.Retention = 720 * time.Hour
 				c.Log = LogConfig{Level: slog.LevelDebug, Format: "json"}
 			},
 		},
@@ -420,6 +426,14 @@ api_url = "https://user:pw@api.xero.com"
 				`log.level (XEROSYNC_LOG_LEVEL): "verbose" is not a log level: use debug, info, warn or error`,
 				`log.format (XEROSYNC_LOG_FORMAT): "xml" is not a log format: use text or json`,
 			},
+		},
+		{
+			loadCase: loadCase{name: "bad retention", env: withDB, toml: "[outbox]\nretention = \"5m\"\n"},
+			want:     []string{`outbox.retention: "5m" is shorter than an hour: keep finished rows at least that long, or 0 to keep them for ever`},
+		},
+		{
+			loadCase: loadCase{name: "retention not a duration", env: map[string]string{"XEROSYNC_DATABASE_URL": testDSN, "XEROSYNC_OUTBOX_RETENTION": "a week"}},
+			want:     []string{`outbox.retention (XEROSYNC_OUTBOX_RETENTION): "a week" is not a duration: write 0 (keep for ever), days ("90d") or a Go duration ("720h")`},
 		},
 		{
 			loadCase: loadCase{name: "client secret twice", env: withDB, toml: "[xero]\nclient_secret = \"a\"\nclient_secret_file = \"/s\"\n"},

@@ -136,8 +136,36 @@ func (r *runner) holdLead(ctx context.Context, conn *pgx.Conn) error {
 		g.Go(func() error { return dispatcher.Run(gctx) })
 		g.Go(func() error { r.refreshIdle(gctx, tokens); return nil })
 	}
+	if r.cfg.Outbox.Retention > 0 {
+		g.Go(func() error { r.prune(gctx); return nil })
+	}
 	g.Go(func() error { return r.watchLock(gctx, conn) })
 	return g.Wait()
+}
+
+// pruneInterval is how often the leader deletes finished outbox rows past outbox.retention.
+const pruneInterval = time.Hour
+
+// prune applies outbox.retention while this daemon leads: once soon after taking the lead,
+// then hourly. The outbox's owner decides what may go (outbox.Prune).
+func (r *runner) prune(ctx context.Context) {
+	t := time.NewTimer(time.Minute) // not in the rush of a start or a takeover
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := outbox.Prune(ctx, r.pool, r.cfg.Outbox.Retention, time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			r.log.Warn("outbox retention: prune failed", tint.Err(err))
+		case n > 0:
+			r.log.Info("outbox retention: finished rows deleted", "rows", n, "older_than", r.cfg.Outbox.Retention)
+		}
+		t.Reset(pruneInterval)
+	}
 }
 
 // newDispatcher builds the outbox dispatcher, or returns nil when no Xero app is configured
