@@ -49,13 +49,20 @@ func fail(format string, args ...any) Check {
 func (r *runner) health(ctx context.Context) Health {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
+	st, err := ReadStatus(ctx, r.pool, r.cfg.Database.Slot, "", false)
+	return r.healthOf(st, err)
+}
+
+// healthOf judges health from a status read (st, or the error that prevented it) and
+// capture's in-memory status: /healthz and the xerosync_health_status metric share it, so
+// an alert on the metric fires exactly when /healthz says so.
+func (r *runner) healthOf(st *Status, err error) Health {
 	h := Health{Role: "standby", Checks: map[string]Check{}, Tenants: []HealthTenant{}}
 	capture := r.capture.Load() // nil unless this daemon leads
 	if capture != nil {
 		h.Role = "leader"
 	}
 
-	st, err := ReadStatus(ctx, r.pool, r.cfg.Database.Slot, "", false)
 	if err != nil {
 		h.Checks["database"] = fail("database unreachable or unreadable: %v", err)
 	} else {

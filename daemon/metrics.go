@@ -22,6 +22,7 @@ type metricsCollector struct {
 	spillBytes, spillTxns                 *prometheus.Desc
 	captureChanges, captureTxns           *prometheus.Desc
 	rateRemaining, tokenExpiry            *prometheus.Desc
+	healthStatus, connection, failedRows  *prometheus.Desc
 }
 
 func newMetricsCollector(r *runner) *metricsCollector {
@@ -49,6 +50,9 @@ func newMetricsCollector(r *runner) *metricsCollector {
 		captureTxns:    d("xerosync_capture_transactions_total", "Source transactions captured by this process while leading."),
 		rateRemaining:  d("xerosync_xero_rate_limit_remaining", "Calls left in Xero's budget, as its last response said (limit: minute, day, app_minute).", "tenant_id", "limit"),
 		tokenExpiry:    d("xerosync_xero_token_expiry_seconds", "Seconds until the tenant's token expires (token: access, refresh); the refresh token dies unused after 60 days.", "tenant_id", "token"),
+		healthStatus:   d("xerosync_health_status", "1 for what GET /healthz of this process says now (status: ok, degraded, down), 0 for the others.", "status"),
+		connection:     d("xerosync_tenant_connection", "1 for the tenant's Xero connection state (state: connected, auth_failed, disconnected), 0 for the others.", "tenant_id", "state"),
+		failedRows:     d("xerosync_outbox_failed_rows", "Failed outbox rows by tenant and last_error_code (absent when a tenant has none).", "tenant_id", "code"),
 	}
 }
 
@@ -57,6 +61,7 @@ func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.databaseUp, c.leader, c.streaming, c.outboxRows, c.oldestPending, c.captureLag,
 		c.heartbeatAge, c.retainedWAL, c.confirmedLag, c.slotActive, c.walStatus, c.safeWAL,
 		c.spillBytes, c.spillTxns, c.captureChanges, c.captureTxns, c.rateRemaining, c.tokenExpiry,
+		c.healthStatus, c.connection, c.failedRows,
 	} {
 		ch <- d
 	}
@@ -83,6 +88,12 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
 	st, err := ReadStatus(ctx, c.r.pool, c.r.cfg.Database.Slot, "", false)
+	// Every status is its own series, 1 for the current one, so that an alert can say
+	// status="down" and a graph can stack them (as wal_status below).
+	health := c.r.healthOf(st, err).Status
+	for _, hs := range []string{StatusOK, StatusDegraded, StatusDown} {
+		gauge(c.healthStatus, boolValue(hs == health), hs)
+	}
 	if err != nil {
 		c.r.log.Debug("metrics: cannot read the database", tint.Err(err))
 		gauge(c.databaseUp, 0)
@@ -90,6 +101,12 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.databaseUp, 1)
 	for _, t := range st.Tenants {
+		for _, cs := range []string{"connected", "auth_failed", "disconnected"} {
+			gauge(c.connection, boolValue(cs == t.Connection), t.TenantID, cs)
+		}
+		for code, n := range t.FailuresByCode {
+			gauge(c.failedRows, float64(n), t.TenantID, code)
+		}
 		for state, n := range t.Rows {
 			gauge(c.outboxRows, float64(n), state, t.TenantID)
 		}
