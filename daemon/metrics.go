@@ -6,6 +6,7 @@ import (
 
 	"github.com/lmittmann/tint"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // metricsCollector reads the database-backed metrics when Prometheus scrapes, bounded by
@@ -53,6 +54,30 @@ func newMetricsCollector(r *runner) *metricsCollector {
 		healthStatus:   d("xerosync_health_status", "1 for what GET /healthz of this process says now (status: ok, degraded, down), 0 for the others.", "status"),
 		connection:     d("xerosync_tenant_connection", "1 for the tenant's Xero connection state (state: connected, auth_failed, disconnected), 0 for the others.", "tenant_id", "state"),
 		failedRows:     d("xerosync_outbox_failed_rows", "Failed outbox rows by tenant and last_error_code (absent when a tenant has none).", "tenant_id", "code"),
+	}
+}
+
+// newCounters builds the metrics counted as things happen (the others are read at scrape
+// time by metricsCollector).
+func newCounters() (xeroCalls, deliveries *prometheus.CounterVec) {
+	xeroCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "xerosync_xero_calls_total",
+		Help: "HTTP exchanges with Xero by operation and status (0: no response).",
+	}, []string{"operation", "status"})
+	deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "xerosync_delivery_attempts_total",
+		Help: "Recorded push attempts by entity, result (done, pending: to retry, failed) and error code.",
+	}, []string{"entity", "result", "code"})
+	return xeroCalls, deliveries
+}
+
+// collectors is everything GET /metrics serves.
+func (r *runner) collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		newMetricsCollector(r),
+		r.xeroCalls, r.deliveries,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
 }
 
