@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/softbooq/xerosync/daemon"
 	"github.com/softbooq/xerosync/internal/pgtest"
@@ -42,7 +43,7 @@ func TestUsage(t *testing.T) {
 		{"connect needs tenant", []string{"connect"}, 2, "", "--tenant ID is required"},
 		{"rotate-key needs --new", []string{"rotate-key"}, 2, "", "--new FILE is required"},
 	}
-	for _, cmd := range []string{"run", "connect", "disconnect", "backfill", "status", "retry", "check", "migrate", "rotate-key"} {
+	for _, cmd := range []string{"run", "connect", "disconnect", "backfill", "status", "retry", "check", "migrate", "rotate-key", "version", "completion"} {
 		tests = append(tests, usageCase{cmd + " help", []string{cmd, "--help"}, 0, "usage: xerosync [--config FILE] " + cmd, ""})
 	}
 	// The commands that call Xero need its credentials and the token key: configuration
@@ -224,6 +225,16 @@ func testStatus(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("status text does not contain %q:\n%s", want, r.stdout)
 		}
+	}
+
+	// --watch reads again every interval until interrupted (here by the deadline), which is
+	// a clean stop; off a terminal the renderings simply follow each other.
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	stdout := &tlog{t: t}
+	code := daemon.Main(ctx, []string{"status", "--config", emptyConfig(t), "--watch", "--interval", "400ms"}, env, stdout, &tlog{t: t, name: "stderr"})
+	if n := strings.Count(stdout.String(), "PeriodLocked 2"); code != 0 || n < 2 || strings.Contains(stdout.String(), "\x1b") {
+		t.Errorf("status --watch: exit %d, %d renderings, want at least 2 without escapes:\n%s", code, n, stdout)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -50,13 +49,20 @@ func fail(format string, args ...any) Check {
 func (r *runner) health(ctx context.Context) Health {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
+	st, err := ReadStatus(ctx, r.pool, r.cfg.Database.Slot, "", false)
+	return r.healthOf(st, err)
+}
+
+// healthOf judges health from a status read (st, or the error that prevented it) and
+// capture's in-memory status: /healthz and the xerosync_health_status metric share it, so
+// an alert on the metric fires exactly when /healthz says so.
+func (r *runner) healthOf(st *Status, err error) Health {
 	h := Health{Role: "standby", Checks: map[string]Check{}, Tenants: []HealthTenant{}}
 	capture := r.capture.Load() // nil unless this daemon leads
 	if capture != nil {
 		h.Role = "leader"
 	}
 
-	st, err := ReadStatus(ctx, r.pool, r.cfg.Database.Slot, "", false)
 	if err != nil {
 		h.Checks["database"] = fail("database unreachable or unreadable: %v", err)
 	} else {
@@ -121,12 +127,7 @@ func (r *runner) health(ctx context.Context) Health {
 // handler serves /healthz, /status and /metrics.
 func (r *runner) handler() (http.Handler, error) {
 	reg := prometheus.NewRegistry()
-	for _, c := range []prometheus.Collector{
-		newMetricsCollector(r),
-		r.xeroCalls, r.deliveries,
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	} {
+	for _, c := range r.collectors() {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

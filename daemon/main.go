@@ -119,6 +119,9 @@ type command struct {
 	// flags registers the command's flags and returns the function that runs it once they
 	// are parsed; it is called with the global state (config path) already known.
 	flags func(fs *flag.FlagSet, inv *invocation) func(ctx context.Context) error
+	// positional is how many arguments may follow the flags (completion's shell); the run
+	// function reads them from fs.Args().
+	positional int
 }
 
 // invocation is what every command may use: the parsed global flags and Main's parameters.
@@ -126,7 +129,25 @@ type invocation struct {
 	p            MainParams
 	configPath   string
 	configForced bool
+	showVersion  bool
 }
+
+// globalFlags registers the flags every command accepts, before or after its name:
+// `xerosync --config F run` and `xerosync run --config F` are the same, because operators
+// (and unit files) write both.
+func (inv *invocation) globalFlags(fs *flag.FlagSet) {
+	fs.Func("config", "the TOML config `FILE`", func(path string) error {
+		if path == "" {
+			return errors.New("--config needs a file name")
+		}
+		inv.configPath, inv.configForced = path, true
+		return nil
+	})
+	fs.BoolVar(&inv.showVersion, "version", false, "print the version, commit and Go version")
+}
+
+// isGlobalFlag tells the flags globalFlags registers, which a command's --help lists apart.
+func isGlobalFlag(name string) bool { return name == "config" || name == "version" }
 
 // commands lists the operator interface in the order --help shows it. A function, not a
 // package variable: no globals.
@@ -136,11 +157,13 @@ func commands() []command {
 		{name: "connect", args: "--tenant ID [--org NAME_OR_XERO_TENANT_ID]", summary: "link a tenant to a Xero organisation (OAuth 2.0 with PKCE)", flags: connectFlags},
 		{name: "disconnect", args: "--tenant ID", summary: "revoke a tenant's Xero tokens and stop pushing for it", flags: disconnectFlags},
 		{name: "backfill", args: "--tenant ID [--since DATE] [--force]", summary: "queue a tenant's issued invoices (with contacts and payments) since DATE", flags: backfillFlags},
-		{name: "status", args: "[--tenant ID] [--json]", summary: "show each tenant's connection, queue and failures, and the replication slot", flags: statusFlags},
+		{name: "status", args: "[--tenant ID] [--json] [--watch [--interval 2s]]", summary: "show each tenant's connection, queue and failures, and the replication slot", flags: statusFlags},
 		{name: "retry", args: "--id N | --tenant ID --code CODE", summary: "retry outbox rows (the same as setting retry_requested in SQL)", flags: retryFlags},
 		{name: "check", args: "--tenant ID", summary: "pre-flight: mapped account codes, tax types, currencies and lock dates in Xero", flags: checkFlags},
 		{name: "migrate", summary: "apply xerosync's own schema (run does it too)", flags: migrateFlags},
 		{name: "rotate-key", args: "--new FILE", summary: "re-seal every stored Xero token under a new token key, in one transaction", flags: rotateKeyFlags},
+		{name: "version", summary: "print the version, commit and Go version", flags: versionFlags},
+		{name: "completion", args: "bash|zsh|fish", summary: "print a shell completion script", flags: completionFlags, positional: 1},
 	}
 }
 
@@ -155,9 +178,10 @@ commands:
 		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, `
-global flags:
+global flags (before or after the command):
   --config FILE  the TOML config file (default %s, used when present);
                  XEROSYNC_SECTION_KEY environment variables override its keys
+  --version      print the version, commit and Go version
 
 run 'xerosync COMMAND --help' for a command's flags
 `, config.DefaultPath)
@@ -168,17 +192,17 @@ func dispatch(ctx context.Context, p MainParams) error {
 	inv := &invocation{p: p}
 	global := flag.NewFlagSet("xerosync", flag.ContinueOnError)
 	global.SetOutput(io.Discard) // we print usage ourselves, to the right stream
-	global.StringVar(&inv.configPath, "config", "", "")
+	inv.globalFlags(global)
 	if err := global.Parse(p.Args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			globalUsage(p.Stdout)
 			return nil
 		}
-		return usagef("", "%v", err)
+		return usagef("", "%s", flagError(err, global))
 	}
-	global.Visit(func(f *flag.Flag) { inv.configForced = f.Name == "config" || inv.configForced })
-	if inv.configForced && inv.configPath == "" {
-		return usagef("", "--config needs a file name")
+	if inv.showVersion {
+		fmt.Fprint(p.Stdout, currentVersion())
+		return nil
 	}
 	rest := global.Args()
 	if len(rest) == 0 {
@@ -194,31 +218,64 @@ func dispatch(ctx context.Context, p MainParams) error {
 		}
 	}
 	name := rest[0]
-	var cmd *command
-	for _, c := range commands() {
-		if c.name == name {
-			cmd = &c
-			break
-		}
-	}
+	cmd := findCommand(name)
 	if cmd == nil {
+		names := []string{"help"}
+		for _, c := range commands() {
+			names = append(names, c.name)
+		}
+		if near := nearest(name, names); near != "" {
+			return usagef("", "unknown command %q; did you mean %q?", name, near)
+		}
 		return usagef("", "unknown command %q", name)
 	}
 	fs := flag.NewFlagSet("xerosync "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	run := cmd.flags(fs, inv)
+	inv.globalFlags(fs)
 	fs.Usage = func() {}
 	if err := fs.Parse(rest[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			commandUsage(p.Stdout, cmd, fs)
 			return nil
 		}
-		return usagef(name, "%s: %v", name, err)
+		return usagef(name, "%s: %s", name, flagError(err, fs))
 	}
-	if fs.NArg() > 0 {
-		return usagef(name, "%s: unexpected argument %q", name, fs.Arg(0))
+	if inv.showVersion {
+		fmt.Fprint(p.Stdout, currentVersion())
+		return nil
+	}
+	if fs.NArg() > cmd.positional {
+		return usagef(name, "%s: unexpected argument %q", name, fs.Arg(cmd.positional))
 	}
 	return run(ctx)
+}
+
+// findCommand returns the command called name, or nil.
+func findCommand(name string) *command {
+	for _, c := range commands() {
+		if c.name == name {
+			return &c
+		}
+	}
+	return nil
+}
+
+// flagError is the flag package's parse error, with the nearest defined flag suggested for
+// one it does not know.
+func flagError(err error, fs *flag.FlagSet) string {
+	const unknown = "flag provided but not defined: -"
+	msg := err.Error()
+	bad, ok := strings.CutPrefix(msg, unknown)
+	if !ok {
+		return msg
+	}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	if near := nearest(bad, names); near != "" {
+		return fmt.Sprintf("%s; did you mean --%s?", msg, near)
+	}
+	return msg
 }
 
 func commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
@@ -231,6 +288,9 @@ func commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 	// while everything else we print (and SPEC §4) uses two.
 	first := true
 	fs.VisitAll(func(f *flag.Flag) {
+		if isGlobalFlag(f.Name) {
+			return
+		}
 		if first {
 			fmt.Fprintln(w, "\nflags:")
 			first = false
@@ -245,6 +305,7 @@ func commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 		}
 		fmt.Fprintln(w)
 	})
+	fmt.Fprintln(w, "\nglobal flags, here or before the command: --config FILE, --version")
 }
 
 // loadConfig loads the configuration the way every command does.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/lmittmann/tint"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // metricsCollector reads the database-backed metrics when Prometheus scrapes, bounded by
@@ -23,6 +24,7 @@ type metricsCollector struct {
 	spillBytes, spillTxns                 *prometheus.Desc
 	captureChanges, captureTxns           *prometheus.Desc
 	rateRemaining, tokenExpiry            *prometheus.Desc
+	healthStatus, connection, failedRows  *prometheus.Desc
 }
 
 func newMetricsCollector(r *runner) *metricsCollector {
@@ -51,6 +53,33 @@ func newMetricsCollector(r *runner) *metricsCollector {
 		captureTxns:    d("xerosync_capture_transactions_total", "Source transactions captured by this process while leading."),
 		rateRemaining:  d("xerosync_xero_rate_limit_remaining", "Calls left in Xero's budget, as its last response said (limit: minute, day, app_minute).", "tenant_id", "limit"),
 		tokenExpiry:    d("xerosync_xero_token_expiry_seconds", "Seconds until the tenant's token expires (token: access, refresh); the refresh token dies unused after 60 days.", "tenant_id", "token"),
+		healthStatus:   d("xerosync_health_status", "1 for what GET /healthz of this process says now (status: ok, degraded, down), 0 for the others.", "status"),
+		connection:     d("xerosync_tenant_connection", "1 for the tenant's Xero connection state (state: connected, auth_failed, disconnected), 0 for the others.", "tenant_id", "state"),
+		failedRows:     d("xerosync_outbox_failed_rows", "Failed outbox rows by tenant and last_error_code (absent when a tenant has none).", "tenant_id", "code"),
+	}
+}
+
+// newCounters builds the metrics counted as things happen (the others are read at scrape
+// time by metricsCollector).
+func newCounters() (xeroCalls, deliveries *prometheus.CounterVec) {
+	xeroCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "xerosync_xero_calls_total",
+		Help: "HTTP exchanges with Xero by operation and status (0: no response).",
+	}, []string{"operation", "status"})
+	deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "xerosync_delivery_attempts_total",
+		Help: "Recorded push attempts by entity, result (done, pending: to retry, failed) and error code.",
+	}, []string{"entity", "result", "code"})
+	return xeroCalls, deliveries
+}
+
+// collectors is everything GET /metrics serves.
+func (r *runner) collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		newMetricsCollector(r),
+		r.xeroCalls, r.deliveries,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
 }
 
@@ -59,6 +88,7 @@ func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.databaseUp, c.leader, c.streaming, c.outboxRows, c.oldestPending, c.oldestInFlight, c.captureLag,
 		c.heartbeatAge, c.retainedWAL, c.confirmedLag, c.slotActive, c.walStatus, c.safeWAL,
 		c.spillBytes, c.spillTxns, c.captureChanges, c.captureTxns, c.rateRemaining, c.tokenExpiry,
+		c.healthStatus, c.connection, c.failedRows,
 	} {
 		ch <- d
 	}
@@ -85,6 +115,12 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 	defer cancel()
 	st, err := ReadStatus(ctx, c.r.pool, c.r.cfg.Database.Slot, "", false)
+	// Every status is its own series, 1 for the current one, so that an alert can say
+	// status="down" and a graph can stack them (as wal_status below).
+	health := c.r.healthOf(st, err).Status
+	for _, hs := range []string{StatusOK, StatusDegraded, StatusDown} {
+		gauge(c.healthStatus, boolValue(hs == health), hs)
+	}
 	if err != nil {
 		c.r.log.Debug("metrics: cannot read the database", tint.Err(err))
 		gauge(c.databaseUp, 0)
@@ -92,6 +128,12 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.databaseUp, 1)
 	for _, t := range st.Tenants {
+		for _, cs := range []string{"connected", "auth_failed", "disconnected"} {
+			gauge(c.connection, boolValue(cs == t.Connection), t.TenantID, cs)
+		}
+		for code, n := range t.FailuresByCode {
+			gauge(c.failedRows, float64(n), t.TenantID, code)
+		}
 		for state, n := range t.Rows {
 			gauge(c.outboxRows, float64(n), state, t.TenantID)
 		}

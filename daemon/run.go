@@ -50,16 +50,8 @@ func runFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		r := &runner{cfg: cfg, log: log, notify: newNotifier(inv.p.Env), onListen: inv.p.OnListen,
-			xeroCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
-				Name: "xerosync_xero_calls_total",
-				Help: "HTTP exchanges with Xero by operation and status (0: no response).",
-			}, []string{"operation", "status"}),
-			deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-				Name: "xerosync_delivery_attempts_total",
-				Help: "Recorded push attempts by entity, result (done, pending: to retry, failed) and error code.",
-			}, []string{"entity", "result", "code"}),
-		}
+		r := &runner{cfg: cfg, log: log, notify: newNotifier(inv.p.Env), onListen: inv.p.OnListen}
+		r.xeroCalls, r.deliveries = newCounters()
 		return r.run(ctx)
 	}
 }

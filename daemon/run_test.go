@@ -60,6 +60,13 @@ func testLeaderStandbyTakeover(t *testing.T) {
 		`xerosync_replication_slot_wal_status{slot="` + db.Name + `",status="reserved"} 1`,
 		"xerosync_replication_spill_bytes_total", `xerosync_leader{slot="` + db.Name + `"} 1`,
 		`xerosync_database_up{slot="` + db.Name + `"} 1`,
+		// What monitoring/alerts.yml alerts on: health as /healthz says it (degraded: a
+		// failed row), the tenant's connection state, failed rows by code.
+		`xerosync_health_status{slot="` + db.Name + `",status="degraded"} 1`,
+		`xerosync_health_status{slot="` + db.Name + `",status="ok"} 0`,
+		`xerosync_tenant_connection{slot="` + db.Name + `",state="disconnected",tenant_id="` + tenantA + `"} 1`,
+		`xerosync_tenant_connection{slot="` + db.Name + `",state="auth_failed",tenant_id="` + tenantA + `"} 0`,
+		`xerosync_outbox_failed_rows{code="PeriodLocked",slot="` + db.Name + `",tenant_id="` + tenantA + `"} 1`,
 	} {
 		if !strings.Contains(metrics, name) {
 			t.Errorf("/metrics lacks %s", name)

@@ -185,29 +185,85 @@ func readSlotStatus(ctx context.Context, db DBTX, slot string) (*SlotStatus, err
 func statusFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 	tenant := tenantFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON (the same document as GET /status)")
+	watch := fs.Bool("watch", false, "print the status again every --interval until interrupted, in place on a terminal")
+	interval := fs.Duration("interval", 2*time.Second, "with --watch: how often to read the status")
 	return func(ctx context.Context) error {
 		if err := checkTenant("status", tenant, false); err != nil {
 			return err
+		}
+		if *interval <= 0 {
+			return usagef("status", "status: --interval must be positive")
 		}
 		cfg, _, conn, err := inv.setupDB(ctx)
 		if err != nil {
 			return err
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
-		st, err := ReadStatus(ctx, conn, cfg.Database.Slot, *tenant, true)
-		if err != nil {
-			return fmt.Errorf("status: %w (has `xerosync migrate` been run?)", err)
+		render := func(w io.Writer) error {
+			st, err := ReadStatus(ctx, conn, cfg.Database.Slot, *tenant, true)
+			if err != nil {
+				return fmt.Errorf("status: %w (has `xerosync migrate` been run?)", err)
+			}
+			if *asJSON {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			if *tenant != "" && len(st.Tenants) == 0 {
+				fmt.Fprintf(w, "tenant %s has no Xero connection and nothing queued\n", *tenant)
+			}
+			printStatus(w, st, *tenant == "")
+			return nil
 		}
-		if *asJSON {
-			enc := json.NewEncoder(inv.p.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(st)
+		if !*watch {
+			return render(inv.p.Stdout)
 		}
-		if *tenant != "" && len(st.Tenants) == 0 {
-			fmt.Fprintf(inv.p.Stdout, "tenant %s has no Xero connection and nothing queued\n", *tenant)
+		return watchStatus(ctx, inv.p.Stdout, isTerminal(inv.p.Stdout), *interval, render)
+	}
+}
+
+// watchStatus renders every interval until ctx ends (Ctrl-C), which is a clean stop. On a
+// terminal each rendering replaces the last one in place, like watch(1); anywhere else
+// (a pipe, a file, a log) the renderings follow each other, each under a timestamp, because
+// cursor movements there are noise.
+func watchStatus(ctx context.Context, w io.Writer, tty bool, interval time.Duration, render func(io.Writer) error) error {
+	const (
+		home      = "\x1b[H"  // cursor to the top left
+		clearLine = "\x1b[K"  // erase to the end of the line
+		clearDown = "\x1b[J"  // erase everything below the cursor
+		clearAll  = "\x1b[2J" // once, so no earlier shell output stays below a short status
+	)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for first := true; ; first = false {
+		var buf strings.Builder
+		fmt.Fprintf(&buf, "every %s, %s (Ctrl-C to stop)\n\n", interval, time.Now().UTC().Format(time.DateTime+" MST"))
+		if err := render(&buf); err != nil {
+			if ctx.Err() != nil {
+				return nil // interrupted mid-read
+			}
+			return err
 		}
-		printStatus(inv.p.Stdout, st, *tenant == "")
-		return nil
+		out := buf.String()
+		if tty {
+			// Overwrite line by line instead of clearing first: the screen never flashes blank.
+			out = strings.ReplaceAll(out, "\n", clearLine+"\n") + clearDown
+			if first {
+				out = clearAll + home + out
+			} else {
+				out = home + out
+			}
+		} else if !first {
+			out = "\n" + out
+		}
+		if _, err := io.WriteString(w, out); err != nil {
+			return fmt.Errorf("status: write: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -25,10 +27,11 @@ func main() {
 	bin := flag.String("bin", "bin/xerosync", "the xerosync binary")
 	changes := flag.Int("changes", 12, "live changes to write")
 	wait := flag.Duration("timeout", 2*time.Minute, "how long to wait for Xero to catch up")
+	metrics := flag.String("metrics", "", "write the daemon's last /metrics scrape to this `FILE` (CI lints it with promtool)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *bin, *changes, *wait); err != nil {
+	if err := run(ctx, *bin, *changes, *wait, *metrics); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
@@ -38,7 +41,7 @@ func say(format string, args ...any) {
 	fmt.Printf("%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 }
 
-func run(ctx context.Context, bin string, changes int, wait time.Duration) error {
+func run(ctx context.Context, bin string, changes int, wait time.Duration, metricsFile string) error {
 	say("starting a throwaway PostgreSQL (wal_level=logical) and the Xero simulator…")
 	st, err := harness.Start(ctx, harness.Params{Bin: bin, Out: os.Stdout})
 	if err != nil {
@@ -117,6 +120,13 @@ func run(ctx context.Context, bin string, changes int, wait time.Duration) error
 	}
 	fmt.Println("  xerosync status:")
 	_ = st.Run(ctx, "--config", d.Config, "status")
+	if metricsFile != "" {
+		// Scraped after the drain, so the counters and the per-tenant series are all there.
+		if err := saveMetrics(ctx, d.Addr, metricsFile); err != nil {
+			return err
+		}
+		say("/metrics saved to %s", metricsFile)
+	}
 	// The demo is also CI's smoke test: it fails unless everything reached Xero.
 	var left int
 	if err := st.DB.QueryRow(ctx, `SELECT count(*) FROM xerosync.outbox WHERE state NOT IN ('done', 'cancelled')`).Scan(&left); err != nil {
@@ -307,4 +317,28 @@ func (w *watcher) note(key, state, line string) {
 	}
 	w.seen[key] = state
 	say("%s (%s)", line, verb)
+}
+
+// saveMetrics writes one GET /metrics of the daemon at addr to file.
+func saveMetrics(ctx context.Context, addr, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("scrape /metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("scrape /metrics: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("scrape /metrics: %s", resp.Status)
+	}
+	if err := os.WriteFile(file, body, 0o644); err != nil {
+		return fmt.Errorf("save /metrics: %w", err)
+	}
+	return nil
 }
