@@ -156,7 +156,7 @@ func TestCLICompletion(t *testing.T) {
 	}{
 		{"xerosync sta", "status"},
 		{"xerosync re", "retry"},
-		{"xerosync ''", "run connect disconnect backfill status retry check migrate version completion help"},
+		{"xerosync ''", "run connect disconnect backfill status retry check migrate rotate-key version completion help"},
 		{"xerosync --config /etc/x.toml ba", "backfill"},
 		{"xerosync status --", "--config --help --interval --json --tenant --version --watch"},
 		{"xerosync backfill --tenant X --s", "--since"},

@@ -8,7 +8,7 @@ CREATE FUNCTION xerosync.outbox_done_is_final() RETURNS trigger LANGUAGE plpgsql
 BEGIN
     RAISE EXCEPTION 'xerosync.outbox row % is done: it is in Xero (xero_id %), and setting it to % would push it again', OLD.id, coalesce(OLD.xero_id::text, 'none'), NEW.state
         USING ERRCODE = 'check_violation',
-              HINT = 'To change the record in Xero, change it in Softbooq (a change to a Xero-held field queues a new row); see README, "Changing xerosync.outbox by hand".';
+              HINT = 'To change the record in Xero, change it in Softbooq (a change to a Xero-held field queues a new row); see README, "Changing the outbox by hand".';
 END
 $$;
 
