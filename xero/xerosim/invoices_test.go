@@ -2,9 +2,11 @@ package xerosim_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -385,4 +387,29 @@ func TestGetInvoicesFilters(t *testing.T) {
 	if r := e.call(http.MethodGet, "Invoices/00000000-0000-4000-8000-000000000000", nil); r.Status != http.StatusNotFound {
 		t.Errorf("unknown invoice: %d", r.Status)
 	}
+}
+
+// A request body over Xero's 3.5 MB (the simulator takes it as 3.5 MiB, the larger reading; our client keeps under 3,500,000 bytes) is refused whole, before anything in it is saved (XERO.md
+// §2: "a single POST or PUT to the Accounting API is limited to 3.5 MB"), whatever its
+// elements; one just under the limit goes through.
+func TestBodyOverLimitIsRefusedWhole(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	invoice := func(number string, lines, width int) map[string]any {
+		var items []any
+		for i := range lines {
+			items = append(items, map[string]any{"Description": fmt.Sprintf("%d %s", i, strings.Repeat("x", width)), "Quantity": 1, "UnitAmount": 1, "AccountCode": "200"})
+		}
+		inv := invoiceBody(e.addContact(map[string]any{"Name": "Big " + number}), number)
+		inv["LineItems"] = items
+		return inv
+	}
+	big := []any{invoice("BIG-1", 480, 4000), invoice("BIG-2", 480, 4000)} // 3.9 MB
+	if r := e.call(http.MethodPut, "Invoices?summarizeErrors=false", map[string]any{"Invoices": big}, withKey("big")); r.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 3.9 MB body: %d, want 413", r.Status)
+	}
+	if n := len(e.sim.Invoices(e.tenant)); n != 0 {
+		t.Fatalf("%d invoices saved from a refused body", n)
+	}
+	e.call(http.MethodPut, "Invoices?summarizeErrors=false", map[string]any{"Invoices": big[:1]}, withKey("half")).mustOK(t)
 }
