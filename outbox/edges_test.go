@@ -269,8 +269,8 @@ func TestDonePaymentSetBackByHandIsNotPushedAgain(t *testing.T) {
 	s.db.Exec(t, "ALTER TABLE xerosync.outbox DISABLE TRIGGER outbox_done_is_final")
 	s.db.Exec(t, `UPDATE xerosync.outbox SET state = 'pending', next_attempt_at = now(),
 		payload = jsonb_set(payload::jsonb, '{amount}', '"25.00"')::json WHERE id = $1`, pRow)
-	_, copyRow := s.payment(invoice, "20.00", "HAND-1") // a second row of the same payment
-	s.db.Exec(t, "UPDATE xerosync.outbox SET entity_id = $1 WHERE id = $2", payment, copyRow)
+	copyRow := s.queue(outbox.EntityPayment, payment, outbox.ActionPay, outbox.EntityInvoice, invoice, // a second row of the same payment
+		outbox.PaymentPayload{PaymentID: payment, InvoiceID: invoice, Amount: "20.00", PaidOn: "2026-03-05", Method: "bank_transfer", Reference: ptr("HAND-1")})
 	_, _, invoiceAgain := s.invoiceWith(customer, func(p *outbox.InvoicePayload) { p.InvoiceID = invoice })
 	s.db.Exec(t, "SELECT pg_notify($1, $2)", outbox.NotifyChannel, s.tenant)
 	s.wait(outbox.StateDone, pRow, copyRow, invoiceAgain)
