@@ -94,10 +94,7 @@ func backfilledRows(t *testing.T, db *pgtest.DB) []outboxRow {
 
 func testBackfill(t *testing.T) {
 	t.Parallel()
-	x := newXeroSetup(t, "Acme Ltd")
-	if r := x.connect(t, "--tenant", tenantA); r.code != 0 {
-		t.Fatalf("connect: exit %d\n%s", r.code, r.stderr)
-	}
+	x := connectedSetup(t)
 	seedHistory(t, x.db)
 
 	r := runCmd(t, x.env, "backfill", "--tenant", tenantA, "--since", "2026-01-01")
@@ -211,10 +208,7 @@ func testBackfill(t *testing.T) {
 
 func testBackfillLockDate(t *testing.T) {
 	t.Parallel()
-	x := newXeroSetup(t, "Acme Ltd")
-	if r := x.connect(t, "--tenant", tenantA); r.code != 0 {
-		t.Fatalf("connect: exit %d\n%s", r.code, r.stderr)
-	}
+	x := connectedSetup(t)
 	seedHistory(t, x.db)
 	org := x.sim.State().Orgs[0].TenantID
 	if err := x.sim.UpdateOrg(org, func(c *xerosim.OrgConfig) {
@@ -271,10 +265,7 @@ func testBackfillLockDate(t *testing.T) {
 // whatever happened to its rows; what never reached Xero is queued again (issue 10 defect 4).
 func testBackfillAfterPrune(t *testing.T) {
 	t.Parallel()
-	x := newXeroSetup(t, "Acme Ltd")
-	if r := x.connect(t, "--tenant", tenantA); r.code != 0 {
-		t.Fatalf("connect: exit %d\n%s", r.code, r.stderr)
-	}
+	x := connectedSetup(t)
 	seedHistory(t, x.db)
 	if r := runCmd(t, x.env, "backfill", "--tenant", tenantA, "--since", "2026-01-01"); r.code != 0 {
 		t.Fatalf("backfill: exit %d\n%s", r.code, r.stderr)

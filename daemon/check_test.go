@@ -11,10 +11,7 @@ import (
 
 func testCheck(t *testing.T) {
 	t.Parallel()
-	x := newXeroSetup(t, "Acme Ltd")
-	if r := x.connect(t, "--tenant", tenantA); r.code != 0 {
-		t.Fatalf("connect: exit %d\n%s", r.code, r.stderr)
-	}
+	x := connectedSetup(t)
 	seedHistory(t, x.db) // NZD invoices, lines in 'consulting' with GST15 or no tax; card, cash, bank_transfer payments
 
 	// A good setup: the DefaultOrg's Sales (200), bank account (090), OUTPUT2 and NONE.

@@ -29,6 +29,17 @@ type xeroSetup struct {
 	env map[string]string
 }
 
+// connectedSetup is a xeroSetup with tenantA connected to "Acme Ltd" through the real
+// connect command.
+func connectedSetup(t *testing.T) *xeroSetup {
+	t.Helper()
+	x := newXeroSetup(t, "Acme Ltd")
+	if r := x.connect(t, "--tenant", tenantA); r.code != 0 {
+		t.Fatalf("connect: exit %d\n%s", r.code, r.stderr)
+	}
+	return x
+}
+
 func newXeroSetup(t *testing.T, orgs ...string) *xeroSetup {
 	t.Helper()
 	db := pgtest.New(t)
@@ -272,10 +283,7 @@ func testConnectTimeout(t *testing.T) {
 
 func testReconnectAuthFailed(t *testing.T) {
 	t.Parallel()
-	x := newXeroSetup(t, "Acme Ltd")
-	if r := x.connect(t, "--tenant", tenantA); r.code != 0 {
-		t.Fatalf("connect: exit %d\n%s", r.code, r.stderr)
-	}
+	x := connectedSetup(t)
 	before, _ := readConnection(t, x.db, tenantA)
 	// The refresh token died; capture went on queueing, so the tenant has waiting rows.
 	x.db.Exec(t, `UPDATE xerosync.connections SET state = 'auth_failed', last_error = 'refresh token rejected (invalid_grant)' WHERE tenant_id = $1`, tenantA)
@@ -305,10 +313,7 @@ func testReconnectAuthFailed(t *testing.T) {
 
 func testDisconnect(t *testing.T) {
 	t.Parallel()
-	x := newXeroSetup(t, "Acme Ltd")
-	if r := x.connect(t, "--tenant", tenantA); r.code != 0 {
-		t.Fatalf("connect: exit %d\n%s", r.code, r.stderr)
-	}
+	x := connectedSetup(t)
 	row := insertRow(t, x.db, tenantA, "pending", "")
 
 	r := runCmd(t, x.env, "disconnect", "--tenant", tenantA)

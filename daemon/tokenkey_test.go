@@ -79,10 +79,7 @@ func connState(t *testing.T, x *xeroSetup, tenant string) (state, lastError stri
 // tenant's tokens.
 func testKeyFileWrong(t *testing.T) {
 	t.Parallel()
-	x := newXeroSetup(t, "Acme Ltd")
-	if r := x.connect(t, "--tenant", tenantA); r.code != 0 {
-		t.Fatalf("connect: exit %d\n%s", r.code, r.stderr)
-	}
+	x := connectedSetup(t)
 	wrong, _ := newKeyFile(t, "rotated-key")
 	env := withKey(x.env, wrong)
 
@@ -161,10 +158,7 @@ func testKeyFilePartial(t *testing.T) {
 // under the new key and not the old, and a daemon with the new key pushes.
 func testRotateKey(t *testing.T) {
 	t.Parallel()
-	x := newXeroSetup(t, "Acme Ltd")
-	if r := x.connect(t, "--tenant", tenantA); r.code != 0 {
-		t.Fatalf("connect: exit %d\n%s", r.code, r.stderr)
-	}
+	x := connectedSetup(t)
 	oldKey, err := os.ReadFile(x.env["XEROSYNC_TOKEN_KEY_FILE"])
 	if err != nil {
 		t.Fatal(err)
@@ -203,10 +197,7 @@ func testRotateKey(t *testing.T) {
 // rotate-key run with a key that is not the current one refuses, exit 1, and changes nothing.
 func testRotateKeyWrongCurrent(t *testing.T) {
 	t.Parallel()
-	x := newXeroSetup(t, "Acme Ltd")
-	if r := x.connect(t, "--tenant", tenantA); r.code != 0 {
-		t.Fatalf("connect: exit %d\n%s", r.code, r.stderr)
-	}
+	x := connectedSetup(t)
 	before, _ := readConnection(t, x.db, tenantA)
 	wrong, _ := newKeyFile(t, "not-the-key")
 	newFile, _ := newKeyFile(t, "token-key.new")

@@ -42,7 +42,7 @@ func accountantInvoice(t *testing.T, org *xero.Org, contactID, number string) st
 	t.Helper()
 	res, err := org.CreateInvoices(context.Background(), xero.CreateInvoicesParams{IdempotencyKey: "acct-" + number, Invoices: []xero.Invoice{{
 		Type: "ACCREC", Contact: &xero.ContactRef{ContactID: contactID}, InvoiceNumber: number, CurrencyCode: "NZD",
-		Status: "AUTHORISED", LineAmountTypes: "Exclusive", Date: mustDate(t, "2026-11-01"),
+		Status: "AUTHORISED", LineAmountTypes: "Exclusive", Date: xero.DateOf(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)),
 		LineItems: []xero.LineItem{{Description: "Bookkeeping", Quantity: xero.MustDecimal("1"), UnitAmount: xero.MustDecimal("500.00"), AccountCode: "200", TaxType: "OUTPUT2"}},
 	}}})
 	if err != nil || !res[0].OK() {
@@ -106,15 +106,6 @@ func TestForeignInvoiceNumberIsNeverLinked(t *testing.T) {
 	if n := len(h.sim.Payments(h.org)); n != 0 {
 		t.Errorf("xero holds %d payments, want none", n)
 	}
-}
-
-func mustDate(t *testing.T, s string) xero.Date {
-	t.Helper()
-	d, err := xero.ParseDate(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 // Defect 2: twelve invoices issued together, nine of them about 0.4 MB (100 lines of 4,000
