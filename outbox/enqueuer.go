@@ -122,38 +122,63 @@ func optText(v cdc.Value) *string {
 	return &s
 }
 
-// relevant reports whether a change is one the enqueuer acts on, and its tenant.
-func relevant(ch *cdc.Change) (tenant string, ok bool) {
-	if ch.Op == cdc.Delete || ch.Schema == "finance" && ch.Table == "invoice_lines" {
-		return "", false
+// source is a Softbooq table whose changes the enqueuer acts on.
+type source uint8
+
+const (
+	notSource source = iota // another table (invoice lines are read from the table instead)
+	customers
+	invoices
+	payments
+)
+
+// sourceOf names the Softbooq table a change is of, by schema and name: a table of the same
+// name in another schema (a staging copy someone added to the publication) is not Softbooq's.
+func sourceOf(ch *cdc.Change) source {
+	switch {
+	case ch.Schema == "crm" && ch.Table == "customers":
+		return customers
+	case ch.Schema == "finance" && ch.Table == "invoices":
+		return invoices
+	case ch.Schema == "finance" && ch.Table == "payments":
+		return payments
+	}
+	return notSource
+}
+
+// relevant reports whether a change is one the enqueuer acts on, its table and its tenant.
+func relevant(ch *cdc.Change) (src source, tenant string, ok bool) {
+	src = sourceOf(ch)
+	if ch.Op == cdc.Delete || src == notSource {
+		return notSource, "", false
 	}
 	v := ch.Get("tenant_id")
-	return v.Text, v.Kind == cdc.Text
+	return src, v.Text, v.Kind == cdc.Text
 }
 
 // load reads, in a few round trips for the whole chunk, what the changes need: which tenants
 // are connected, what was last queued of each entity, and the rows the WAL does not carry.
 func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error {
 	tenants := set{}
-	contacts, invoices := set{}, set{}
+	contacts, invoiceIDs := set{}, set{}
 	for i := range changes {
 		ch := &changes[i]
-		t, ok := relevant(ch)
+		src, t, ok := relevant(ch)
 		if !ok {
 			continue
 		}
 		tenants.add(t)
-		switch ch.Table {
-		case "customers":
+		switch src {
+		case customers:
 			// An inserted customer is new: there is nothing to compare it with.
 			if ch.Op == cdc.Update {
 				contacts.add(ch.Get("id").Text)
 			}
-		case "invoices":
-			invoices.add(ch.Get("id").Text)
+		case invoices:
+			invoiceIDs.add(ch.Get("id").Text)
 			contacts.add(ch.Get("customer_id").Text)
-		case "payments":
-			invoices.add(ch.Get("invoice_id").Text)
+		case payments:
+			invoiceIDs.add(ch.Get("invoice_id").Text)
 		}
 	}
 	if len(tenants) == 0 {
@@ -163,7 +188,7 @@ func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error
 		return err
 	}
 
-	if err := c.loadStates(ctx, tx, contacts.list(), invoices.list()); err != nil {
+	if err := c.loadStates(ctx, tx, contacts.list(), invoiceIDs.list()); err != nil {
 		return err
 	}
 
@@ -173,16 +198,16 @@ func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error
 	needCustomers, needInvoices := set{}, set{}
 	for i := range changes {
 		ch := &changes[i]
-		t, ok := relevant(ch)
+		src, t, ok := relevant(ch)
 		if !ok || !c.queues(t, ch) {
 			continue
 		}
-		switch ch.Table {
-		case "customers":
+		switch src {
+		case customers:
 			if hasUnchanged(ch) {
 				needCustomers.add(ch.Get("id").Text)
 			}
-		case "invoices":
+		case invoices:
 			id := ch.Get("id").Text
 			if st := c.states[entityKey{EntityInvoice, id}]; (st == nil || !st.issued) && issuedStatus(ch.Get("status").Text) {
 				needInvoices.add(id)
@@ -452,16 +477,16 @@ func (c *chunk) change(ch *cdc.Change) {
 		c.e.log.Info("row deleted in softbooq: nothing is deleted in xero", "table", ch.Schema+"."+ch.Table, "id", ch.Get("id").Text)
 		return
 	}
-	tenant, ok := relevant(ch)
+	src, tenant, ok := relevant(ch)
 	if !ok || !c.queues(tenant, ch) {
 		return
 	}
-	switch ch.Table {
-	case "customers":
+	switch src {
+	case customers:
 		c.customer(ch, tenant)
-	case "invoices":
+	case invoices:
 		c.invoice(ch, tenant)
-	case "payments":
+	case payments:
 		c.payment(ch, tenant)
 	}
 }

@@ -422,3 +422,31 @@ func TestHugeTransactionInChunks(t *testing.T) {
 		t.Fatalf("largest chunk %d changes over %d calls: the transaction was not streamed in chunks", s.maxChunk, s.applies)
 	}
 }
+
+// A table of the same name in another schema, added to the publication, is not Softbooq's:
+// its rows queue nothing, while Softbooq's own keep queueing. (The enqueuer once matched the
+// table name alone, and a staging copy of customers became Xero contacts.)
+func TestSameNameInAnotherSchemaIsNotSoftbooq(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, cdc.Config{})
+	s.db.Exec(t, `CREATE SCHEMA staging;
+		CREATE TABLE staging.customers (LIKE crm.customers INCLUDING ALL);
+		CREATE TABLE staging.invoices (LIKE finance.invoices INCLUDING ALL);
+		CREATE TABLE staging.payments (LIKE finance.payments INCLUDING ALL);
+		ALTER PUBLICATION xerosync ADD TABLE staging.customers, staging.invoices, staging.payments`)
+	cust := s.customer("Real Ltd")
+	inv := s.invoice(cust, "INV-1", "issued")
+	wantActions(t, s, "contact/upsert", "invoice/issue")
+
+	s.db.Exec(t, `INSERT INTO staging.customers (tenant_id, name) VALUES ($1, 'Staged Ltd')`, s.tenant)
+	s.db.Exec(t, `INSERT INTO staging.invoices (tenant_id, customer_id, number, status, currency)
+		VALUES ($1, $2, 'STAGED-1', 'issued', 'NZD')`, s.tenant, cust)
+	s.db.Exec(t, `INSERT INTO staging.payments (tenant_id, invoice_id, amount, paid_on, method)
+		VALUES ($1, $2, 5, '2026-11-02', 'cash')`, s.tenant, inv)
+	// A Softbooq change after them: capture got past the staging rows and kept going.
+	s.customer("Later Ltd")
+	wantActions(t, s, "contact/upsert", "invoice/issue", "contact/upsert")
+	if got := s.rows()[2].Payload["name"]; got != "Later Ltd" {
+		t.Fatalf("third row is %v, want the Softbooq customer Later Ltd", got)
+	}
+}
