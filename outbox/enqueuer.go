@@ -5,12 +5,14 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/softbooq/xerosync/cdc"
 )
@@ -144,6 +146,33 @@ func sourceOf(ch *cdc.Change) source {
 		return payments
 	}
 	return notSource
+}
+
+// SourceColumns are the columns the enqueuer reads from the changes of each source table,
+// for cdc.Config.Columns: a change of a table that lacks one (renamed or dropped) then stops
+// capture with a message naming it, instead of reading as an empty or unchanged value and
+// queueing something wrong or nothing (a renamed finance.payments.tenant_id once dropped
+// payments without a word).
+func SourceColumns() map[string][]string {
+	customerColumns := []string{"id", "tenant_id", "archived_at"}
+	for _, c := range contactText {
+		customerColumns = append(customerColumns, c.col)
+	}
+	return map[string][]string{
+		"crm.customers":    customerColumns,
+		"finance.invoices": {"id", "tenant_id", "customer_id", "status", "number", "currency", "amounts_tax", "issue_date", "due_date", "reference"},
+		"finance.payments": {"id", "tenant_id", "invoice_id", "amount", "paid_on", "method", "reference"},
+	}
+}
+
+// readError wraps an error reading a source table; a column or table that does not exist is
+// said in plain words (PostgreSQL's message names it): Softbooq changed its schema.
+func readError(what string, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "42703" || pgErr.Code == "42P01") { // undefined_column, undefined_table
+		return fmt.Errorf("read %s: a column or table xerosync reads is missing (renamed or dropped): %w", what, err)
+	}
+	return fmt.Errorf("read %s: %w", what, err)
 }
 
 // relevant reports whether a change is one the enqueuer acts on, its table and its tenant.
@@ -320,7 +349,7 @@ func (c *chunk) queues(tenant string, ch *cdc.Change) bool {
 func (c *chunk) fetchCustomers(ctx context.Context, tx pgx.Tx, ids []string) error {
 	rows, err := tx.Query(ctx, fetchCustomersSQL, ids)
 	if err != nil {
-		return fmt.Errorf("read customers: %w", err)
+		return readError("crm.customers", err)
 	}
 	defer rows.Close()
 	c.customers = map[string]ContactFields{}
@@ -340,7 +369,7 @@ func (c *chunk) fetchInvoices(ctx context.Context, tx pgx.Tx, ids []string) erro
 	c.invoices = map[string]*InvoicePayload{}
 	rows, err := tx.Query(ctx, fetchInvoicesSQL, ids)
 	if err != nil {
-		return fmt.Errorf("read invoices: %w", err)
+		return readError("finance.invoices", err)
 	}
 	for rows.Next() {
 		p := &InvoicePayload{Lines: []InvoiceLine{}}
@@ -365,7 +394,7 @@ func (c *chunk) fetchInvoices(ctx context.Context, tx pgx.Tx, ids []string) erro
 func ReadInvoiceLines(ctx context.Context, db Querier, ids []string, add func(invoiceID string, l InvoiceLine)) error {
 	rows, err := db.Query(ctx, fetchLinesSQL, ids)
 	if err != nil {
-		return fmt.Errorf("read invoice lines: %w", err)
+		return readError("finance.invoice_lines", err)
 	}
 	defer rows.Close()
 	for rows.Next() {

@@ -29,7 +29,10 @@ type setup struct {
 	t       *testing.T
 	db      *pgtest.DB
 	tenant  string
+	cfg     cdc.Config // capture's, as started
 	capture *cdc.Capture
+	// stopCapture stops capture (and waits for it); the test's end does it too.
+	stopCapture func()
 
 	mu       sync.Mutex
 	maxChunk int
@@ -38,12 +41,17 @@ type setup struct {
 
 func newSetup(t *testing.T, cfg cdc.Config) *setup {
 	t.Helper()
-	db := pgtest.New(t)
+	return newSetupOn(t, pgtest.New(t), cfg)
+}
+
+// newSetupOn is newSetup on a database of the test's own cluster.
+func newSetupOn(t *testing.T, db *pgtest.DB, cfg cdc.Config) *setup {
+	t.Helper()
 	s := &setup{t: t, db: db}
 	s.tenant = s.newTenant("acme", "connected")
 	log := slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	enq := outbox.NewEnqueuer(outbox.EnqueuerConfig{Logger: log})
-	cfg.DB, cfg.ConnString, cfg.Slot, cfg.Logger = db.Pool, db.URL, db.Name, log
+	cfg.DB, cfg.ConnString, cfg.Slot, cfg.Logger, cfg.Columns = db.Pool, db.URL, db.Name, log, outbox.SourceColumns()
 	cfg.Sink = cdc.SinkFunc(func(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error {
 		s.mu.Lock()
 		s.maxChunk, s.applies = max(s.maxChunk, len(changes)), s.applies+1
@@ -53,13 +61,23 @@ func newSetup(t *testing.T, cfg cdc.Config) *setup {
 	if cfg.HeartbeatInterval == 0 {
 		cfg.HeartbeatInterval = time.Second
 	}
-	s.capture = runCapture(t, cfg)
+	s.cfg = cfg
+	s.capture, s.stopCapture = startCapture(t, cfg)
+	waitFor(t, 30*time.Second, "capture streaming", func() bool { return s.capture.Status().Streaming })
 	return s
 }
 
 // runCapture runs capture until the test ends (Run must then return nil) and waits until it
 // streams.
 func runCapture(t testing.TB, cfg cdc.Config) *cdc.Capture {
+	t.Helper()
+	c, _ := startCapture(t, cfg)
+	waitFor(t, 30*time.Second, "capture streaming", func() bool { return c.Status().Streaming })
+	return c
+}
+
+// startCapture runs capture until stop is called or the test ends; Run must then return nil.
+func startCapture(t testing.TB, cfg cdc.Config) (c *cdc.Capture, stop func()) {
 	t.Helper()
 	c, err := cdc.New(cfg)
 	if err != nil {
@@ -68,14 +86,17 @@ func runCapture(t testing.TB, cfg cdc.Config) *cdc.Capture {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("capture: %v", err)
-		}
-	})
-	waitFor(t, 30*time.Second, "capture streaming", func() bool { return c.Status().Streaming })
-	return c
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("capture: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return c, stop
 }
 
 func (s *setup) newTenant(name, connection string) string {
