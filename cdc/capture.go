@@ -631,7 +631,10 @@ func (w *writer) run(ctx context.Context) error {
 
 func (w *writer) apply(ctx context.Context, changes []Change) error {
 	if w.tx == nil {
-		tx, err := w.c.cfg.DB.Begin(ctx)
+		// READ COMMITTED whatever the server's default: a Sink that waits for a source
+		// transaction to become visible before reading the tables needs each statement to
+		// take a new snapshot (one taken before would never see it).
+		tx, err := w.c.cfg.DB.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 		if err != nil {
 			return fmt.Errorf("begin capture transaction: %w", err)
 		}

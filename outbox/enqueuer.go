@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
@@ -38,7 +41,12 @@ var (
 	storeEntitiesSQL string
 	//go:embed sql/notify.sql
 	notifySQL string
+	//go:embed sql/invisible_xids.sql
+	invisibleXidsSQL string
 )
+
+// visibilityLogEvery is how often a wait for commits to become visible is logged.
+const visibilityLogEvery = 10 * time.Second
 
 // outboxColumns are what the enqueuer COPYs into the outbox, in copyWriter's binary form
 // (chunk.write writes them in this order).
@@ -225,6 +233,7 @@ func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error
 	// (the WAL leaves the value out) or whose contact was never queued (an invoice needs
 	// it), and the invoices that may be issued here.
 	needCustomers, needInvoices := set{}, set{}
+	readFor := map[uint32]struct{}{} // the transactions those reads are for
 	for i := range changes {
 		ch := &changes[i]
 		src, t, ok := relevant(ch)
@@ -235,15 +244,22 @@ func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error
 		case customers:
 			if hasUnchanged(ch) {
 				needCustomers.add(ch.Get("id").Text)
+				readFor[ch.Txn.Xid] = struct{}{}
 			}
 		case invoices:
 			id := ch.Get("id").Text
 			if st := c.states[entityKey{EntityInvoice, id}]; (st == nil || !st.issued) && issuedStatus(ch.Get("status").Text) {
 				needInvoices.add(id)
+				readFor[ch.Txn.Xid] = struct{}{}
 				if cs := c.states[entityKey{EntityContact, ch.Get("customer_id").Text}]; cs == nil || !cs.known() {
 					needCustomers.add(ch.Get("customer_id").Text)
 				}
 			}
+		}
+	}
+	if len(readFor) > 0 {
+		if err := c.e.awaitVisible(ctx, tx, slices.Collect(maps.Keys(readFor))); err != nil {
+			return err
 		}
 	}
 	if len(needCustomers) > 0 {
@@ -257,6 +273,46 @@ func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error
 		}
 	}
 	return nil
+}
+
+// awaitVisible waits until the source transactions xids are visible to the next statement of
+// tx, so that what the enqueuer reads from Softbooq's tables for them includes what they
+// wrote (LESSONS, "a commit is in the WAL before it is visible"). tx is READ COMMITTED (cdc
+// begins it so): each statement takes a new snapshot, and one that sees a transaction is
+// followed only by snapshots that see it too. After the wait, a row that is not there was
+// deleted since, not "not yet visible". It waits as long as it takes (a commit held by a
+// synchronous standby that does not answer stays invisible for as long), saying so every
+// visibilityLogEvery, until ctx ends.
+func (e *Enqueuer) awaitVisible(ctx context.Context, tx pgx.Tx, xids []uint32) error {
+	started, logged := time.Now(), time.Now()
+	pause := time.Millisecond
+	for {
+		rows, err := tx.Query(ctx, invisibleXidsSQL, xids)
+		if err != nil {
+			return fmt.Errorf("check that captured transactions are visible: %w", err)
+		}
+		invisible, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("check that captured transactions are visible: %w", err)
+		}
+		if len(invisible) == 0 {
+			if waited := time.Since(started); waited >= visibilityLogEvery {
+				e.log.Info("captured transactions are visible: reading on", "waited", waited.Round(time.Millisecond))
+			}
+			return nil
+		}
+		if time.Since(logged) >= visibilityLogEvery {
+			logged = time.Now()
+			e.log.Warn("waiting for committed transactions to become visible before reading their rows (a synchronous standby not answering?)",
+				"xids", invisible, "waited", time.Since(started).Round(time.Second))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for transactions %v to become visible: %w", invisible, ctx.Err())
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
 }
 
 // loadStates reads what was last queued of the entities: for contacts, the hash of the last
@@ -551,7 +607,8 @@ func (c *chunk) invoice(ch *cdc.Change, tenant string) {
 			if f, ok := c.customers[customer]; ok {
 				c.upsertContact(ch, cs, customer, tenant, f)
 			} else {
-				c.e.log.Warn("invoice's customer not found: invoice queued without its contact", "invoice_id", id, "customer_id", customer)
+				// Its transaction is visible (awaitVisible): the customer was deleted since.
+				c.e.log.Warn("invoice's customer deleted since: invoice queued without its contact", "invoice_id", id, "customer_id", customer)
 			}
 		}
 		p := c.invoicePayload(ch, id, customer, status)
@@ -576,7 +633,8 @@ func (c *chunk) invoicePayload(ch *cdc.Change, id, customer, status string) Invo
 	db := c.invoices[id]
 	if db == nil {
 		db = &InvoicePayload{}
-		c.e.log.Warn("issued invoice no longer in the database: queued without lines", "invoice_id", id)
+		// Its transaction is visible (awaitVisible): the invoice was deleted since.
+		c.e.log.Warn("issued invoice deleted since: queued without lines", "invoice_id", id)
 	} else {
 		p.Lines = db.Lines
 	}

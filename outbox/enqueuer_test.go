@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +38,17 @@ type setup struct {
 	mu       sync.Mutex
 	maxChunk int
 	applies  int
+	// The source transactions (xids) of changes handed to the enqueuer, and of those whose
+	// Apply has returned.
+	handed, applied map[uint32]bool
+}
+
+// xidsState reports whether the enqueuer was handed changes of xid, and whether that Apply
+// returned.
+func (s *setup) xidState(xid uint32) (handed, applied bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.handed[xid], s.applied[xid]
 }
 
 func newSetup(t *testing.T, cfg cdc.Config) *setup {
@@ -47,7 +59,7 @@ func newSetup(t *testing.T, cfg cdc.Config) *setup {
 // newSetupOn is newSetup on a database of the test's own cluster.
 func newSetupOn(t *testing.T, db *pgtest.DB, cfg cdc.Config) *setup {
 	t.Helper()
-	s := &setup{t: t, db: db}
+	s := &setup{t: t, db: db, handed: map[uint32]bool{}, applied: map[uint32]bool{}}
 	s.tenant = s.newTenant("acme", "connected")
 	log := slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	enq := outbox.NewEnqueuer(outbox.EnqueuerConfig{Logger: log})
@@ -55,8 +67,17 @@ func newSetupOn(t *testing.T, db *pgtest.DB, cfg cdc.Config) *setup {
 	cfg.Sink = cdc.SinkFunc(func(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error {
 		s.mu.Lock()
 		s.maxChunk, s.applies = max(s.maxChunk, len(changes)), s.applies+1
+		xids := map[uint32]bool{}
+		for i := range changes {
+			xids[changes[i].Txn.Xid] = true
+		}
+		maps.Copy(s.handed, xids)
 		s.mu.Unlock()
-		return enq.Apply(ctx, tx, changes)
+		err := enq.Apply(ctx, tx, changes)
+		s.mu.Lock()
+		maps.Copy(s.applied, xids)
+		s.mu.Unlock()
+		return err
 	})
 	if cfg.HeartbeatInterval == 0 {
 		cfg.HeartbeatInterval = time.Second
