@@ -185,6 +185,9 @@ func (c *Capture) session(ctx context.Context) error {
 		return fmt.Errorf("replication connection: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	if err := ensureFailover(ctx, db, conn, c.cfg.Slot); err != nil {
+		return err
+	}
 
 	err = pglogrepl.StartReplication(ctx, conn, c.cfg.Slot, start, pglogrepl.StartReplicationOptions{
 		PluginArgs: []string{
