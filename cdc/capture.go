@@ -32,6 +32,11 @@ type Config struct {
 	Publication string // default "xerosync"
 	Sink        Sink
 	Logger      *slog.Logger
+	// Columns names, per source table ("schema.table"), the columns the Sink reads from its
+	// changes. A change of a table whose relation lacks one of them (renamed or dropped)
+	// stops capture with a *SchemaError before the Sink sees it: a column the WAL does not
+	// carry must never be taken for an unchanged one.
+	Columns map[string][]string
 
 	// ChunkSize is how many changes are handed to the Sink at once (default 1000): it bounds
 	// memory whatever the size of a source transaction.
@@ -130,7 +135,16 @@ func (c *Capture) Run(ctx context.Context) error {
 			b = newBackoff()
 		}
 		wait, _ := b.Next()
-		c.log.Warn("capture stopped, reconnecting", tint.Err(err), "in", wait.Round(time.Millisecond))
+		var schema *SchemaError
+		if errors.As(err, &schema) {
+			// The same transaction stops it again after a reconnect, until an
+			// administrator acts; the reconnects only keep the error current in Status.
+			wait = c.cfg.ReconnectMax
+			c.log.Error("capture cannot read a source table: an administrator must restore it", tint.Err(err), "table", schema.Table,
+				"column", schema.Column, "xid", schema.Xid, "commit_lsn", schema.CommitLSN.String(), "retry_in", wait)
+		} else {
+			c.log.Warn("capture stopped, reconnecting", tint.Err(err), "in", wait.Round(time.Millisecond))
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -152,6 +166,13 @@ func (c *Capture) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sources, err := readSourceOIDs(ctx, db)
+	if err != nil {
+		return err
+	}
+	dec := NewDecoder()
+	dec.Require(c.cfg.Columns)
+	dec.KnowSources(sources)
 
 	pcfg, err := pgconn.ParseConfig(c.cfg.ConnString)
 	if err != nil {
@@ -164,6 +185,9 @@ func (c *Capture) session(ctx context.Context) error {
 		return fmt.Errorf("replication connection: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	if err := ensureFailover(ctx, db, conn, c.cfg.Slot); err != nil {
+		return err
+	}
 
 	err = pglogrepl.StartReplication(ctx, conn, c.cfg.Slot, start, pglogrepl.StartReplicationOptions{
 		PluginArgs: []string{
@@ -196,7 +220,7 @@ func (c *Capture) session(ctx context.Context) error {
 	for range cap(w.free) {
 		w.free <- make([]Change, 0, c.cfg.ChunkSize)
 	}
-	s := &stream{c: c, conn: conn, dec: NewDecoder(), w: w, floor: start, received: start, buf: make([]Change, 0, c.cfg.ChunkSize)}
+	s := &stream{c: c, conn: conn, dec: dec, w: w, floor: start, received: start, buf: make([]Change, 0, c.cfg.ChunkSize)}
 	wctx, wcancel := context.WithCancelCause(sctx)
 	defer wcancel(nil)
 	werr := make(chan error, 1)
@@ -261,6 +285,10 @@ type stream struct {
 	txn  *Txn // the source transaction being received
 	skip bool // it is one we hold: dropped whole
 	buf  []Change
+	// txnStart is where txn's changes begin in buf; txnSplit says some were handed to the
+	// writer already (a transaction bigger than a chunk).
+	txnStart int
+	txnSplit bool
 
 	// The group of source transactions waiting to be committed together.
 	groupStart  time.Time // zero when none
@@ -431,12 +459,27 @@ func (s *stream) event(ctx context.Context, ev Event) error {
 	case Begin:
 		s.txn = &Txn{Xid: ev.Xid, CommitLSN: ev.CommitLSN, CommitTime: ev.CommitTime}
 		s.skip = ev.CommitLSN < s.floor
+		s.txnStart, s.txnSplit = len(s.buf), false
+	case Relation:
+		if !ev.Source && ev.RenamedFrom == "" {
+			s.c.log.Warn("a table in the publication is not a softbooq source table: its changes are ignored",
+				"table", ev.Change.Schema+"."+ev.Change.Table, "publication", s.c.cfg.Publication)
+		}
 	case ChangeEvent:
 		if s.txn == nil {
 			return errors.New("pgoutput change outside a transaction")
 		}
 		if s.skip {
 			return nil
+		}
+		if ev.RenamedFrom != "" {
+			return s.stopAt(ctx, &SchemaError{Table: ev.RenamedFrom, RenamedTo: ev.Change.Schema + "." + ev.Change.Table, Xid: s.txn.Xid, CommitLSN: s.txn.CommitLSN})
+		}
+		if len(ev.Missing) > 0 {
+			return s.stopAt(ctx, &SchemaError{Table: ev.Change.Schema + "." + ev.Change.Table, Column: ev.Missing[0], Xid: s.txn.Xid, CommitLSN: s.txn.CommitLSN})
+		}
+		if !ev.Source {
+			return nil // a table someone added to the publication: not Softbooq's (warned above)
 		}
 		ev.Change.Txn = s.txn
 		s.buf = append(s.buf, ev.Change)
@@ -472,6 +515,22 @@ func (s *stream) event(ctx context.Context, ev Event) error {
 	return nil
 }
 
+// stopAt ends the session at the transaction being received, which cannot be read: the
+// transactions before it in the group are committed first (unless part of this one was
+// handed over already), so that the stored position is exactly where capture stopped and
+// everything readable reaches the outbox.
+func (s *stream) stopAt(ctx context.Context, err *SchemaError) error {
+	if !s.txnSplit && !s.groupStart.IsZero() {
+		clear(s.buf[s.txnStart:])
+		s.buf = s.buf[:s.txnStart]
+		s.txn = nil
+		if cerr := s.commit(ctx); cerr != nil {
+			return errors.Join(err, cerr)
+		}
+	}
+	return err
+}
+
 // hand gives the writer one piece of work.
 func (s *stream) hand(ctx context.Context, wk work) error {
 	s.w.pending.Add(1)
@@ -488,6 +547,7 @@ func (s *stream) flush(ctx context.Context) error {
 	if len(s.buf) == 0 {
 		return nil
 	}
+	s.txnStart, s.txnSplit = 0, s.txn != nil
 	if err := s.hand(ctx, work{changes: s.buf}); err != nil {
 		return err
 	}
@@ -574,7 +634,10 @@ func (w *writer) run(ctx context.Context) error {
 
 func (w *writer) apply(ctx context.Context, changes []Change) error {
 	if w.tx == nil {
-		tx, err := w.c.cfg.DB.Begin(ctx)
+		// READ COMMITTED whatever the server's default: a Sink that waits for a source
+		// transaction to become visible before reading the tables needs each statement to
+		// take a new snapshot (one taken before would never see it).
+		tx, err := w.c.cfg.DB.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 		if err != nil {
 			return fmt.Errorf("begin capture transaction: %w", err)
 		}

@@ -616,3 +616,41 @@ func TestLeastPrivilegeRole(t *testing.T) {
 	waitFor(t, 30*time.Second, "capture", func() bool { return count(t, db.Pool, "SELECT count(*) FROM captured") == 1 })
 	waitFor(t, 30*time.Second, "heartbeat", func() bool { return !c.Status().LastHeartbeat.IsZero() })
 }
+
+// On PostgreSQL 17 and later the slot is a failover slot, so that a standby with
+// sync_replication_slots keeps it through a promotion: created so, and made so at start when
+// an older slot is not.
+func TestSlotIsAFailoverSlot(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, cdc.Config{})
+	if count(t, s.db.Pool, `SELECT current_setting('server_version_num')::int`) < 170000 {
+		t.Skip("failover slots need PostgreSQL 17")
+	}
+	ctx := context.Background()
+	if err := cdc.EnsurePublication(ctx, s.db.Pool, "xerosync"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cdc.EnsureSlot(ctx, s.db.Pool, s.slot); err != nil {
+		t.Fatal(err)
+	}
+	failover := func() int {
+		return count(t, s.db.Pool, `SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1 AND failover`, s.slot)
+	}
+	if failover() != 1 {
+		t.Fatal("a new slot is not a failover slot")
+	}
+	// An older slot, made without failover.
+	conn, err := pgconn.Connect(ctx, s.db.URL+"&replication=database")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`ALTER_REPLICATION_SLOT %q ( FAILOVER false )`, s.slot)).ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	if failover() != 0 {
+		t.Fatal("the slot is still a failover slot")
+	}
+	s.start(t)
+	waitFor(t, 30*time.Second, "the slot made a failover slot", func() bool { return failover() == 1 })
+}

@@ -35,9 +35,14 @@ func (o Op) String() string {
 type Kind uint8
 
 // Column value kinds. Unchanged is an unchanged TOASTed value whose content was not sent: it
-// means "as before", never NULL (LESSONS 6, outboxx#53).
+// means "as before", never NULL (LESSONS 6, outboxx#53), and only pgoutput's 'u' says so.
+// Absent is a column the change does not carry at all: a delete carries only the key, and a
+// column renamed or dropped is in no change. Absent is never "unchanged" (LESSONS, "what the
+// WAL leaves out"): capture stops before a Sink sees a change lacking a column it declared
+// in Config.Columns.
 const (
-	Null Kind = iota + 1
+	Absent Kind = iota
+	Null
 	Unchanged
 	Text
 )
@@ -65,14 +70,14 @@ type Change struct {
 	Txn *Txn
 }
 
-// Get returns the named column's value; a column the change does not carry is Unchanged.
+// Get returns the named column's value; a column the change does not carry is Absent.
 func (c *Change) Get(name string) Value {
 	for i := range c.Columns {
 		if c.Columns[i].Name == name {
 			return c.Columns[i].Value
 		}
 	}
-	return Value{Kind: Unchanged}
+	return Value{Kind: Absent}
 }
 
 // Txn describes the source transaction being applied.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -25,13 +26,20 @@ type Event struct {
 	Content []byte
 	// Truncate
 	Tables []string
+	// Relation (and Change: the relation's): columns required of the table (Decoder.Require)
+	// that its relation message lacks, and whether it is one of SourceTables.
+	Missing []string
+	Source  bool
+	// RenamedFrom is the source table this one was, when a source table was renamed: its
+	// changes are no longer Softbooq's table under the name the Sink knows.
+	RenamedFrom string
 }
 
 // EventType classifies an Event.
 type EventType uint8
 
-// Event types. Skip is a message capture needs nothing from (relation and type metadata are
-// absorbed by the Decoder, origins are irrelevant).
+// Event types. Skip is a message capture needs nothing from (type metadata, origins).
+// Relation is a table's description, absorbed by the Decoder: the event says what it lacks.
 const (
 	Skip EventType = iota
 	Begin
@@ -39,19 +47,44 @@ const (
 	Commit
 	Message
 	Truncate
+	Relation
 )
 
 // Decoder turns pgoutput (protocol version 1) messages into Events. It keeps the relation
 // metadata the server sends before a relation's first change in each session, so use one
 // Decoder per replication connection. It does no I/O.
 type Decoder struct {
-	relations map[uint32]*pglogrepl.RelationMessage
+	relations map[uint32]*relation
+	required  map[string][]string
+	sources   map[uint32]string // source tables by OID, as first known (KnowSources, relations)
+}
+
+// relation is a table as its latest relation message describes it. The server sends a new
+// one after the table's schema changes, and it replaces the old one from the next change on.
+type relation struct {
+	*pglogrepl.RelationMessage
+	missing     []string // columns required of it that it lacks
+	source      bool     // one of SourceTables
+	renamedFrom string   // the source table it was
 }
 
 // NewDecoder returns a decoder with no known relations.
 func NewDecoder() *Decoder {
-	return &Decoder{relations: make(map[uint32]*pglogrepl.RelationMessage)}
+	return &Decoder{relations: make(map[uint32]*relation), sources: make(map[uint32]string)}
 }
+
+// KnowSources gives the OIDs of the source tables (name by OID), so that a relation message
+// of one of them under another name is known as a renamed source table.
+func (d *Decoder) KnowSources(oids map[uint32]string) {
+	for oid, name := range oids {
+		d.sources[oid] = name
+	}
+}
+
+// Require names, per table ("schema.table"), the columns that must be in its relation: each
+// change of a table that lacks one (renamed or dropped) carries them in Event.Missing. Call
+// it before decoding.
+func (d *Decoder) Require(columns map[string][]string) { d.required = columns }
 
 // Decode decodes one XLogData payload. The returned Change's strings are copies: the event
 // stays valid after data is reused.
@@ -69,8 +102,20 @@ func (d *Decoder) Decode(data []byte) (ev Event, err error) {
 	}
 	switch m := msg.(type) {
 	case *pglogrepl.RelationMessage:
-		d.relations[m.RelationID] = m
-		return Event{Type: Skip}, nil
+		name := m.Namespace + "." + m.RelationName
+		rel := &relation{RelationMessage: m, source: slices.Contains(SourceTables, name)}
+		if was, ok := d.sources[m.RelationID]; ok && was != name {
+			rel.renamedFrom = was
+		} else if rel.source {
+			d.sources[m.RelationID] = name
+		}
+		for _, want := range d.required[name] {
+			if !slices.ContainsFunc(m.Columns, func(c *pglogrepl.RelationMessageColumn) bool { return c.Name == want }) {
+				rel.missing = append(rel.missing, want)
+			}
+		}
+		d.relations[m.RelationID] = rel
+		return rel.event(Event{Type: Relation, Change: Change{Schema: m.Namespace, Table: m.RelationName}}), nil
 	case *pglogrepl.BeginMessage:
 		return Event{Type: Begin, Xid: m.Xid, CommitLSN: m.FinalLSN, CommitTime: m.CommitTime}, nil
 	case *pglogrepl.CommitMessage:
@@ -203,7 +248,7 @@ func columnLength(src []byte, p int) (int, bool) {
 
 // row decodes the TupleData at the start of src into a change of rel, in one walk. Its text
 // values are cut from one copy of the tuple.
-func (d *Decoder) row(rel *pglogrepl.RelationMessage, op Op, src []byte) (Event, error) {
+func (d *Decoder) row(rel *relation, op Op, src []byte) (Event, error) {
 	fail := func(err error) (Event, error) {
 		return Event{}, fmt.Errorf("pgoutput %s on %s.%s: %w", op, rel.Namespace, rel.RelationName, err)
 	}
@@ -235,5 +280,11 @@ func (d *Decoder) row(rel *pglogrepl.RelationMessage, op Op, src []byte) (Event,
 	if err != nil {
 		return fail(err)
 	}
-	return Event{Type: ChangeEvent, Change: Change{Schema: rel.Namespace, Table: rel.RelationName, Op: op, Columns: cols}}, nil
+	return rel.event(Event{Type: ChangeEvent, Change: Change{Schema: rel.Namespace, Table: rel.RelationName, Op: op, Columns: cols}}), nil
+}
+
+// event sets what ev says of its relation.
+func (r *relation) event(ev Event) Event {
+	ev.Missing, ev.Source, ev.RenamedFrom = r.missing, r.source, r.renamedFrom
+	return ev
 }

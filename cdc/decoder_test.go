@@ -2,7 +2,9 @@ package cdc_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,4 +219,48 @@ func FuzzDecodeRowAgreesWithPglogrepl(f *testing.F) {
 			t.Fatalf("decoder: %v; pglogrepl decodes %+v", err, want)
 		}
 	})
+}
+
+// A relation message replaces the one before it: a change after a column we require was
+// renamed says so (Missing), one after an unrelated column was added does not; a source table
+// under a new name is known by its OID; a table outside SourceTables is not a source.
+func TestDecoderRelationChanges(t *testing.T) {
+	t.Parallel()
+	d := cdc.NewDecoder()
+	d.Require(map[string][]string{"finance.payments": {"id", "tenant_id"}})
+	d.KnowSources(map[uint32]string{7: "finance.payments"})
+	insert := func(rel uint32) cdc.Event {
+		t.Helper()
+		ev, err := d.Decode(tuple(msg{}.byte1('I').u32(rel).byte1('N'), col{'t', "p1"}, col{'t', "t1"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	steps := []struct {
+		relation    []byte
+		rel         uint32
+		missing     string
+		source      bool
+		renamedFrom string
+	}{
+		{relation(7, "finance", "payments", "id", "tenant_id"), 7, "", true, ""},
+		{relation(7, "finance", "payments", "id", "tenant_id", "memo"), 7, "", true, ""},
+		{relation(7, "finance", "payments", "id", "org_id"), 7, "tenant_id", true, ""},
+		{relation(7, "finance", "payments", "id", "tenant_id"), 7, "", true, ""},
+		{relation(7, "finance", "payments_old", "id", "tenant_id"), 7, "", false, "finance.payments"},
+		{relation(8, "staging", "payments", "id", "tenant_id"), 8, "", false, ""},
+	}
+	for i, st := range steps {
+		if _, err := d.Decode(st.relation); err != nil {
+			t.Fatal(err)
+		}
+		ev := insert(st.rel)
+		if fmt.Sprint(ev.Missing) != fmt.Sprint(strings.Fields(st.missing)) || ev.Source != st.source || ev.RenamedFrom != st.renamedFrom {
+			t.Errorf("step %d: missing %v, source %v, renamed from %q; want %q, %v, %q", i, ev.Missing, ev.Source, ev.RenamedFrom, st.missing, st.source, st.renamedFrom)
+		}
+		if ev.Change.Get("memo").Kind != cdc.Absent {
+			t.Errorf("step %d: a column the change does not carry is %v, want Absent", i, ev.Change.Get("memo").Kind)
+		}
+	}
 }

@@ -36,7 +36,7 @@ func (d *Decoder) change(relID uint32, op Op, tuple *pglogrepl.TupleData) (Event
 	}
 	ch := Change{Schema: rel.Namespace, Table: rel.RelationName, Op: op}
 	if tuple == nil {
-		return Event{Type: ChangeEvent, Change: ch}, nil
+		return rel.event(Event{Type: ChangeEvent, Change: ch}), nil
 	}
 	if len(tuple.Columns) > len(rel.Columns) {
 		return Event{}, fmt.Errorf("pgoutput %s on %s.%s: %d columns, relation has %d",
@@ -59,5 +59,5 @@ func (d *Decoder) change(relID uint32, op Op, tuple *pglogrepl.TupleData) (Event
 		}
 		ch.Columns = append(ch.Columns, Column{Name: rel.Columns[i].Name, Value: v})
 	}
-	return Event{Type: ChangeEvent, Change: ch}, nil
+	return rel.event(Event{Type: ChangeEvent, Change: ch}), nil
 }

@@ -29,6 +29,8 @@ var (
 	slotReadSQL string
 	//go:embed sql/slot_create.sql
 	slotCreateSQL string
+	//go:embed sql/slot_failover.sql
+	slotFailoverSQL string
 	//go:embed sql/role_check.sql
 	roleCheckSQL string
 	//go:embed sql/publication_tables.sql
@@ -228,8 +230,11 @@ func EnsureSlot(ctx context.Context, db DBTX, slot string) (pglogrepl.LSN, error
 		if _, err := db.Exec(ctx, checkpointInitSQL, slot); err != nil {
 			return 0, fmt.Errorf("init checkpoint: %w", err)
 		}
-		var s string
-		if err := db.QueryRow(ctx, slotCreateSQL, slot).Scan(&s); err != nil {
+		var create, s string
+		if err := db.QueryRow(ctx, slotCreateSQL).Scan(&create); err != nil {
+			return 0, fmt.Errorf("create replication slot %s: %w", slot, err)
+		}
+		if err := db.QueryRow(ctx, create, slot).Scan(&s); err != nil {
 			return 0, fmt.Errorf("create replication slot %s: %w", slot, err)
 		}
 		lsn, err := pglogrepl.ParseLSN(s)
@@ -273,6 +278,24 @@ func EnsureSlot(ctx context.Context, db DBTX, slot string) (pglogrepl.LSN, error
 func writeCheckpoint(ctx context.Context, db DBTX, slot string, lsn pglogrepl.LSN, commitTime, heartbeatAt *time.Time) error {
 	if _, err := db.Exec(ctx, checkpointWriteSQL, slot, lsn.String(), commitTime, heartbeatAt); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	return nil
+}
+
+// ensureFailover makes the slot a failover slot on PostgreSQL 17 and later when it is not one
+// yet (made by an older xerosync, or before an upgrade): only a failover slot is kept on a
+// standby with sync_replication_slots, and so survives a promotion. ALTER_REPLICATION_SLOT is
+// a replication command, sent on conn before streaming starts (the slot must be inactive).
+func ensureFailover(ctx context.Context, db DBTX, conn *pgconn.PgConn, slot string) error {
+	var need bool
+	if err := db.QueryRow(ctx, slotFailoverSQL, slot).Scan(&need); err != nil {
+		return fmt.Errorf("read slot %s failover: %w", slot, err)
+	}
+	if !need {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER_REPLICATION_SLOT %s ( FAILOVER true )", pgx.Identifier{slot}.Sanitize())).ReadAll(); err != nil {
+		return fmt.Errorf("make slot %s a failover slot: %w", slot, err)
 	}
 	return nil
 }

@@ -111,6 +111,7 @@ func (r *runner) holdLead(ctx context.Context, conn *pgx.Conn) error {
 		Slot:              r.cfg.Database.Slot,
 		Publication:       r.cfg.Database.Publication,
 		Sink:              outbox.NewEnqueuer(outbox.EnqueuerConfig{Logger: r.log}),
+		Columns:           outbox.SourceColumns(),
 		Logger:            r.log,
 		HeartbeatInterval: heartbeatInterval,
 	})

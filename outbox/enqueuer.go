@@ -5,12 +5,17 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/softbooq/xerosync/cdc"
 )
@@ -36,7 +41,12 @@ var (
 	storeEntitiesSQL string
 	//go:embed sql/notify.sql
 	notifySQL string
+	//go:embed sql/invisible_xids.sql
+	invisibleXidsSQL string
 )
+
+// visibilityLogEvery is how often a wait for commits to become visible is logged.
+const visibilityLogEvery = 10 * time.Second
 
 // outboxColumns are what the enqueuer COPYs into the outbox, in copyWriter's binary form
 // (chunk.write writes them in this order).
@@ -122,38 +132,90 @@ func optText(v cdc.Value) *string {
 	return &s
 }
 
-// relevant reports whether a change is one the enqueuer acts on, and its tenant.
-func relevant(ch *cdc.Change) (tenant string, ok bool) {
-	if ch.Op == cdc.Delete || ch.Schema == "finance" && ch.Table == "invoice_lines" {
-		return "", false
+// source is a Softbooq table whose changes the enqueuer acts on.
+type source uint8
+
+const (
+	notSource source = iota // another table (invoice lines are read from the table instead)
+	customers
+	invoices
+	payments
+)
+
+// sourceOf names the Softbooq table a change is of, by schema and name: a table of the same
+// name in another schema (a staging copy someone added to the publication) is not Softbooq's.
+func sourceOf(ch *cdc.Change) source {
+	switch {
+	case ch.Schema == "crm" && ch.Table == "customers":
+		return customers
+	case ch.Schema == "finance" && ch.Table == "invoices":
+		return invoices
+	case ch.Schema == "finance" && ch.Table == "payments":
+		return payments
+	}
+	return notSource
+}
+
+// SourceColumns are the columns the enqueuer reads from the changes of each source table,
+// for cdc.Config.Columns: a change of a table that lacks one (renamed or dropped) then stops
+// capture with a message naming it, instead of reading as an empty or unchanged value and
+// queueing something wrong or nothing (a renamed finance.payments.tenant_id once dropped
+// payments without a word).
+func SourceColumns() map[string][]string {
+	customerColumns := []string{"id", "tenant_id", "archived_at"}
+	for _, c := range contactText {
+		customerColumns = append(customerColumns, c.col)
+	}
+	return map[string][]string{
+		"crm.customers":    customerColumns,
+		"finance.invoices": {"id", "tenant_id", "customer_id", "status", "number", "currency", "amounts_tax", "issue_date", "due_date", "reference"},
+		"finance.payments": {"id", "tenant_id", "invoice_id", "amount", "paid_on", "method", "reference"},
+	}
+}
+
+// readError wraps an error reading a source table; a column or table that does not exist is
+// said in plain words (PostgreSQL's message names it): Softbooq changed its schema.
+func readError(what string, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "42703" || pgErr.Code == "42P01") { // undefined_column, undefined_table
+		return fmt.Errorf("read %s: a column or table xerosync reads is missing (renamed or dropped): %w", what, err)
+	}
+	return fmt.Errorf("read %s: %w", what, err)
+}
+
+// relevant reports whether a change is one the enqueuer acts on, its table and its tenant.
+func relevant(ch *cdc.Change) (src source, tenant string, ok bool) {
+	src = sourceOf(ch)
+	if ch.Op == cdc.Delete || src == notSource {
+		return notSource, "", false
 	}
 	v := ch.Get("tenant_id")
-	return v.Text, v.Kind == cdc.Text
+	return src, v.Text, v.Kind == cdc.Text
 }
 
 // load reads, in a few round trips for the whole chunk, what the changes need: which tenants
 // are connected, what was last queued of each entity, and the rows the WAL does not carry.
 func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error {
 	tenants := set{}
-	contacts, invoices := set{}, set{}
+	contacts, invoiceIDs := set{}, set{}
 	for i := range changes {
 		ch := &changes[i]
-		t, ok := relevant(ch)
+		src, t, ok := relevant(ch)
 		if !ok {
 			continue
 		}
 		tenants.add(t)
-		switch ch.Table {
-		case "customers":
+		switch src {
+		case customers:
 			// An inserted customer is new: there is nothing to compare it with.
 			if ch.Op == cdc.Update {
 				contacts.add(ch.Get("id").Text)
 			}
-		case "invoices":
-			invoices.add(ch.Get("id").Text)
+		case invoices:
+			invoiceIDs.add(ch.Get("id").Text)
 			contacts.add(ch.Get("customer_id").Text)
-		case "payments":
-			invoices.add(ch.Get("invoice_id").Text)
+		case payments:
+			invoiceIDs.add(ch.Get("invoice_id").Text)
 		}
 	}
 	if len(tenants) == 0 {
@@ -163,7 +225,7 @@ func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error
 		return err
 	}
 
-	if err := c.loadStates(ctx, tx, contacts.list(), invoices.list()); err != nil {
+	if err := c.loadStates(ctx, tx, contacts.list(), invoiceIDs.list()); err != nil {
 		return err
 	}
 
@@ -171,25 +233,33 @@ func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error
 	// (the WAL leaves the value out) or whose contact was never queued (an invoice needs
 	// it), and the invoices that may be issued here.
 	needCustomers, needInvoices := set{}, set{}
+	readFor := map[uint32]struct{}{} // the transactions those reads are for
 	for i := range changes {
 		ch := &changes[i]
-		t, ok := relevant(ch)
+		src, t, ok := relevant(ch)
 		if !ok || !c.queues(t, ch) {
 			continue
 		}
-		switch ch.Table {
-		case "customers":
+		switch src {
+		case customers:
 			if hasUnchanged(ch) {
 				needCustomers.add(ch.Get("id").Text)
+				readFor[ch.Txn.Xid] = struct{}{}
 			}
-		case "invoices":
+		case invoices:
 			id := ch.Get("id").Text
 			if st := c.states[entityKey{EntityInvoice, id}]; (st == nil || !st.issued) && issuedStatus(ch.Get("status").Text) {
 				needInvoices.add(id)
+				readFor[ch.Txn.Xid] = struct{}{}
 				if cs := c.states[entityKey{EntityContact, ch.Get("customer_id").Text}]; cs == nil || !cs.known() {
 					needCustomers.add(ch.Get("customer_id").Text)
 				}
 			}
+		}
+	}
+	if len(readFor) > 0 {
+		if err := c.e.awaitVisible(ctx, tx, slices.Collect(maps.Keys(readFor))); err != nil {
+			return err
 		}
 	}
 	if len(needCustomers) > 0 {
@@ -203,6 +273,46 @@ func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error
 		}
 	}
 	return nil
+}
+
+// awaitVisible waits until the source transactions xids are visible to the next statement of
+// tx, so that what the enqueuer reads from Softbooq's tables for them includes what they
+// wrote (LESSONS, "a commit is in the WAL before it is visible"). tx is READ COMMITTED (cdc
+// begins it so): each statement takes a new snapshot, and one that sees a transaction is
+// followed only by snapshots that see it too. After the wait, a row that is not there was
+// deleted since, not "not yet visible". It waits as long as it takes (a commit held by a
+// synchronous standby that does not answer stays invisible for as long), saying so every
+// visibilityLogEvery, until ctx ends.
+func (e *Enqueuer) awaitVisible(ctx context.Context, tx pgx.Tx, xids []uint32) error {
+	started, logged := time.Now(), time.Now()
+	pause := time.Millisecond
+	for {
+		rows, err := tx.Query(ctx, invisibleXidsSQL, xids)
+		if err != nil {
+			return fmt.Errorf("check that captured transactions are visible: %w", err)
+		}
+		invisible, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("check that captured transactions are visible: %w", err)
+		}
+		if len(invisible) == 0 {
+			if waited := time.Since(started); waited >= visibilityLogEvery {
+				e.log.Info("captured transactions are visible: reading on", "waited", waited.Round(time.Millisecond))
+			}
+			return nil
+		}
+		if time.Since(logged) >= visibilityLogEvery {
+			logged = time.Now()
+			e.log.Warn("waiting for committed transactions to become visible before reading their rows (a synchronous standby not answering?)",
+				"xids", invisible, "waited", time.Since(started).Round(time.Second))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for transactions %v to become visible: %w", invisible, ctx.Err())
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
 }
 
 // loadStates reads what was last queued of the entities: for contacts, the hash of the last
@@ -295,7 +405,7 @@ func (c *chunk) queues(tenant string, ch *cdc.Change) bool {
 func (c *chunk) fetchCustomers(ctx context.Context, tx pgx.Tx, ids []string) error {
 	rows, err := tx.Query(ctx, fetchCustomersSQL, ids)
 	if err != nil {
-		return fmt.Errorf("read customers: %w", err)
+		return readError("crm.customers", err)
 	}
 	defer rows.Close()
 	c.customers = map[string]ContactFields{}
@@ -315,7 +425,7 @@ func (c *chunk) fetchInvoices(ctx context.Context, tx pgx.Tx, ids []string) erro
 	c.invoices = map[string]*InvoicePayload{}
 	rows, err := tx.Query(ctx, fetchInvoicesSQL, ids)
 	if err != nil {
-		return fmt.Errorf("read invoices: %w", err)
+		return readError("finance.invoices", err)
 	}
 	for rows.Next() {
 		p := &InvoicePayload{Lines: []InvoiceLine{}}
@@ -340,7 +450,7 @@ func (c *chunk) fetchInvoices(ctx context.Context, tx pgx.Tx, ids []string) erro
 func ReadInvoiceLines(ctx context.Context, db Querier, ids []string, add func(invoiceID string, l InvoiceLine)) error {
 	rows, err := db.Query(ctx, fetchLinesSQL, ids)
 	if err != nil {
-		return fmt.Errorf("read invoice lines: %w", err)
+		return readError("finance.invoice_lines", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -452,16 +562,16 @@ func (c *chunk) change(ch *cdc.Change) {
 		c.e.log.Info("row deleted in softbooq: nothing is deleted in xero", "table", ch.Schema+"."+ch.Table, "id", ch.Get("id").Text)
 		return
 	}
-	tenant, ok := relevant(ch)
+	src, tenant, ok := relevant(ch)
 	if !ok || !c.queues(tenant, ch) {
 		return
 	}
-	switch ch.Table {
-	case "customers":
+	switch src {
+	case customers:
 		c.customer(ch, tenant)
-	case "invoices":
+	case invoices:
 		c.invoice(ch, tenant)
-	case "payments":
+	case payments:
 		c.payment(ch, tenant)
 	}
 }
@@ -497,7 +607,8 @@ func (c *chunk) invoice(ch *cdc.Change, tenant string) {
 			if f, ok := c.customers[customer]; ok {
 				c.upsertContact(ch, cs, customer, tenant, f)
 			} else {
-				c.e.log.Warn("invoice's customer not found: invoice queued without its contact", "invoice_id", id, "customer_id", customer)
+				// Its transaction is visible (awaitVisible): the customer was deleted since.
+				c.e.log.Warn("invoice's customer deleted since: invoice queued without its contact", "invoice_id", id, "customer_id", customer)
 			}
 		}
 		p := c.invoicePayload(ch, id, customer, status)
@@ -522,7 +633,8 @@ func (c *chunk) invoicePayload(ch *cdc.Change, id, customer, status string) Invo
 	db := c.invoices[id]
 	if db == nil {
 		db = &InvoicePayload{}
-		c.e.log.Warn("issued invoice no longer in the database: queued without lines", "invoice_id", id)
+		// Its transaction is visible (awaitVisible): the invoice was deleted since.
+		c.e.log.Warn("issued invoice deleted since: queued without lines", "invoice_id", id)
 	} else {
 		p.Lines = db.Lines
 	}

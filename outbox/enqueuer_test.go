@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -29,37 +30,75 @@ type setup struct {
 	t       *testing.T
 	db      *pgtest.DB
 	tenant  string
+	cfg     cdc.Config // capture's, as started
 	capture *cdc.Capture
+	// stopCapture stops capture (and waits for it); the test's end does it too.
+	stopCapture func()
 
 	mu       sync.Mutex
 	maxChunk int
 	applies  int
+	// The source transactions (xids) of changes handed to the enqueuer, and of those whose
+	// Apply has returned.
+	handed, applied map[uint32]bool
+}
+
+// xidsState reports whether the enqueuer was handed changes of xid, and whether that Apply
+// returned.
+func (s *setup) xidState(xid uint32) (handed, applied bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.handed[xid], s.applied[xid]
 }
 
 func newSetup(t *testing.T, cfg cdc.Config) *setup {
 	t.Helper()
-	db := pgtest.New(t)
-	s := &setup{t: t, db: db}
+	return newSetupOn(t, pgtest.New(t), cfg)
+}
+
+// newSetupOn is newSetup on a database of the test's own cluster.
+func newSetupOn(t *testing.T, db *pgtest.DB, cfg cdc.Config) *setup {
+	t.Helper()
+	s := &setup{t: t, db: db, handed: map[uint32]bool{}, applied: map[uint32]bool{}}
 	s.tenant = s.newTenant("acme", "connected")
 	log := slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	enq := outbox.NewEnqueuer(outbox.EnqueuerConfig{Logger: log})
-	cfg.DB, cfg.ConnString, cfg.Slot, cfg.Logger = db.Pool, db.URL, db.Name, log
+	cfg.DB, cfg.ConnString, cfg.Slot, cfg.Logger, cfg.Columns = db.Pool, db.URL, db.Name, log, outbox.SourceColumns()
 	cfg.Sink = cdc.SinkFunc(func(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error {
 		s.mu.Lock()
 		s.maxChunk, s.applies = max(s.maxChunk, len(changes)), s.applies+1
+		xids := map[uint32]bool{}
+		for i := range changes {
+			xids[changes[i].Txn.Xid] = true
+		}
+		maps.Copy(s.handed, xids)
 		s.mu.Unlock()
-		return enq.Apply(ctx, tx, changes)
+		err := enq.Apply(ctx, tx, changes)
+		s.mu.Lock()
+		maps.Copy(s.applied, xids)
+		s.mu.Unlock()
+		return err
 	})
 	if cfg.HeartbeatInterval == 0 {
 		cfg.HeartbeatInterval = time.Second
 	}
-	s.capture = runCapture(t, cfg)
+	s.cfg = cfg
+	s.capture, s.stopCapture = startCapture(t, cfg)
+	waitFor(t, 30*time.Second, "capture streaming", func() bool { return s.capture.Status().Streaming })
 	return s
 }
 
 // runCapture runs capture until the test ends (Run must then return nil) and waits until it
 // streams.
 func runCapture(t testing.TB, cfg cdc.Config) *cdc.Capture {
+	t.Helper()
+	c, _ := startCapture(t, cfg)
+	waitFor(t, 30*time.Second, "capture streaming", func() bool { return c.Status().Streaming })
+	return c
+}
+
+// startCapture runs capture until stop is called or the test ends; Run must then return nil.
+func startCapture(t testing.TB, cfg cdc.Config) (c *cdc.Capture, stop func()) {
 	t.Helper()
 	c, err := cdc.New(cfg)
 	if err != nil {
@@ -68,14 +107,17 @@ func runCapture(t testing.TB, cfg cdc.Config) *cdc.Capture {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("capture: %v", err)
-		}
-	})
-	waitFor(t, 30*time.Second, "capture streaming", func() bool { return c.Status().Streaming })
-	return c
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("capture: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return c, stop
 }
 
 func (s *setup) newTenant(name, connection string) string {
@@ -420,5 +462,33 @@ func TestHugeTransactionInChunks(t *testing.T) {
 	defer s.mu.Unlock()
 	if s.maxChunk > 1000 || s.applies < 200 {
 		t.Fatalf("largest chunk %d changes over %d calls: the transaction was not streamed in chunks", s.maxChunk, s.applies)
+	}
+}
+
+// A table of the same name in another schema, added to the publication, is not Softbooq's:
+// its rows queue nothing, while Softbooq's own keep queueing. (The enqueuer once matched the
+// table name alone, and a staging copy of customers became Xero contacts.)
+func TestSameNameInAnotherSchemaIsNotSoftbooq(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, cdc.Config{})
+	s.db.Exec(t, `CREATE SCHEMA staging;
+		CREATE TABLE staging.customers (LIKE crm.customers INCLUDING ALL);
+		CREATE TABLE staging.invoices (LIKE finance.invoices INCLUDING ALL);
+		CREATE TABLE staging.payments (LIKE finance.payments INCLUDING ALL);
+		ALTER PUBLICATION xerosync ADD TABLE staging.customers, staging.invoices, staging.payments`)
+	cust := s.customer("Real Ltd")
+	inv := s.invoice(cust, "INV-1", "issued")
+	wantActions(t, s, "contact/upsert", "invoice/issue")
+
+	s.db.Exec(t, `INSERT INTO staging.customers (tenant_id, name) VALUES ($1, 'Staged Ltd')`, s.tenant)
+	s.db.Exec(t, `INSERT INTO staging.invoices (tenant_id, customer_id, number, status, currency)
+		VALUES ($1, $2, 'STAGED-1', 'issued', 'NZD')`, s.tenant, cust)
+	s.db.Exec(t, `INSERT INTO staging.payments (tenant_id, invoice_id, amount, paid_on, method)
+		VALUES ($1, $2, 5, '2026-11-02', 'cash')`, s.tenant, inv)
+	// A Softbooq change after them: capture got past the staging rows and kept going.
+	s.customer("Later Ltd")
+	wantActions(t, s, "contact/upsert", "invoice/issue", "contact/upsert")
+	if got := s.rows()[2].Payload["name"]; got != "Later Ltd" {
+		t.Fatalf("third row is %v, want the Softbooq customer Later Ltd", got)
 	}
 }

@@ -40,7 +40,7 @@ func newHostileSetup(t *testing.T) *hsetup {
 	log := slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	runCapture(t, cdc.Config{
 		DB: ds.db.Pool, ConnString: ds.db.URL, Slot: ds.db.Name, Logger: log, HeartbeatInterval: time.Second,
-		Sink: outbox.NewEnqueuer(outbox.EnqueuerConfig{Logger: log}),
+		Sink: outbox.NewEnqueuer(outbox.EnqueuerConfig{Logger: log}), Columns: outbox.SourceColumns(),
 	})
 	ds.start(nil)
 	return h

@@ -36,7 +36,7 @@ func TestKillChild(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c, err := cdc.New(cdc.Config{
 		DB: pool, ConnString: url, Slot: os.Getenv("XEROSYNC_TEST_KILL_SLOT"), Logger: log,
-		Sink: outbox.NewEnqueuer(outbox.EnqueuerConfig{Logger: log}),
+		Sink: outbox.NewEnqueuer(outbox.EnqueuerConfig{Logger: log}), Columns: outbox.SourceColumns(),
 		// Small chunks and groups: many commits, so kills land between and inside them.
 		ChunkSize: 7, GroupMax: 40, GroupDelay: time.Millisecond,
 		HeartbeatInterval: 100 * time.Millisecond, StatusInterval: 50 * time.Millisecond,

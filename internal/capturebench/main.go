@@ -209,7 +209,7 @@ func child(url, slot, endText string) int {
 		sink = cdc.SinkFunc(func(context.Context, pgx.Tx, []cdc.Change) error { return nil })
 	}
 	c, err := cdc.New(cdc.Config{DB: pool, ConnString: url, Slot: slot, Logger: log,
-		Sink: sink,
+		Sink: sink, Columns: outbox.SourceColumns(),
 		OnCommit: func(lsn pglogrepl.LSN) {
 			if lsn >= end && !once {
 				once = true
