@@ -245,10 +245,33 @@ func (c *Capture) session(ctx context.Context) error {
 // periodic status. The walsender reads it before the Terminate that follows. Best effort:
 // the connection may be gone already, and nothing is lost without it (a restart resumes from
 // the stored position and skips what the server re-sends).
+//
+// What is stored is read back first: a checkpoint write that the stop cancelled may still
+// have committed (an idle keepalive's position, say), and only the database knows. The
+// writer has ended, so the stored position cannot move meanwhile.
 func (s *stream) confirmOnStop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if lsn, exists, known, err := readCheckpoint(ctx, s.c.cfg.DB, s.c.cfg.Slot); err == nil && exists && known && uint64(lsn) > s.w.durable.Load() {
+		s.w.durable.Store(uint64(lsn))
+	}
 	_ = s.conn.Conn().SetWriteDeadline(time.Now().Add(5 * time.Second))
 	if err := s.sendStatus(); err != nil {
 		s.c.log.Debug("final standby status not sent", tint.Err(err))
+		return
+	}
+	// Wait, briefly, until the walsender has taken it: closing at once can end the walsender
+	// on a failed send before it reads the status it was sent (seen in about 1 stop in 40).
+	want := pglogrepl.LSN(s.w.durable.Load()).String()
+	for i := 0; i < 100 && ctx.Err() == nil; i++ {
+		var reached bool
+		if err := s.c.cfg.DB.QueryRow(ctx, slotConfirmedSQL, s.c.cfg.Slot, want).Scan(&reached); err != nil || reached {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+		if i%20 == 19 {
+			_ = s.sendStatus()
+		}
 	}
 }
 
@@ -445,7 +468,11 @@ func (s *stream) idleAdvance(ctx context.Context) error {
 		return nil
 	}
 	end := s.idleEnd
-	if err := writeCheckpoint(ctx, s.c.cfg.DB, s.c.cfg.Slot, end, nil, nil); err != nil {
+	// Not cancelled by a stop: a write cancelled half-way may still commit on the server,
+	// and the stop would then confirm less than is stored.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+	defer cancel()
+	if err := writeCheckpoint(wctx, s.c.cfg.DB, s.c.cfg.Slot, end, nil, nil); err != nil {
 		return err
 	}
 	s.lastIdleSave = time.Now()
@@ -651,7 +678,15 @@ func (w *writer) apply(ctx context.Context, changes []Change) error {
 	return nil
 }
 
+// checkpointTimeout bounds a commit of the stored position that a stop does not cancel.
+const checkpointTimeout = 15 * time.Second
+
 func (w *writer) commit(ctx context.Context, wk work) error {
+	// Once the group is written, its commit is not cancelled by a stop: a COMMIT cancelled
+	// half-way may still take effect, leaving the stored position ahead of what the stop
+	// confirms. Bounded, so a database that stopped answering still lets us stop.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+	defer cancel()
 	var db DBTX = w.c.cfg.DB
 	if w.tx != nil {
 		db = w.tx
