@@ -488,3 +488,33 @@ func TestSimTokenStore(t *testing.T) {
 		t.Errorf("%d 401s: the store should refresh before expiry", n)
 	}
 }
+
+// With Xero leaving X-AppMinLimit-Remaining off every answer (as a recorded 2020 answer did,
+// XERO.md §10b), calls still run five at a time: a missing header is unknown, not zero.
+func TestSimMissingRateHeaderKeepsConcurrency(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t, xerosim.Config{
+		Limits: xerosim.Limits{OmitHeaders: []string{"X-AppMinLimit-Remaining"}},
+		Faults: xerosim.Faults{RateLatency: 1, Latency: 50 * time.Millisecond},
+	}, nil)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, err := e.org.Currencies(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	st := e.sim.Stats()
+	if p := st.PeakConcurrency[e.tenant]; p < 3 || p > 5 {
+		t.Errorf("peak concurrency %d, want the concurrent limit to be used (3 to 5)", p)
+	}
+	if st.TooManyRequests != 0 {
+		t.Errorf("%d 429s", st.TooManyRequests)
+	}
+	if s := e.client.Budgets(e.tenant); s.AppMinuteRemaining != -1 || s.MinuteRemaining < 0 {
+		t.Errorf("budgets: %+v", s)
+	}
+}
