@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Contact mirrors Xero's Contact with the fields xerosync maps (SPEC §1) plus what lookups
@@ -29,6 +30,13 @@ type Contact struct {
 	StatusAttributeString string            `json:"StatusAttributeString,omitempty"`
 	ValidationErrors      []ValidationError `json:"ValidationErrors,omitempty"`
 }
+
+// Xero's documented limits on the contact fields we send (XERO.md §10b; spec Contact.Name
+// "max length = 255", Contact.ContactNumber "max length = 50"), in characters.
+const (
+	maxContactName   = 255
+	maxContactNumber = 50
+)
 
 // Phone mirrors Xero's Phone. PhoneType: DEFAULT, DDI, MOBILE, FAX.
 type Phone struct {
@@ -159,23 +167,43 @@ func (o *Org) FindContactsByEmail(ctx context.Context, email string) ([]Contact,
 // of one or two each (GET /Contacts/{ContactNumber} cannot tell a GUID-shaped number from a
 // ContactID, so a miss there needs a where query anyway). A number no contact can have
 // (empty, or over Xero's 50 characters) is not found, and costs no call: one such number
-// must not fail the lookup of the others.
+// must not fail the lookup of the others. A number that cannot be a where literal (a quote,
+// a backslash: see where.go) is looked up alone with searchTerm, which covers ContactNumber,
+// and matched exactly here.
 // Scope accounting.contacts or accounting.contacts.read.
 func (o *Org) FindContactsByNumbers(ctx context.Context, numbers []string) (map[string]Contact, error) {
 	found := map[string]Contact{}
-	numbers = slices.DeleteFunc(slices.Clone(numbers), func(n string) bool { return n == "" || len(n) > 50 })
-	for chunk := range slices.Chunk(numbers, numbersPerLookup) {
+	numbers = slices.DeleteFunc(slices.Clone(numbers), func(n string) bool { return n == "" || utf8.RuneCountInString(n) > maxContactNumber })
+	var plain []string
+	var queries []url.Values
+	var wants [][]string // the numbers each query looks for
+	for _, n := range numbers {
+		if WhereLiteralOK(n) {
+			plain = append(plain, n)
+			continue
+		}
+		queries = append(queries, url.Values{"searchTerm": {n}, "includeArchived": {"true"}})
+		wants = append(wants, []string{n})
+	}
+	for chunk := range slices.Chunk(plain, numbersPerLookup) {
 		exprs := make([]string, len(chunk))
 		for i, n := range chunk {
-			exprs[i] = WhereEquals("ContactNumber", n)
+			e, err := WhereEquals("ContactNumber", n)
+			if err != nil {
+				return nil, fmt.Errorf("find contacts by numbers: %w", err)
+			}
+			exprs[i] = e
 		}
-		q := url.Values{"where": {WhereOr(exprs...)}, "includeArchived": {"true"}}
+		queries = append(queries, url.Values{"where": {WhereOr(exprs...)}, "includeArchived": {"true"}})
+		wants = append(wants, chunk)
+	}
+	for i, q := range queries {
 		all, err := listPages(ctx, o, "/Contacts", q, contactsEnvelope.elements)
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range all {
-			if _, seen := found[c.ContactNumber]; !seen && slices.Contains(chunk, c.ContactNumber) {
+			if _, seen := found[c.ContactNumber]; !seen && slices.Contains(wants[i], c.ContactNumber) {
 				found[c.ContactNumber] = c
 			}
 		}

@@ -174,7 +174,9 @@ func (o *Org) VoidInvoices(ctx context.Context, p VoidInvoicesParams) ([]Element
 
 // FindInvoicesByNumber reads the invoices whose InvoiceNumber is one of numbers, for
 // reconciling an unknown outcome (XERO.md §3). It uses InvoiceNumbers=…, which is comma
-// separated, so a number that itself holds a comma is looked up with a where filter.
+// separated, so a number that itself holds a comma is looked up with a where filter, and one
+// with a quote or a backslash (which neither a list item nor a where literal can carry
+// intact) with searchTerm.
 // Only exact matches are returned. Scope accounting.transactions(.read) or
 // accounting.invoices(.read).
 func (o *Org) FindInvoicesByNumber(ctx context.Context, numbers []string) ([]Invoice, error) {
@@ -198,10 +200,20 @@ func (o *Org) findInvoicesByNumber(ctx context.Context, numbers []string, filter
 			continue
 		}
 		want[n] = true
-		if strings.Contains(n, ",") {
-			queriesToRun = append(queriesToRun, url.Values{"where": {WhereEquals("InvoiceNumber", n)}})
-		} else {
+		switch {
+		case !strings.ContainsAny(n, `,"`):
 			plain = append(plain, n)
+		case WhereLiteralOK(n):
+			// A comma would split the InvoiceNumbers list.
+			w, err := WhereEquals("InvoiceNumber", n)
+			if err != nil {
+				return nil, fmt.Errorf("find invoices by number: %w", err)
+			}
+			queriesToRun = append(queriesToRun, url.Values{"where": {w}})
+		default:
+			// Neither a list item nor a where literal (see where.go): searchTerm covers
+			// InvoiceNumber (spec getInvoices), and only exact matches are kept below.
+			queriesToRun = append(queriesToRun, url.Values{"searchTerm": {n}})
 		}
 	}
 	// Keep each URL well under common limits.

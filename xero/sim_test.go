@@ -3,6 +3,7 @@ package xero
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -516,5 +517,52 @@ func TestSimMissingRateHeaderKeepsConcurrency(t *testing.T) {
 	}
 	if s := e.client.Budgets(e.tenant); s.AppMinuteRemaining != -1 || s.MinuteRemaining < 0 {
 		t.Errorf("budgets: %+v", s)
+	}
+}
+
+// Numbers that cannot be where literals (a quote, a backslash) are still found, by searchTerm,
+// against a simulator that, like Xero, refuses a backslash-escaped quote (Xero-Java#347).
+func TestSimLookupsOfUnquotableValues(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t, xerosim.Config{}, nil)
+	ctx := context.Background()
+	numbers := []string{`Q"1`, `B\2`, "C-3", `Q"1"`}
+	var cs []Contact
+	for i, n := range numbers {
+		c := simContact(fmt.Sprint(i))
+		c.ContactNumber = n
+		cs = append(cs, c)
+	}
+	cres, err := e.org.CreateContacts(ctx, CreateContactsParams{Contacts: cs, IdempotencyKey: "contacts-q"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.org.FindContactsByNumbers(ctx, append(numbers, `Q"`))
+	if err != nil || len(got) != len(numbers) {
+		t.Fatalf("FindContactsByNumbers = %+v, %v", got, err)
+	}
+	for i, n := range numbers {
+		if got[n].ContactID != cres[i].XeroID {
+			t.Errorf("number %q found as %+v", n, got[n])
+		}
+	}
+	may := Date{2026, 5, 1}
+	invNumbers := []string{`A,"B"`, `C\D`, "E,F", "G"}
+	var invs []Invoice
+	for _, n := range invNumbers {
+		invs = append(invs, simInvoice(n, cres[0].XeroID, "200", "OUTPUT2", "NZD", may))
+	}
+	ires, err := e.org.CreateInvoices(ctx, CreateInvoicesParams{Invoices: invs, IdempotencyKey: "invoices-q"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ires {
+		if !r.OK() {
+			t.Fatalf("create: %+v", r)
+		}
+	}
+	found, err := e.org.FindInvoicesByNumber(ctx, append(invNumbers, `A,"`))
+	if err != nil || len(found) != len(invNumbers) {
+		t.Fatalf("FindInvoicesByNumber = %+v, %v", found, err)
 	}
 }

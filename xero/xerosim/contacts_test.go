@@ -80,8 +80,11 @@ func TestContactWhereAndSearch(t *testing.T) {
 		{`where=EmailAddress=="bob@example.com"`, nil}, // == is case-sensitive
 		{`where=EmailAddress!=null&&EmailAddress.ToLower()=="bob@example.com"`, []string{bob}},
 		{`where=ContactNumber=="C-2"`, []string{slash}},
-		{`where=Name=="Bob \"The Builder\""`, []string{bob}},
-		{`where=Name=="Back\\slash"`, []string{slash}},
+		// Classic dynamic LINQ literals: a doubled quote is one quote, a
+		// backslash is just a character.
+		{`where=Name=="Bob ""The Builder"""`, []string{bob}},
+		{`where=Name=="Back\slash"`, []string{slash}},
+		{`where=Name=="Back\\slash"`, nil},
 		{`where=Name.StartsWith("Ne") OR ContactNumber=="C-1"`, []string{bob, noEmail}},
 		{`where=EmailAddress==null`, []string{slash, noEmail}},
 		{`where=ContactID==Guid("` + noEmail + `")`, []string{noEmail}},
@@ -115,9 +118,26 @@ func TestContactWhereAndSearch(t *testing.T) {
 	if r.Status != http.StatusBadRequest {
 		t.Errorf("unguarded ToLower: %d %s", r.Status, r.Body)
 	}
-	for _, bad := range []string{`Nope=="x"`, `Name=="unterminated`, `Name==`} {
-		if r := e.call(http.MethodGet, "Contacts?"+url.Values{"where": {bad}}.Encode(), nil); r.Status != http.StatusBadRequest {
-			t.Errorf("where %s: %d", bad, r.Status)
+	for _, bad := range []struct{ where, msg string }{
+		{`Nope=="x"`, "No property or field 'Nope' exists in type 'Contact'"},
+		{`Name=="unterminated`, "Unterminated string literal"},
+		{`Name==`, "Expression expected"},
+		// Xero's answer to a backslash-escaped quote, from a live call:
+		// {"ErrorNumber":16,"Type":"QueryParseException","Message":"Syntax error"}
+		// (XeroAPI/Xero-Java#347, the very filter below).
+		{`Name=="asd\"asd'asd\""`, "Syntax error"},
+		{`Name=="Bob \"The Builder\""`, "Syntax error"},
+		// waynerobinson/xeroizer#454.
+		{`ContactNumber=='C-1'`, "Character literal must contain exactly one character"},
+	} {
+		r := e.call(http.MethodGet, "Contacts?"+url.Values{"where": {bad.where}}.Encode(), nil)
+		if r.Status != http.StatusBadRequest {
+			t.Errorf("where %s: %d", bad.where, r.Status)
+			continue
+		}
+		body := r.JSON(t)
+		if num(body["ErrorNumber"]) != "16" || body["Type"] != "QueryParseException" || body["Message"] != bad.msg {
+			t.Errorf("where %s: %v, want QueryParseException %q", bad.where, body, bad.msg)
 		}
 	}
 

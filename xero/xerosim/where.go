@@ -1,6 +1,7 @@
 package xerosim
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -8,13 +9,27 @@ import (
 
 // This file implements the subset of Xero's `where` filter language that
 // xerosync and its tests use. Xero evaluates `where` with .NET dynamic LINQ
-// (XERO.md §4): string literals in double quotes with backslash escapes,
-// `==`/`!=`, `&&`/`||` (also AND/OR), `!`, parentheses, `null`, `true`/`false`,
-// `Guid("…")`, and the string methods ToLower(), ToUpper(), Trim(),
-// Contains(), StartsWith() and EndsWith().
+// (XERO.md §4): string literals in double quotes, `==`/`!=`, `&&`/`||` (also
+// AND/OR), `!`, parentheses, `null`, `true`/`false`, `Guid("…")`, and the
+// string methods ToLower(), ToUpper(), Trim(), Contains(), StartsWith() and
+// EndsWith().
 //
-// Two behaviours are deliberate because clients trip on them in real Xero:
-//   - `==` on strings is case-sensitive (reported by users; XERO.md §4).
+// String literals follow classic System.Linq.Dynamic, whose error messages
+// Xero's are ("Syntax error", "No property or field 'Bat' exists in type
+// 'Contact'", "Character literal must contain exactly one character":
+// XeroAPI/Xero-Java#347, waynerobinson/xeroizer#160 and #454): a literal ends
+// at the next quote, a backslash is an ordinary character, and a doubled
+// quote ("") stands for one quote. So a backslash-escaped quote ends the
+// literal early and the rest is a syntax error, which is what Xero answers:
+// Name=="asd\"asd'asd\"" gives 400 {"ErrorNumber":16,"Type":
+// "QueryParseException","Message":"Syntax error"} (Xero-Java#347). The doubled
+// quote is that grammar's rule, not confirmed on Xero (XERO.md §4). Lexing is
+// lazy, as in that parser: a bad token is reported only when the parser
+// reaches it, so the first error in the text is the one returned.
+//
+// Behaviours that are deliberate because clients trip on them in real Xero:
+//   - `==` on strings is case-sensitive (reported by users; XERO.md §4),
+//     except on a type's optimised fields (see whereFields.folded).
 //   - Calling a method on a field that is unset (null) is an error, which is
 //     why Xero's own guidance writes `EmailAddress!=null&&EmailAddress.ToLower()==…`.
 //     The simulator answers such a filter with a 400, so a client that forgets
@@ -86,8 +101,14 @@ func compileWhere(src string) (whereExpr, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.peek().kind != tEOF {
-		return nil, fmt.Errorf("Syntax error at '%s'", p.peek().text)
+	switch t := p.peek(); t.kind {
+	case tEOF:
+	case tError:
+		return nil, errors.New(t.text)
+	default:
+		// Xero's wording for input left over after a whole expression
+		// (Xero-Java#347).
+		return nil, errors.New("Syntax error")
 	}
 	return e, nil
 }
@@ -116,6 +137,8 @@ const (
 	tRParen
 	tDot
 	tComma
+	tChar  // 'x': a character literal
+	tError // a lexing error, reported when the parser reaches it
 )
 
 type token struct {
@@ -131,19 +154,19 @@ func lexWhere(src string) ([]token, error) {
 		switch {
 		case unicode.IsSpace(c):
 			i++
-		case c == '"':
+		case c == '"' || c == '\'':
+			// Classic dynamic LINQ: the literal runs to the next quote; a
+			// doubled quote continues it and stands for one quote.
 			var b strings.Builder
 			i++
 			closed := false
 			for i < len(rs) {
-				if rs[i] == '\\' && i+1 < len(rs) {
-					// \" and \\ are the escapes Xero documents; any other
-					// escaped character stands for itself.
-					b.WriteRune(rs[i+1])
-					i += 2
-					continue
-				}
-				if rs[i] == '"' {
+				if rs[i] == c {
+					if i+1 < len(rs) && rs[i+1] == c {
+						b.WriteRune(c)
+						i += 2
+						continue
+					}
 					closed = true
 					i++
 					break
@@ -152,9 +175,13 @@ func lexWhere(src string) ([]token, error) {
 				i++
 			}
 			if !closed {
-				return nil, fmt.Errorf("Unterminated string literal")
+				return append(toks, token{tError, "Unterminated string literal"}, token{kind: tEOF}), nil
 			}
-			toks = append(toks, token{tString, b.String()})
+			kind := tString
+			if c == '\'' {
+				kind = tChar
+			}
+			toks = append(toks, token{kind, b.String()})
 		case unicode.IsLetter(c) || c == '_':
 			j := i
 			for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j]) || rs[j] == '_') {
@@ -201,7 +228,7 @@ func lexWhere(src string) ([]token, error) {
 				toks = append(toks, token{tOp, op})
 				i++
 			default:
-				return nil, fmt.Errorf("Syntax error '%c'", c)
+				return append(toks, token{tError, fmt.Sprintf("Syntax error '%c'", c)}, token{kind: tEOF}), nil
 			}
 		}
 	}
@@ -304,6 +331,14 @@ func (p *whereParser) parsePostfix() (whereExpr, error) {
 	switch t.kind {
 	case tString:
 		e = litExpr{whereValue{kind: vString, s: t.text}}
+	case tChar:
+		if len([]rune(t.text)) != 1 {
+			// Xero's message (waynerobinson/xeroizer#454).
+			return nil, errors.New("Character literal must contain exactly one character")
+		}
+		e = litExpr{whereValue{kind: vString, s: t.text}}
+	case tError:
+		return nil, errors.New(t.text)
 	case tNumber:
 		n, err := parseDec(t.text)
 		if err != nil {
