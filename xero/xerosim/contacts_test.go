@@ -71,13 +71,23 @@ func TestContactWhereAndSearch(t *testing.T) {
 	slash := e.addContact(map[string]any{"Name": `Back\slash`, "ContactNumber": "C-2"})
 	noEmail := e.addContact(map[string]any{"Name": "Nemo"})
 	archived := e.addContact(map[string]any{"Name": "Gone", "EmailAddress": "gone@example.com", "ContactStatus": "ARCHIVED"})
+	zoe := e.addContact(map[string]any{"Name": "Zoë Ångström", "AccountNumber": "ACC-E", "ContactNumber": "C-3"})
 
 	tests := []struct {
 		query string
 		want  []string
 	}{
 		{`where=EmailAddress=="Bob@Example.com"`, []string{bob}},
-		{`where=EmailAddress=="bob@example.com"`, nil}, // == is case-sensitive
+		// Optimised fields (Name, EmailAddress, AccountNumber) ignore case and
+		// accents; the others do not (XERO.md §4).
+		{`where=EmailAddress=="bob@example.com"`, []string{bob}},
+		{`where=Name=="zoe angstrom"`, []string{zoe}},
+		{`where=Name=="ZOË ÅNGSTRÖM"`, []string{zoe}},
+		{`where=AccountNumber=="acc-é"`, []string{zoe}},
+		{`where=Name.StartsWith("zoe")`, []string{zoe}},
+		{`where=FirstName=="robert"`, nil},
+		{`where=ContactNumber=="c-2"`, nil},
+		{`where=Name.ToLower()=="zoe angstrom"`, nil}, // ToLower() gives a plain string
 		{`where=EmailAddress!=null&&EmailAddress.ToLower()=="bob@example.com"`, []string{bob}},
 		{`where=ContactNumber=="C-2"`, []string{slash}},
 		// Classic dynamic LINQ literals: a doubled quote is one quote, a
@@ -86,7 +96,7 @@ func TestContactWhereAndSearch(t *testing.T) {
 		{`where=Name=="Back\slash"`, []string{slash}},
 		{`where=Name=="Back\\slash"`, nil},
 		{`where=Name.StartsWith("Ne") OR ContactNumber=="C-1"`, []string{bob, noEmail}},
-		{`where=EmailAddress==null`, []string{slash, noEmail}},
+		{`where=EmailAddress==null`, []string{slash, noEmail, zoe}},
 		{`where=ContactID==Guid("` + noEmail + `")`, []string{noEmail}},
 		{`searchTerm=EXAMPLE.COM`, []string{bob}},
 		{`searchTerm=robert`, []string{bob}},
@@ -143,7 +153,7 @@ func TestContactWhereAndSearch(t *testing.T) {
 
 	paged := e.call(http.MethodGet, "Contacts?page=1&pageSize=2", nil).mustOK(t).JSON(t)
 	p := paged["pagination"].(map[string]any)
-	if num(p["page"]) != "1" || num(p["pageSize"]) != "2" || num(p["itemCount"]) != "3" || num(p["pageCount"]) != "2" {
+	if num(p["page"]) != "1" || num(p["pageSize"]) != "2" || num(p["itemCount"]) != "4" || num(p["pageCount"]) != "2" {
 		t.Errorf("pagination: %v", p)
 	}
 	if _, ok := e.call(http.MethodGet, "Contacts", nil).mustOK(t).JSON(t)["pagination"]; ok {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // This file implements the subset of Xero's `where` filter language that
@@ -29,7 +31,7 @@ import (
 //
 // Behaviours that are deliberate because clients trip on them in real Xero:
 //   - `==` on strings is case-sensitive (reported by users; XERO.md §4),
-//     except on a type's optimised fields (see whereFields.folded).
+//     except on a type's optimised fields (see foldedStrVal).
 //   - Calling a method on a field that is unset (null) is an error, which is
 //     why Xero's own guidance writes `EmailAddress!=null&&EmailAddress.ToLower()==…`.
 //     The simulator answers such a filter with a 400, so a client that forgets
@@ -53,6 +55,9 @@ type whereValue struct {
 	s    string
 	b    bool
 	n    dec
+	// fold marks a string from one of Xero's optimised fields, which
+	// compare ignoring case and accents (see foldedStrVal).
+	fold bool
 }
 
 func strVal(s string) whereValue {
@@ -62,6 +67,30 @@ func strVal(s string) whereValue {
 	}
 	return whereValue{kind: vString, s: s}
 }
+// foldedStrVal is strVal for one of a type's optimised where fields. Xero's
+// Contacts documentation says the optimised fields (Name, EmailAddress,
+// AccountNumber; the list is also in cdn.cdata.com's Xero Contacts table
+// doc) match ignoring case and accents (XERO.md §4), unlike `==` elsewhere:
+// "bob@example.com" finds "Bob@Example.com" and "Zoe" finds "Zoë".
+func foldedStrVal(s string) whereValue {
+	v := strVal(s)
+	v.fold = v.kind == vString
+	return v
+}
+
+// foldKey is what a folded comparison compares: the string without its
+// combining marks (after canonical decomposition, so "ë" loses its
+// diaeresis), in lower case.
+func foldKey(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	return strings.ToLower(b.String())
+}
+
 func boolVal(b bool) whereValue   { return whereValue{kind: vBool, b: b} }
 func numVal(n dec) whereValue     { return whereValue{kind: vNumber, n: n} }
 func guidVal(s string) whereValue { return whereValue{kind: vGUID, s: s} }
@@ -518,6 +547,8 @@ func compareValues(l, r whereValue, op string) (c int, comparable bool, err erro
 	switch {
 	case (l.kind == vGUID || r.kind == vGUID) && (l.kind == vGUID || l.kind == vString) && (r.kind == vGUID || r.kind == vString):
 		return strings.Compare(strings.ToLower(l.s), strings.ToLower(r.s)), true, nil
+	case l.kind == vString && r.kind == vString && (l.fold || r.fold):
+		return strings.Compare(foldKey(l.s), foldKey(r.s)), true, nil
 	case l.kind == vString && r.kind == vString:
 		// Ordinal and case-sensitive, as reported for Xero's `==`.
 		return strings.Compare(l.s, r.s), true, nil
@@ -564,6 +595,16 @@ func (e methodExpr) eval(f whereFields) (whereValue, error) {
 		}
 		args = append(args, v.s)
 	}
+	// On an optimised field the search methods ignore case and accents like
+	// `==` (an inference: Xero documents the fields' matching, not each
+	// method's). ToLower() and the like return a plain string.
+	subject := t.s
+	if t.fold {
+		subject = foldKey(t.s)
+		for i := range args {
+			args[i] = foldKey(args[i])
+		}
+	}
 	want := func(n int) error {
 		if len(args) != n {
 			return fmt.Errorf("No applicable method '%s' exists for %d arguments", e.name, len(args))
@@ -590,17 +631,17 @@ func (e methodExpr) eval(f whereFields) (whereValue, error) {
 		if err := want(1); err != nil {
 			return t, err
 		}
-		return boolVal(strings.Contains(t.s, args[0])), nil
+		return boolVal(strings.Contains(subject, args[0])), nil
 	case "startswith":
 		if err := want(1); err != nil {
 			return t, err
 		}
-		return boolVal(strings.HasPrefix(t.s, args[0])), nil
+		return boolVal(strings.HasPrefix(subject, args[0])), nil
 	case "endswith":
 		if err := want(1); err != nil {
 			return t, err
 		}
-		return boolVal(strings.HasSuffix(t.s, args[0])), nil
+		return boolVal(strings.HasSuffix(subject, args[0])), nil
 	}
 	return t, fmt.Errorf("No applicable method '%s' exists in type 'String'", e.name)
 }
