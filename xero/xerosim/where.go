@@ -67,6 +67,7 @@ func strVal(s string) whereValue {
 	}
 	return whereValue{kind: vString, s: s}
 }
+
 // foldedStrVal is strVal for one of a type's optimised where fields. Xero's
 // Contacts documentation says the optimised fields (Name, EmailAddress,
 // AccountNumber; the list is also in cdn.cdata.com's Xero Contacts table
