@@ -78,6 +78,7 @@ func contactView(c Contact) elementView {
 		id:     c.ContactID,
 		key:    c.ContactNumber,
 		failed: c.HasValidationErrors || strings.EqualFold(c.StatusAttributeString, "ERROR"),
+		status: c.StatusAttributeString,
 		msgs:   messages(c.ValidationErrors),
 	}
 }

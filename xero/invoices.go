@@ -69,6 +69,7 @@ func invoiceView(inv Invoice) elementView {
 		id:     inv.InvoiceID,
 		key:    inv.InvoiceNumber,
 		failed: inv.HasErrors || strings.EqualFold(inv.StatusAttributeString, "ERROR"),
+		status: inv.StatusAttributeString,
 		msgs:   msgs,
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -564,5 +565,44 @@ func TestSimLookupsOfUnquotableValues(t *testing.T) {
 	found, err := e.org.FindInvoicesByNumber(ctx, append(invNumbers, `A,"`))
 	if err != nil || len(found) != len(invNumbers) {
 		t.Fatalf("FindInvoicesByNumber = %+v, %v", found, err)
+	}
+}
+
+// Against every element shape Xero is seen to give (XERO.md §10b), the client reads success
+// from the status: a failed element with a made-up id and no error flag is failed, and a
+// saved one that carries a message is saved, its message kept as a warning.
+func TestSimElementShapes(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t, xerosim.Config{ElementShapes: xerosim.ElementShapes{
+		FailedID: xerosim.FailedIDGenerated, FailedWithoutFlag: true, SavedWarning: "Contact details were updated",
+	}}, nil)
+	ctx := context.Background()
+	cres, err := e.org.CreateContacts(ctx, CreateContactsParams{Contacts: []Contact{simContact("1")}, IdempotencyKey: "c-1"})
+	if err != nil || !cres[0].OK() || cres[0].XeroID == "" || !slices.Equal(cres[0].Warnings, []string{"Contact details were updated"}) {
+		t.Fatalf("saved contact with a warning: %+v, %v", cres, err)
+	}
+	may := Date{2026, 5, 1}
+	ires, err := e.org.CreateInvoices(ctx, CreateInvoicesParams{IdempotencyKey: "i-1", Invoices: []Invoice{
+		simInvoice("S-1", cres[0].XeroID, "200", "OUTPUT2", "NZD", may),
+		simInvoice("S-2", cres[0].XeroID, "999", "OUTPUT2", "NZD", may),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ires[0]; !r.OK() || r.XeroID == "" || len(r.Warnings) != 1 {
+		t.Errorf("saved invoice: %+v", r)
+	}
+	if r := ires[1]; r.OK() || r.XeroID != "" || r.Entity.InvoiceID == "" || r.Entity.HasErrors || r.Code != CodeInvalidAccountCode {
+		t.Errorf("failed invoice with a made-up id and HasErrors false: ok=%v id=%q entity id=%q code=%q", r.OK(), r.XeroID, r.Entity.InvoiceID, r.Code)
+	}
+	if n := len(e.sim.Invoices(e.tenant)); n != 1 {
+		t.Errorf("%d invoices in the simulator", n)
+	}
+	e.sim.SetElementShapes(xerosim.ElementShapes{FailedID: xerosim.FailedIDZero, FailedWithoutStatus: true})
+	pres, err := e.org.CreatePayments(ctx, CreatePaymentsParams{IdempotencyKey: "p-1", Payments: []Payment{
+		{Invoice: &InvoiceRef{InvoiceID: ires[0].XeroID}, Account: &AccountRef{Code: "090"}, Date: Date{2026, 5, 2}, Amount: MustDecimal("99999.00")},
+	}})
+	if err != nil || pres[0].OK() || pres[0].XeroID != "" || pres[0].Entity.PaymentID != "00000000-0000-0000-0000-000000000000" {
+		t.Fatalf("failed payment with an all-zero id: %+v, %v", pres, err)
 	}
 }
