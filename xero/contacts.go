@@ -103,8 +103,24 @@ func (o *Org) CreateContacts(ctx context.Context, p CreateContactsParams) ([]Ele
 		if strings.TrimSpace(c.Name) == "" {
 			return nil, fmt.Errorf("%s: element %d has no Name: %w", op, i, ErrInvalidRequest)
 		}
+		if err := CheckContact(c); err != nil {
+			return nil, fmt.Errorf("%s: element %d: %w", op, i, err)
+		}
 	}
 	return o.writeContacts(ctx, http.MethodPut, op, p.Contacts, p.IdempotencyKey)
+}
+
+// CheckContact reports what CreateContacts and UpdateContacts refuse in c alone (the whole
+// batch with it), so that a caller can fail that one contact instead: Xero's documented
+// limits, Name ≤ 255 and ContactNumber ≤ 50 characters (XERO.md §10b).
+func CheckContact(c Contact) error {
+	if n := utf8.RuneCountInString(c.Name); n > maxContactName {
+		return fmt.Errorf("contact Name is %d characters, over Xero's limit of %d: %w", n, maxContactName, ErrInvalidRequest)
+	}
+	if n := utf8.RuneCountInString(c.ContactNumber); n > maxContactNumber {
+		return fmt.Errorf("contact ContactNumber %q is %d characters, over Xero's limit of %d: %w", truncate(c.ContactNumber, 60), n, maxContactNumber, ErrInvalidRequest)
+	}
+	return nil
 }
 
 // UpdateContactsParams are the arguments of UpdateContacts.
@@ -124,6 +140,9 @@ func (o *Org) UpdateContacts(ctx context.Context, p UpdateContactsParams) ([]Ele
 	for i, c := range p.Contacts {
 		if !guidRE.MatchString(c.ContactID) {
 			return nil, fmt.Errorf("%s: element %d has no valid ContactID: %w", op, i, ErrInvalidRequest)
+		}
+		if err := CheckContact(c); err != nil {
+			return nil, fmt.Errorf("%s: element %d: %w", op, i, err)
 		}
 	}
 	return o.writeContacts(ctx, http.MethodPost, op, p.Contacts, p.IdempotencyKey)

@@ -323,6 +323,9 @@ func validateContact(o *org, c *contact, existing *contact) []string {
 	if c.email != "" && !validEmail(c.email) {
 		errs = append(errs, "Email address must be valid.")
 	}
+	// Xero's documented limits (spec Contact.ContactNumber "max length = 50",
+	// Contact.Name "max length = 255"; XERO.md §10b). Xero's messages for
+	// them were not found; these wordings name the field.
 	if n := len([]rune(c.number)); n > 50 {
 		errs = append(errs, "The ContactNumber cannot be longer than 50 characters.")
 	}
