@@ -432,7 +432,11 @@ func TestInvoiceFieldLimits(t *testing.T) {
 		// spec's maxLength, which this test's client checks responses against.)
 		{func() map[string]any { b := invoiceBody(cid, strings.Repeat("9", 255)); b["Reference"] = "R"; return b }(), ""},
 		{invoiceBody(cid, "INV-№1"), "Invoice number must contain printable ASCII characters only."},
-		{func() map[string]any { b := invoiceBody(cid, "L-1"); b["Reference"] = strings.Repeat("r", 256); return b }(), "Reference must not be longer than 255 characters."},
+		{func() map[string]any {
+			b := invoiceBody(cid, "L-1")
+			b["Reference"] = strings.Repeat("r", 256)
+			return b
+		}(), "Reference must not be longer than 255 characters."},
 		{line(invoiceBody(cid, "L-2"), "Description", strings.Repeat("d", 4001)), "Description must not be longer than 4000 characters."},
 		{line(invoiceBody(cid, "L-3"), "Quantity", json.Number("123456789.1234")), "Quantity must not be longer than 13 characters."},
 		{line(line(invoiceBody(cid, "L-4"), "Quantity", json.Number("2")), "UnitAmount", json.Number("5000000000")), "Line amount must not be more than 9,999,999,999.99."},
