@@ -139,6 +139,10 @@ func (p *preparer) contacts(rows []*claimedRow) {
 		if c.CustomerID == "" {
 			c.CustomerID = r.entityID
 		}
+		if err := xero.CheckContact(contactElement(c, "")); err != nil { // over one of Xero's field limits: fails alone
+			p.fail(r, invalid("customer %s: %v", r.entityID, err))
+			continue
+		}
 		payloads[r] = c
 		if r.ownXeroID == "" {
 			numbers = append(numbers, c.CustomerID)

@@ -13,11 +13,20 @@ import (
 // position (Xero answers elements in request order) and cross-checked by InvoiceNumber,
 // ContactNumber or the payment's invoice. With summarizeErrors=false Xero answers 200 even
 // when elements failed, and a failed element was not saved.
+//
+// Whether an element was saved is read from its status, never from an id or a message: a
+// failed element comes back as a whole entity, sometimes with an id Xero made up or an
+// all-zero one (spec PUT /Payments 200 example; Xero-NetStandard#156, xero-node#204, #177),
+// and sometimes with HasErrors false and only StatusAttributeString "ERROR" (spec GET
+// /Invoices/{InvoiceID} example); a saved element, with its id and "OK", can still carry a
+// message (spec PUT /CreditNotes 200 example), which is a warning (XERO.md §10b).
 type ElementResult[T any] struct {
 	XeroID           string // InvoiceID / ContactID / PaymentID; empty when the element failed
 	Entity           T      // the element as Xero returned it
 	ValidationErrors []string
-	Code             ErrorCode // "" when the element succeeded
+	// Warnings are the messages Xero attached to an element it saved.
+	Warnings []string
+	Code     ErrorCode // "" when the element succeeded
 }
 
 // OK reports whether the element was saved.
@@ -43,7 +52,14 @@ type elementView struct {
 	id     string   // Xero's id
 	key    string   // cross-check key: InvoiceNumber, ContactNumber, payment's InvoiceID
 	failed bool     // HasErrors / HasValidationErrors / StatusAttributeString ERROR
+	status string   // StatusAttributeString as sent: OK, WARNING, ERROR or nothing
 	msgs   []string // all validation messages, line-level included
+}
+
+// savedStatus reports a StatusAttributeString that says the element was saved. "WARNING" is
+// what integrators report beside "OK" and "ERROR" (XERO.md §5).
+func savedStatus(s string) bool {
+	return strings.EqualFold(s, "OK") || strings.EqualFold(s, "WARNING")
 }
 
 const zeroGUID = "00000000-0000-0000-0000-000000000000"
@@ -61,18 +77,26 @@ func matchResults[T any](op string, sent, got []T, view func(T) elementView) ([]
 		if s.key != "" && g.key != "" && !strings.EqualFold(strings.TrimSpace(s.key), strings.TrimSpace(g.key)) {
 			return nil, fmt.Errorf("%s: %w: element %d is %q in the response but %q was sent", op, ErrOutcomeUnknown, i, g.key, s.key)
 		}
-		r := ElementResult[T]{Entity: got[i], ValidationErrors: g.msgs}
+		r := ElementResult[T]{Entity: got[i]}
 		switch {
-		case g.failed || len(g.msgs) > 0:
+		case g.failed:
+			// Failed whatever id it carries (a made-up or all-zero one is common).
+			r.ValidationErrors = g.msgs
 			if len(r.ValidationErrors) == 0 {
 				r.ValidationErrors = []string{"Xero marked the element as failed without a message"}
 			}
 			r.Code = CodeForMessages(r.ValidationErrors)
+		case len(g.msgs) > 0 && !savedStatus(g.status):
+			// Messages, but neither an error flag nor a status that says saved: Xero's
+			// failed elements carry a flag or ERROR, its saved ones OK, so this is neither
+			// and we cannot say which. Reconcile rather than guess.
+			return nil, fmt.Errorf("%s: %w: element %d carries messages (%s) but no status saying whether it was saved", op, ErrOutcomeUnknown, i, strings.Join(g.msgs, "; "))
 		case g.id == "" || g.id == zeroGUID:
 			// Saved elements always carry their id; without one we cannot link it.
 			return nil, fmt.Errorf("%s: %w: element %d has no id in the response", op, ErrOutcomeUnknown, i)
 		default:
 			r.XeroID = g.id
+			r.Warnings = g.msgs
 		}
 		out[i] = r
 	}

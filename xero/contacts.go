@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Contact mirrors Xero's Contact with the fields xerosync maps (SPEC §1) plus what lookups
@@ -29,6 +30,13 @@ type Contact struct {
 	StatusAttributeString string            `json:"StatusAttributeString,omitempty"`
 	ValidationErrors      []ValidationError `json:"ValidationErrors,omitempty"`
 }
+
+// Xero's documented limits on the contact fields we send (XERO.md §10b; spec Contact.Name
+// "max length = 255", Contact.ContactNumber "max length = 50"), in characters.
+const (
+	maxContactName   = 255
+	maxContactNumber = 50
+)
 
 // Phone mirrors Xero's Phone. PhoneType: DEFAULT, DDI, MOBILE, FAX.
 type Phone struct {
@@ -70,6 +78,7 @@ func contactView(c Contact) elementView {
 		id:     c.ContactID,
 		key:    c.ContactNumber,
 		failed: c.HasValidationErrors || strings.EqualFold(c.StatusAttributeString, "ERROR"),
+		status: c.StatusAttributeString,
 		msgs:   messages(c.ValidationErrors),
 	}
 }
@@ -94,8 +103,24 @@ func (o *Org) CreateContacts(ctx context.Context, p CreateContactsParams) ([]Ele
 		if strings.TrimSpace(c.Name) == "" {
 			return nil, fmt.Errorf("%s: element %d has no Name: %w", op, i, ErrInvalidRequest)
 		}
+		if err := CheckContact(c); err != nil {
+			return nil, fmt.Errorf("%s: element %d: %w", op, i, err)
+		}
 	}
 	return o.writeContacts(ctx, http.MethodPut, op, p.Contacts, p.IdempotencyKey)
+}
+
+// CheckContact reports what CreateContacts and UpdateContacts refuse in c alone (the whole
+// batch with it), so that a caller can fail that one contact instead: Xero's documented
+// limits, Name ≤ 255 and ContactNumber ≤ 50 characters (XERO.md §10b).
+func CheckContact(c Contact) error {
+	if n := utf8.RuneCountInString(c.Name); n > maxContactName {
+		return fmt.Errorf("contact Name is %d characters, over Xero's limit of %d: %w", n, maxContactName, ErrInvalidRequest)
+	}
+	if n := utf8.RuneCountInString(c.ContactNumber); n > maxContactNumber {
+		return fmt.Errorf("contact ContactNumber %q is %d characters, over Xero's limit of %d: %w", truncate(c.ContactNumber, 60), n, maxContactNumber, ErrInvalidRequest)
+	}
+	return nil
 }
 
 // UpdateContactsParams are the arguments of UpdateContacts.
@@ -115,6 +140,9 @@ func (o *Org) UpdateContacts(ctx context.Context, p UpdateContactsParams) ([]Ele
 	for i, c := range p.Contacts {
 		if !guidRE.MatchString(c.ContactID) {
 			return nil, fmt.Errorf("%s: element %d has no valid ContactID: %w", op, i, ErrInvalidRequest)
+		}
+		if err := CheckContact(c); err != nil {
+			return nil, fmt.Errorf("%s: element %d: %w", op, i, err)
 		}
 	}
 	return o.writeContacts(ctx, http.MethodPost, op, p.Contacts, p.IdempotencyKey)
@@ -159,23 +187,43 @@ func (o *Org) FindContactsByEmail(ctx context.Context, email string) ([]Contact,
 // of one or two each (GET /Contacts/{ContactNumber} cannot tell a GUID-shaped number from a
 // ContactID, so a miss there needs a where query anyway). A number no contact can have
 // (empty, or over Xero's 50 characters) is not found, and costs no call: one such number
-// must not fail the lookup of the others.
+// must not fail the lookup of the others. A number that cannot be a where literal (a quote,
+// a backslash: see where.go) is looked up alone with searchTerm, which covers ContactNumber,
+// and matched exactly here.
 // Scope accounting.contacts or accounting.contacts.read.
 func (o *Org) FindContactsByNumbers(ctx context.Context, numbers []string) (map[string]Contact, error) {
 	found := map[string]Contact{}
-	numbers = slices.DeleteFunc(slices.Clone(numbers), func(n string) bool { return n == "" || len(n) > 50 })
-	for chunk := range slices.Chunk(numbers, numbersPerLookup) {
+	numbers = slices.DeleteFunc(slices.Clone(numbers), func(n string) bool { return n == "" || utf8.RuneCountInString(n) > maxContactNumber })
+	var plain []string
+	var queries []url.Values
+	var wants [][]string // the numbers each query looks for
+	for _, n := range numbers {
+		if WhereLiteralOK(n) {
+			plain = append(plain, n)
+			continue
+		}
+		queries = append(queries, url.Values{"searchTerm": {n}, "includeArchived": {"true"}})
+		wants = append(wants, []string{n})
+	}
+	for chunk := range slices.Chunk(plain, numbersPerLookup) {
 		exprs := make([]string, len(chunk))
 		for i, n := range chunk {
-			exprs[i] = WhereEquals("ContactNumber", n)
+			e, err := WhereEquals("ContactNumber", n)
+			if err != nil {
+				return nil, fmt.Errorf("find contacts by numbers: %w", err)
+			}
+			exprs[i] = e
 		}
-		q := url.Values{"where": {WhereOr(exprs...)}, "includeArchived": {"true"}}
+		queries = append(queries, url.Values{"where": {WhereOr(exprs...)}, "includeArchived": {"true"}})
+		wants = append(wants, chunk)
+	}
+	for i, q := range queries {
 		all, err := listPages(ctx, o, "/Contacts", q, contactsEnvelope.elements)
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range all {
-			if _, seen := found[c.ContactNumber]; !seen && slices.Contains(chunk, c.ContactNumber) {
+			if _, seen := found[c.ContactNumber]; !seen && slices.Contains(wants[i], c.ContactNumber) {
 				found[c.ContactNumber] = c
 			}
 		}

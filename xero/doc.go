@@ -14,7 +14,18 @@
 //     under a new key, because Xero keeps keys for 6 minutes and caches errors under them.
 //   - Exact money: amounts are Decimal, kept as text from request to response, never float64.
 //   - Batches: every batch write sends summarizeErrors=false and returns one ElementResult per
-//     element, matched by position and cross-checked by InvoiceNumber/ContactNumber.
+//     element, matched by position and cross-checked by InvoiceNumber/ContactNumber. Whether
+//     an element was saved is read from its status (HasErrors/HasValidationErrors,
+//     StatusAttributeString), never from its id (failed elements can carry a made-up or
+//     all-zero one) nor from a message (a saved element's message is kept as a Warning);
+//     messages with no status at all are an unknown outcome (XERO.md §10b).
+//   - Field limits: CheckContact and CheckInvoice refuse, before sending, a record over one
+//     of Xero's documented limits (contact Name 255, ContactNumber 50; InvoiceNumber 255
+//     printable ASCII, Reference 255, line Description 4,000, Quantity 13 characters,
+//     LineAmount 9,999,999,999.99), so that it fails alone, naming the field.
+//   - where filters: a literal is never backslash-escaped (Xero answers QueryParseException,
+//     Xero-Java#347); a value with a quote, a backslash or a control character is looked up
+//     with searchTerm and matched exactly in Go (WhereLiteralOK).
 //   - Tokens: refresh tokens are single-use at Xero. TokenStore refreshes under a row lock
 //     (SELECT … FOR UPDATE) so two processes never present the same refresh token, commits the
 //     new token set before anyone uses it, and marks the connection auth_failed on
@@ -22,7 +33,9 @@
 //     appear in logs, errors or String output (Secret).
 //   - Rate limits: at most 5 calls in flight per Xero tenant; the minute, day and app-minute
 //     budgets are read from Xero's headers (never hard-coded: Starter orgs get 1,000 a day)
-//     and a call waits for the window to reset rather than provoke a 429. A 429 is returned
+//     and a call waits for the window to reset rather than provoke a 429. A header missing
+//     from an answer (a recorded 2020 answer had no X-AppMinLimit-Remaining) leaves that
+//     budget unknown; it does not hold calls to one at a time. A 429 is returned
 //     as *RateLimitError with its Retry-After (or our own backoff for the app-minute limit).
 //   - Classify(err) is the only function that decides transient, rate-limited, auth or
 //     permanent; CodeOf(err) and ElementResult.Code give SPEC's error codes.

@@ -3,10 +3,12 @@ package xero
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Invoice mirrors Xero's Invoice with the fields xerosync sends (SPEC §1) and reads back.
@@ -69,6 +71,7 @@ func invoiceView(inv Invoice) elementView {
 		id:     inv.InvoiceID,
 		key:    inv.InvoiceNumber,
 		failed: inv.HasErrors || strings.EqualFold(inv.StatusAttributeString, "ERROR"),
+		status: inv.StatusAttributeString,
 		msgs:   msgs,
 	}
 }
@@ -121,12 +124,77 @@ func CheckInvoice(inv Invoice) error {
 	if inv.Contact == nil || inv.Contact.ContactID == "" {
 		return fmt.Errorf("has no Contact.ContactID: %w", ErrInvalidRequest)
 	}
+	if err := checkInvoiceNumber(inv.InvoiceNumber); err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(inv.Reference); n > maxReference {
+		return fmt.Errorf("invoice Reference is %d characters, over Xero's limit of %d: %w", n, maxReference, ErrInvalidRequest)
+	}
 	for j, li := range inv.LineItems {
 		if significantScale(li.UnitAmount) > 4 {
 			return fmt.Errorf("line %d: UnitAmount %s has more than 4 decimal places, which Xero would round: %w", j+1, li.UnitAmount, ErrInvalidRequest)
 		}
+		if n := utf8.RuneCountInString(li.Description); n > maxDescription {
+			return fmt.Errorf("line %d: Description is %d characters, over Xero's limit of %d: %w", j+1, n, maxDescription, ErrInvalidRequest)
+		}
+		if n := len(li.Quantity.String()); n > maxQuantityChars {
+			return fmt.Errorf("line %d: Quantity %s is %d characters, over Xero's limit of %d: %w", j+1, li.Quantity, n, maxQuantityChars, ErrInvalidRequest)
+		}
+		if amt := lineAmount(li); amt.Cmp(maxLineAmount) > 0 {
+			return fmt.Errorf("line %d: LineAmount %s (quantity × unit amount less discount) is over Xero's limit of 9,999,999,999.99: %w",
+				j+1, amt.FloatString(2), ErrInvalidRequest)
+		}
 	}
 	return nil
+}
+
+// Xero's documented field limits (XERO.md §10b, from Xero's Invoices documentation; the spec
+// gives InvoiceNumber's "max length = 255"). A record over one is refused before sending, so
+// that it fails alone with a message naming the field instead of failing its whole batch;
+// the message Xero itself would give was not found.
+const (
+	maxInvoiceNumber = 255
+	maxReference     = 255
+	maxDescription   = 4000
+	maxQuantityChars = 13 // characters of the Quantity as sent
+)
+
+// maxLineAmount is 9,999,999,999.99; a line over it in absolute value is refused. A line is
+// compared after rounding to cents, as Xero stores it.
+var maxLineAmount = big.NewRat(999_999_999_999, 100)
+
+// checkInvoiceNumber applies Xero's rule for InvoiceNumber: at most 255 printable ASCII
+// characters (XERO.md §10b).
+func checkInvoiceNumber(n string) error {
+	if len(n) > maxInvoiceNumber {
+		return fmt.Errorf("invoice InvoiceNumber is %d characters, over Xero's limit of %d: %w", utf8.RuneCountInString(n), maxInvoiceNumber, ErrInvalidRequest)
+	}
+	for i, r := range n {
+		if r < 0x20 || r > 0x7e {
+			return fmt.Errorf("invoice InvoiceNumber %q has %q at byte %d; Xero takes printable ASCII only: %w", truncate(n, 40), r, i, ErrInvalidRequest)
+		}
+	}
+	return nil
+}
+
+// lineAmount is |Quantity × UnitAmount less the discount|, rounded to cents: what Xero
+// computes as the line's LineAmount (spec LineItem.LineAmount). An unset Quantity counts
+// as 1, as Xero defaults it.
+func lineAmount(li LineItem) *big.Rat {
+	q := li.Quantity.rat()
+	if li.Quantity.IsZero() {
+		q.SetInt64(1)
+	}
+	a := new(big.Rat).Mul(q, li.UnitAmount.rat())
+	if !li.DiscountRate.IsZero() {
+		keep := new(big.Rat).Sub(big.NewRat(100, 1), li.DiscountRate.rat())
+		a.Mul(a, keep).Quo(a, big.NewRat(100, 1))
+	}
+	a.Abs(a)
+	// Round half up to cents.
+	cents := new(big.Rat).Mul(a, big.NewRat(100, 1))
+	n := new(big.Int).Quo(new(big.Int).Add(new(big.Int).Mul(cents.Num(), big.NewInt(2)), cents.Denom()), new(big.Int).Mul(cents.Denom(), big.NewInt(2)))
+	return new(big.Rat).SetFrac(n, big.NewInt(100))
 }
 
 // significantScale is the number of decimal places that carry a non-zero digit: "12.3400"
@@ -174,7 +242,9 @@ func (o *Org) VoidInvoices(ctx context.Context, p VoidInvoicesParams) ([]Element
 
 // FindInvoicesByNumber reads the invoices whose InvoiceNumber is one of numbers, for
 // reconciling an unknown outcome (XERO.md §3). It uses InvoiceNumbers=…, which is comma
-// separated, so a number that itself holds a comma is looked up with a where filter.
+// separated, so a number that itself holds a comma is looked up with a where filter, and one
+// with a quote or a backslash (which neither a list item nor a where literal can carry
+// intact) with searchTerm.
 // Only exact matches are returned. Scope accounting.transactions(.read) or
 // accounting.invoices(.read).
 func (o *Org) FindInvoicesByNumber(ctx context.Context, numbers []string) ([]Invoice, error) {
@@ -198,10 +268,20 @@ func (o *Org) findInvoicesByNumber(ctx context.Context, numbers []string, filter
 			continue
 		}
 		want[n] = true
-		if strings.Contains(n, ",") {
-			queriesToRun = append(queriesToRun, url.Values{"where": {WhereEquals("InvoiceNumber", n)}})
-		} else {
+		switch {
+		case !strings.ContainsAny(n, `,"`):
 			plain = append(plain, n)
+		case WhereLiteralOK(n):
+			// A comma would split the InvoiceNumbers list.
+			w, err := WhereEquals("InvoiceNumber", n)
+			if err != nil {
+				return nil, fmt.Errorf("find invoices by number: %w", err)
+			}
+			queriesToRun = append(queriesToRun, url.Values{"where": {w}})
+		default:
+			// Neither a list item nor a where literal (see where.go): searchTerm covers
+			// InvoiceNumber (spec getInvoices), and only exact matches are kept below.
+			queriesToRun = append(queriesToRun, url.Values{"searchTerm": {n}})
 		}
 	}
 	// Keep each URL well under common limits.

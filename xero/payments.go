@@ -54,6 +54,7 @@ func paymentView(p Payment) elementView {
 		id:     p.PaymentID,
 		key:    key,
 		failed: p.HasValidationErrors || strings.EqualFold(p.StatusAttributeString, "ERROR"),
+		status: p.StatusAttributeString,
 		msgs:   messages(p.ValidationErrors),
 	}
 }

@@ -21,6 +21,15 @@ import (
 // already in flight is zero, we wait until that estimated reset instead of provoking a 429.
 // While the budget is unknown (at start, and after an estimated window ends) only one call is
 // in flight, so no more than one call is ever sent on a guess.
+//
+// A header can be missing altogether: a recorded 2020 GET /Organisation carries
+// X-DayLimit-Remaining and X-MinLimit-Remaining but no X-AppMinLimit-Remaining (XERO.md §10b;
+// XeroAPI/xero-python tests/accounting/api/cassettes/test_get_organisations.yaml), although
+// Xero staff said in 2023 that all three come on every response (xero-node#634). A missing
+// header says nothing about that budget, not that it is exhausted: when an answer arrives
+// without it, that window stops holding calls back (it is "unreported") and the others keep
+// pacing by what they know, so one absent header never throttles us to one call at a time.
+// A 429 still calibrates the window, and the header's return makes it a counted window again.
 // A wait longer than Config.MaxBudgetWait (the day window) is returned as a predicted
 // *RateLimitError so the outbox can park the row instead of holding a goroutine for hours.
 
@@ -48,6 +57,9 @@ type window struct {
 	seenAt    time.Time // when the count in remaining was observed
 	endedAt   time.Time // end of the last estimate that expired
 	inflight  int       // calls reserved against this window and not yet answered
+	// unreported: the last answer did not carry this window's header, so while the count is
+	// unknown we have nothing to probe for and do not serialise calls on its account.
+	unreported bool
 }
 
 func newWindow(span time.Duration) window { return window{span: span, remaining: -1} }
@@ -70,6 +82,7 @@ func (w *window) expire(now time.Time) {
 // observe records a remaining count seen at now in the answer to a call sent at sentAt.
 func (w *window) observe(r int, now, sentAt time.Time) {
 	w.expire(now)
+	w.unreported = false
 	switch {
 	case w.remaining < 0:
 		if sentAt.Before(w.endedAt) {
@@ -96,8 +109,9 @@ func (w *window) calibrate(now time.Time, retryAfter time.Duration) {
 func (w *window) wait(now time.Time) time.Duration {
 	w.expire(now)
 	switch {
-	case w.remaining < 0 && w.inflight > 0:
-		// Unknown budget: one probe at a time until a count arrives.
+	case w.remaining < 0 && w.inflight > 0 && !w.unreported:
+		// Unknown budget: one probe at a time until a count arrives (or an answer shows
+		// that Xero does not send this count at all).
 		return pollInterval
 	case w.remaining >= 0 && w.remaining-w.inflight <= 0:
 		return max(w.start.Add(w.span).Sub(now), time.Nanosecond)
@@ -254,13 +268,19 @@ func (l *limiter) finish(tb *tenantBudget, h http.Header, sentAt time.Time) {
 			if r > 0 {
 				l.appStreak = 0
 			}
+		} else {
+			l.app.unreported = true
 		}
 		if tb != nil {
 			if r, ok := headerInt(h, "X-MinLimit-Remaining"); ok {
 				tb.minute.observe(r, now, sentAt)
+			} else {
+				tb.minute.unreported = true
 			}
 			if r, ok := headerInt(h, "X-DayLimit-Remaining"); ok {
 				tb.day.observe(r, now, sentAt)
+			} else {
+				tb.day.unreported = true
 			}
 		}
 	}

@@ -2,8 +2,11 @@ package xero
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -255,4 +258,81 @@ func TestLimiterHit(t *testing.T) {
 	if rl4.Limit != LimitMinute || rl4.RetryAfter != time.Minute {
 		t.Fatalf("unknown limit → %+v", rl4)
 	}
+}
+
+// readHeaderFixture reads the response headers of a recorded Xero call (testdata/README.md).
+func readHeaderFixture(t *testing.T, name string) http.Header {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string][]string
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	h := http.Header{}
+	for k, vs := range raw {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	return h
+}
+
+// A real 2020 answer without X-AppMinLimit-Remaining (XERO.md §10b): the unknown app budget
+// must not hold calls to one at a time; the minute budget it did report still paces them.
+func TestLimiterMissingHeaderIsUnknownNotZero(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	l := newLimiter(clk.Now, 5, 2*time.Minute)
+	real := readHeaderFixture(t, "xero-python-get-organisations-2020.headers.json")
+	if real.Get("X-AppMinLimit-Remaining") != "" || real.Get("X-MinLimit-Remaining") != "58" {
+		t.Fatalf("fixture is not the recorded answer: %v", real)
+	}
+	rel, err := l.acquire(context.Background(), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel(real)
+	if s := l.snapshot("t"); s.AppMinuteRemaining != -1 || s.MinuteRemaining != 58 || s.DayRemaining != 4983 {
+		t.Fatalf("snapshot = %+v", s)
+	}
+	// Five at once (the concurrent limit), each still unanswered.
+	var rels []release
+	for i := range 5 {
+		done := make(chan release, 1)
+		go func() {
+			r, err := l.acquire(context.Background(), "t")
+			if err != nil {
+				t.Error(err)
+			}
+			done <- r
+		}()
+		select {
+		case r := <-done:
+			rels = append(rels, r)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("call %d waited: a missing header throttled the tenant to one call at a time", i+2)
+		}
+	}
+	sixth := acquireAsync(l, "t")
+	mustBlock(t, sixth) // the concurrent limit, not the missing header
+	h := real.Clone()
+	h.Set("X-MinLimit-Remaining", "0")
+	for _, r := range rels {
+		r(h)
+	}
+	mustBlock(t, sixth) // the reported minute budget is spent: wait for its reset
+	clk.Advance(61 * time.Second)
+	mustFinish(t, sixth)
+
+	// Every header missing at once (a proxy's answer, or a Xero that stopped sending them):
+	// still not one at a time.
+	l2 := newLimiter(clk.Now, 5, 2*time.Minute)
+	rel, _ = l2.acquire(context.Background(), "u")
+	rel(http.Header{"Content-Type": {"application/json"}})
+	a, _ := l2.acquire(context.Background(), "u")
+	mustFinish(t, acquireAsync(l2, "u"))
+	a(nil)
 }

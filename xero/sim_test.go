@@ -3,9 +3,11 @@ package xero
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -486,5 +488,121 @@ func TestSimTokenStore(t *testing.T) {
 	}
 	if n := e.sim.Calls(http.MethodGet, "/api.xro/2.0/Organisation", http.StatusUnauthorized); n != 0 {
 		t.Errorf("%d 401s: the store should refresh before expiry", n)
+	}
+}
+
+// With Xero leaving X-AppMinLimit-Remaining off every answer (as a recorded 2020 answer did,
+// XERO.md §10b), calls still run five at a time: a missing header is unknown, not zero.
+func TestSimMissingRateHeaderKeepsConcurrency(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t, xerosim.Config{
+		Limits: xerosim.Limits{OmitHeaders: []string{"X-AppMinLimit-Remaining"}},
+		Faults: xerosim.Faults{RateLatency: 1, Latency: 50 * time.Millisecond},
+	}, nil)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, err := e.org.Currencies(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	st := e.sim.Stats()
+	if p := st.PeakConcurrency[e.tenant]; p < 3 || p > 5 {
+		t.Errorf("peak concurrency %d, want the concurrent limit to be used (3 to 5)", p)
+	}
+	if st.TooManyRequests != 0 {
+		t.Errorf("%d 429s", st.TooManyRequests)
+	}
+	if s := e.client.Budgets(e.tenant); s.AppMinuteRemaining != -1 || s.MinuteRemaining < 0 {
+		t.Errorf("budgets: %+v", s)
+	}
+}
+
+// Numbers that cannot be where literals (a quote, a backslash) are still found, by searchTerm,
+// against a simulator that, like Xero, refuses a backslash-escaped quote (Xero-Java#347).
+func TestSimLookupsOfUnquotableValues(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t, xerosim.Config{}, nil)
+	ctx := context.Background()
+	numbers := []string{`Q"1`, `B\2`, "C-3", `Q"1"`}
+	var cs []Contact
+	for i, n := range numbers {
+		c := simContact(fmt.Sprint(i))
+		c.ContactNumber = n
+		cs = append(cs, c)
+	}
+	cres, err := e.org.CreateContacts(ctx, CreateContactsParams{Contacts: cs, IdempotencyKey: "contacts-q"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.org.FindContactsByNumbers(ctx, append(numbers, `Q"`))
+	if err != nil || len(got) != len(numbers) {
+		t.Fatalf("FindContactsByNumbers = %+v, %v", got, err)
+	}
+	for i, n := range numbers {
+		if got[n].ContactID != cres[i].XeroID {
+			t.Errorf("number %q found as %+v", n, got[n])
+		}
+	}
+	may := Date{2026, 5, 1}
+	invNumbers := []string{`A,"B"`, `C\D`, "E,F", "G"}
+	var invs []Invoice
+	for _, n := range invNumbers {
+		invs = append(invs, simInvoice(n, cres[0].XeroID, "200", "OUTPUT2", "NZD", may))
+	}
+	ires, err := e.org.CreateInvoices(ctx, CreateInvoicesParams{Invoices: invs, IdempotencyKey: "invoices-q"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ires {
+		if !r.OK() {
+			t.Fatalf("create: %+v", r)
+		}
+	}
+	found, err := e.org.FindInvoicesByNumber(ctx, append(invNumbers, `A,"`))
+	if err != nil || len(found) != len(invNumbers) {
+		t.Fatalf("FindInvoicesByNumber = %+v, %v", found, err)
+	}
+}
+
+// Against every element shape Xero is seen to give (XERO.md §10b), the client reads success
+// from the status: a failed element with a made-up id and no error flag is failed, and a
+// saved one that carries a message is saved, its message kept as a warning.
+func TestSimElementShapes(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t, xerosim.Config{ElementShapes: xerosim.ElementShapes{
+		FailedID: xerosim.FailedIDGenerated, FailedWithoutFlag: true, SavedWarning: "Contact details were updated",
+	}}, nil)
+	ctx := context.Background()
+	cres, err := e.org.CreateContacts(ctx, CreateContactsParams{Contacts: []Contact{simContact("1")}, IdempotencyKey: "c-1"})
+	if err != nil || !cres[0].OK() || cres[0].XeroID == "" || !slices.Equal(cres[0].Warnings, []string{"Contact details were updated"}) {
+		t.Fatalf("saved contact with a warning: %+v, %v", cres, err)
+	}
+	may := Date{2026, 5, 1}
+	ires, err := e.org.CreateInvoices(ctx, CreateInvoicesParams{IdempotencyKey: "i-1", Invoices: []Invoice{
+		simInvoice("S-1", cres[0].XeroID, "200", "OUTPUT2", "NZD", may),
+		simInvoice("S-2", cres[0].XeroID, "999", "OUTPUT2", "NZD", may),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ires[0]; !r.OK() || r.XeroID == "" || len(r.Warnings) != 1 {
+		t.Errorf("saved invoice: %+v", r)
+	}
+	if r := ires[1]; r.OK() || r.XeroID != "" || r.Entity.InvoiceID == "" || r.Entity.HasErrors || r.Code != CodeInvalidAccountCode {
+		t.Errorf("failed invoice with a made-up id and HasErrors false: ok=%v id=%q entity id=%q code=%q", r.OK(), r.XeroID, r.Entity.InvoiceID, r.Code)
+	}
+	if n := len(e.sim.Invoices(e.tenant)); n != 1 {
+		t.Errorf("%d invoices in the simulator", n)
+	}
+	e.sim.SetElementShapes(xerosim.ElementShapes{FailedID: xerosim.FailedIDZero, FailedWithoutStatus: true})
+	pres, err := e.org.CreatePayments(ctx, CreatePaymentsParams{IdempotencyKey: "p-1", Payments: []Payment{
+		{Invoice: &InvoiceRef{InvoiceID: ires[0].XeroID}, Account: &AccountRef{Code: "090"}, Date: Date{2026, 5, 2}, Amount: MustDecimal("99999.00")},
+	}})
+	if err != nil || pres[0].OK() || pres[0].XeroID != "" || pres[0].Entity.PaymentID != "00000000-0000-0000-0000-000000000000" {
+		t.Fatalf("failed payment with an all-zero id: %+v, %v", pres, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Builders for Xero's `where` query parameter.
@@ -11,18 +12,22 @@ import (
 // Xero's filter language is C#-like (LINQ): field paths, ==, !=, &&, ||, method calls such as
 // ToLower(), string literals in double quotes and Guid("…") literals. Values that come from
 // our users (an email, a name) must find exactly the record they name and must never change
-// the shape of the filter, so every literal goes through quoteString.
+// the shape of the filter, so every literal goes through WhereEquals.
 //
-// Escaping: inside a literal we escape `\` and `"` with a backslash (and control characters
-// as \uXXXX). It is not documented which escape Xero's parser honours: public reports show
-// QueryParseException for quotes escaped either way (XeroAPI/Xero-Java#347; others double the
-// quote). Backslash escaping is the one that fails closed under both readings: under a
-// doubled-quote grammar every quote we emit is preceded by a backslash, which is not a valid
-// token outside a literal, so a hostile value yields a syntax error rather than a different
-// filter (doubling quotes, by contrast, is injectable under a backslash grammar). Because of
-// that uncertainty, lookups of user-entered text (FindContactsByEmail) use `searchTerm`, a
-// plain parameter with no grammar, and match exactly in Go; where() is used for GUIDs,
-// enumerations and our own identifiers.
+// Literals: Xero has no escape we can use. A backslash escape (`Name=="O\"Brien"`) is refused
+// with 400 {"ErrorNumber":16,"Type":"QueryParseException","Message":"Syntax error"}
+// (XeroAPI/Xero-Java#347; testdata/xero-java-347-where-backslash-quote.json), and Xero's
+// parse errors ("Syntax error", "No property or field 'Bat' exists in type 'Contact'",
+// "Character literal must contain exactly one character": waynerobinson/xeroizer#160, #454)
+// are those of classic System.Linq.Dynamic, whose lexer ends a string at the next quote
+// unless the quote is doubled and gives a backslash no meaning. That reading is an inference
+// (XERO.md §4), and under the other common grammar (System.Linq.Dynamic.Core) a backslash
+// does escape. So a literal is the value between two quotes, unchanged, and only a value
+// that both grammars read the same way may be one: no `"`, no `\`, no control characters.
+// Any other value goes another way (WhereLiteralOK says which): `searchTerm`, a plain
+// parameter with no grammar, then an exact match in Go. Lookups of user-entered text
+// (FindContactsByEmail) always go that way; `where` is for GUIDs, enumerations and our own
+// identifiers.
 
 var fieldPathRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$`)
 
@@ -36,11 +41,31 @@ func checkField(field string) {
 	}
 }
 
-// WhereEquals returns `field=="value"`, with value quoted so that it is compared literally.
-// Xero compares strings case-sensitively with == (XERO.md §4).
-func WhereEquals(field, value string) string {
+// WhereEquals returns `field=="value"`, compared literally. It refuses (ErrInvalidRequest) a
+// value that cannot be a literal (see WhereLiteralOK): no escape of Xero's keeps it intact.
+// Xero compares strings case-sensitively with ==, except on its optimised fields (Name,
+// EmailAddress, AccountNumber on Contacts), which ignore case and accents (XERO.md §4).
+func WhereEquals(field, value string) (string, error) {
 	checkField(field)
-	return field + "==" + quoteString(value)
+	if !WhereLiteralOK(value) {
+		return "", fmt.Errorf("where %s: %q cannot be a where literal (quote, backslash or control character): %w", field, truncate(value, 40), ErrInvalidRequest)
+	}
+	return field + `=="` + value + `"`, nil
+}
+
+// WhereLiteralOK reports whether value can be sent as a `where` string literal: valid UTF-8
+// without `"`, `\` or control characters, which every candidate grammar of Xero's reads as
+// the value itself.
+func WhereLiteralOK(value string) bool {
+	if !utf8.ValidString(value) {
+		return false
+	}
+	for _, r := range value {
+		if r == '"' || r == '\\' || r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // WhereGUID returns `field==Guid("id")`. It returns an error for an id that is not a GUID,
@@ -63,32 +88,4 @@ func WhereOr(exprs ...string) string {
 		}
 	}
 	return strings.Join(parts, "||")
-}
-
-// quoteString renders s as a double-quoted literal. Invalid UTF-8 is replaced by U+FFFD
-// first: the value reaches Xero URL-encoded as UTF-8, and a stray byte has no meaning there.
-func quoteString(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '\\' || r == '"':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

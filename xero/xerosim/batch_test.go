@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/softbooq/xerosync/xero/xerosim"
 )
 
 func TestBatchWithSummarizeErrorsFalse(t *testing.T) {
@@ -90,3 +92,60 @@ func TestBatchSummarisedQuirk(t *testing.T) {
 	// A batch with no errors is a plain 200 either way.
 	e.call(http.MethodPut, "Invoices", map[string]any{"Invoices": []any{invoiceBody(cid, "Q-4")}}).mustOK(t)
 }
+
+// ElementShapes produce the element shapes seen from Xero (XERO.md §10b):
+// failed elements with a made-up or all-zero id, without their error flag or
+// without a status, and saved elements that carry a message.
+func TestElementShapes(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	cid := e.addContact(map[string]any{"Name": "Shapes Ltd"})
+	bad := func(n string) map[string]any {
+		b := invoiceBody(cid, n)
+		b["LineItems"] = []any{map[string]any{"Description": "x", "Quantity": 1, "UnitAmount": 1, "AccountCode": "999"}}
+		return b
+	}
+	tests := []struct {
+		shapes xerosim.ElementShapes
+		check  func(t *testing.T, good, failed map[string]any)
+	}{
+		{xerosim.ElementShapes{FailedID: xerosim.FailedIDGenerated, FailedWithoutFlag: true, SavedWarning: "Heads up"},
+			func(t *testing.T, good, failed map[string]any) {
+				if id, _ := failed["InvoiceID"].(string); len(id) != 36 || id == zero || failed["HasErrors"] != false || failed["StatusAttributeString"] != "ERROR" {
+					t.Errorf("failed: %v", failed)
+				}
+				if good["StatusAttributeString"] != "OK" || !slices.Equal(validationMessages(good), []string{"Heads up"}) || good["InvoiceID"] == "" {
+					t.Errorf("saved: %v", good)
+				}
+			}},
+		{xerosim.ElementShapes{FailedID: xerosim.FailedIDZero, FailedWithoutStatus: true},
+			func(t *testing.T, good, failed map[string]any) {
+				if _, ok := failed["StatusAttributeString"]; ok || failed["InvoiceID"] != zero || failed["HasErrors"] != true {
+					t.Errorf("failed: %v", failed)
+				}
+				if len(validationMessages(good)) != 0 {
+					t.Errorf("saved: %v", good)
+				}
+			}},
+	}
+	for i, tt := range tests {
+		e.sim.SetElementShapes(tt.shapes)
+		n := strings.Repeat("S", i+1)
+		r := e.call(http.MethodPut, "Invoices?summarizeErrors=false", map[string]any{"Invoices": []any{invoiceBody(cid, n+"-1"), bad(n + "-2")}}).mustOK(t)
+		items := r.items(t, "Invoices")
+		tt.check(t, items[0], items[1])
+	}
+	// The shapes apply to contacts and payments, by their own fields.
+	e.sim.SetElementShapes(xerosim.ElementShapes{FailedID: xerosim.FailedIDZero, FailedWithoutFlag: true})
+	cs := e.call(http.MethodPut, "Contacts?summarizeErrors=false", map[string]any{"Contacts": []any{map[string]any{"Name": "shapes ltd"}}}).mustOK(t).items(t, "Contacts")
+	if cs[0]["ContactID"] != zero || cs[0]["HasValidationErrors"] != false || cs[0]["StatusAttributeString"] != "ERROR" {
+		t.Errorf("contact: %v", cs[0])
+	}
+	e.sim.SetElementShapes(xerosim.ElementShapes{})
+	cs = e.call(http.MethodPut, "Contacts?summarizeErrors=false", map[string]any{"Contacts": []any{map[string]any{"Name": "shapes ltd"}}}).mustOK(t).items(t, "Contacts")
+	if _, ok := cs[0]["ContactID"]; ok || cs[0]["HasValidationErrors"] != true {
+		t.Errorf("default shape: %v", cs[0])
+	}
+}
+
+const zero = "00000000-0000-0000-0000-000000000000"

@@ -29,14 +29,17 @@ type contact struct {
 }
 
 func (c *contact) fields() whereFields {
+	// Name, EmailAddress and AccountNumber are Xero's optimised Contacts
+	// filters and match ignoring case and accents (XERO.md §4); the others
+	// compare exactly, ContactNumber included (it is not optimised).
 	return whereFields{"Contact", map[string]whereValue{
 		"ContactID":       guidVal(c.id),
 		"ContactNumber":   strVal(c.number),
-		"AccountNumber":   strVal(c.accountNumber),
-		"Name":            strVal(c.name),
+		"AccountNumber":   foldedStrVal(c.accountNumber),
+		"Name":            foldedStrVal(c.name),
 		"FirstName":       strVal(c.firstName),
 		"LastName":        strVal(c.lastName),
-		"EmailAddress":    strVal(c.email),
+		"EmailAddress":    foldedStrVal(c.email),
 		"TaxNumber":       strVal(c.taxNumber),
 		"CompanyNumber":   strVal(c.companyNumber),
 		"DefaultCurrency": strVal(c.defaultCurrency),
@@ -320,6 +323,9 @@ func validateContact(o *org, c *contact, existing *contact) []string {
 	if c.email != "" && !validEmail(c.email) {
 		errs = append(errs, "Email address must be valid.")
 	}
+	// Xero's documented limits (spec Contact.ContactNumber "max length = 50",
+	// Contact.Name "max length = 255"; XERO.md §10b). Xero's messages for
+	// them were not found; these wordings name the field.
 	if n := len([]rune(c.number)); n > 50 {
 		errs = append(errs, "The ContactNumber cannot be longer than 50 characters.")
 	}

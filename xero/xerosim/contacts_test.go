@@ -71,19 +71,32 @@ func TestContactWhereAndSearch(t *testing.T) {
 	slash := e.addContact(map[string]any{"Name": `Back\slash`, "ContactNumber": "C-2"})
 	noEmail := e.addContact(map[string]any{"Name": "Nemo"})
 	archived := e.addContact(map[string]any{"Name": "Gone", "EmailAddress": "gone@example.com", "ContactStatus": "ARCHIVED"})
+	zoe := e.addContact(map[string]any{"Name": "Zoë Ångström", "AccountNumber": "ACC-E", "ContactNumber": "C-3"})
 
 	tests := []struct {
 		query string
 		want  []string
 	}{
 		{`where=EmailAddress=="Bob@Example.com"`, []string{bob}},
-		{`where=EmailAddress=="bob@example.com"`, nil}, // == is case-sensitive
+		// Optimised fields (Name, EmailAddress, AccountNumber) ignore case and
+		// accents; the others do not (XERO.md §4).
+		{`where=EmailAddress=="bob@example.com"`, []string{bob}},
+		{`where=Name=="zoe angstrom"`, []string{zoe}},
+		{`where=Name=="ZOË ÅNGSTRÖM"`, []string{zoe}},
+		{`where=AccountNumber=="acc-é"`, []string{zoe}},
+		{`where=Name.StartsWith("zoe")`, []string{zoe}},
+		{`where=FirstName=="robert"`, nil},
+		{`where=ContactNumber=="c-2"`, nil},
+		{`where=Name.ToLower()=="zoe angstrom"`, nil}, // ToLower() gives a plain string
 		{`where=EmailAddress!=null&&EmailAddress.ToLower()=="bob@example.com"`, []string{bob}},
 		{`where=ContactNumber=="C-2"`, []string{slash}},
-		{`where=Name=="Bob \"The Builder\""`, []string{bob}},
-		{`where=Name=="Back\\slash"`, []string{slash}},
+		// Classic dynamic LINQ literals: a doubled quote is one quote, a
+		// backslash is just a character.
+		{`where=Name=="Bob ""The Builder"""`, []string{bob}},
+		{`where=Name=="Back\slash"`, []string{slash}},
+		{`where=Name=="Back\\slash"`, nil},
 		{`where=Name.StartsWith("Ne") OR ContactNumber=="C-1"`, []string{bob, noEmail}},
-		{`where=EmailAddress==null`, []string{slash, noEmail}},
+		{`where=EmailAddress==null`, []string{slash, noEmail, zoe}},
 		{`where=ContactID==Guid("` + noEmail + `")`, []string{noEmail}},
 		{`searchTerm=EXAMPLE.COM`, []string{bob}},
 		{`searchTerm=robert`, []string{bob}},
@@ -115,15 +128,32 @@ func TestContactWhereAndSearch(t *testing.T) {
 	if r.Status != http.StatusBadRequest {
 		t.Errorf("unguarded ToLower: %d %s", r.Status, r.Body)
 	}
-	for _, bad := range []string{`Nope=="x"`, `Name=="unterminated`, `Name==`} {
-		if r := e.call(http.MethodGet, "Contacts?"+url.Values{"where": {bad}}.Encode(), nil); r.Status != http.StatusBadRequest {
-			t.Errorf("where %s: %d", bad, r.Status)
+	for _, bad := range []struct{ where, msg string }{
+		{`Nope=="x"`, "No property or field 'Nope' exists in type 'Contact'"},
+		{`Name=="unterminated`, "Unterminated string literal"},
+		{`Name==`, "Expression expected"},
+		// Xero's answer to a backslash-escaped quote, from a live call:
+		// {"ErrorNumber":16,"Type":"QueryParseException","Message":"Syntax error"}
+		// (XeroAPI/Xero-Java#347, the very filter below).
+		{`Name=="asd\"asd'asd\""`, "Syntax error"},
+		{`Name=="Bob \"The Builder\""`, "Syntax error"},
+		// waynerobinson/xeroizer#454.
+		{`ContactNumber=='C-1'`, "Character literal must contain exactly one character"},
+	} {
+		r := e.call(http.MethodGet, "Contacts?"+url.Values{"where": {bad.where}}.Encode(), nil)
+		if r.Status != http.StatusBadRequest {
+			t.Errorf("where %s: %d", bad.where, r.Status)
+			continue
+		}
+		body := r.JSON(t)
+		if num(body["ErrorNumber"]) != "16" || body["Type"] != "QueryParseException" || body["Message"] != bad.msg {
+			t.Errorf("where %s: %v, want QueryParseException %q", bad.where, body, bad.msg)
 		}
 	}
 
 	paged := e.call(http.MethodGet, "Contacts?page=1&pageSize=2", nil).mustOK(t).JSON(t)
 	p := paged["pagination"].(map[string]any)
-	if num(p["page"]) != "1" || num(p["pageSize"]) != "2" || num(p["itemCount"]) != "3" || num(p["pageCount"]) != "2" {
+	if num(p["page"]) != "1" || num(p["pageSize"]) != "2" || num(p["itemCount"]) != "4" || num(p["pageCount"]) != "2" {
 		t.Errorf("pagination: %v", p)
 	}
 	if _, ok := e.call(http.MethodGet, "Contacts", nil).mustOK(t).JSON(t)["pagination"]; ok {

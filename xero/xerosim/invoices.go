@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/http"
 	"slices"
 	"strings"
@@ -89,6 +90,38 @@ const (
 	msgInvalidStatusChange    = "Invoice not of valid status for modification"
 	msgContactArchived        = "The contact with the specified contact details has been archived. The contact must be un-archived before creating new invoices or credit notes."
 )
+
+// Xero's documented field limits (XERO.md §10b, from Xero's Invoices
+// documentation): InvoiceNumber printable ASCII and at most 255 characters,
+// Reference 255, a line's Description 4,000, its Quantity 13 characters as
+// sent, its LineAmount 9,999,999,999.99. The messages Xero gives for breaking
+// them were not found; these are plausible wordings that name the field, so a
+// client can classify them only as a generic validation error.
+const (
+	maxInvoiceNumber = 255
+	maxReference     = 255
+	maxDescription   = 4000
+	maxQuantityChars = 13
+
+	msgInvoiceNumberTooLong  = "Invoice number must not be longer than 255 characters."
+	msgInvoiceNumberNotASCII = "Invoice number must contain printable ASCII characters only."
+	msgReferenceTooLong      = "Reference must not be longer than 255 characters."
+	msgDescriptionTooLong    = "Description must not be longer than 4000 characters."
+	msgQuantityTooLong       = "Quantity must not be longer than 13 characters."
+	msgLineAmountTooLarge    = "Line amount must not be more than 9,999,999,999.99."
+)
+
+var maxLineAmount = dec{big.NewRat(999_999_999_999, 100)}
+
+// printableASCII reports whether s holds only characters 0x20 to 0x7E.
+func printableASCII(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
 
 func (o *org) invoiceByID(id string) *invoice {
 	for _, inv := range o.invoices {
@@ -463,6 +496,9 @@ func (s *Sim) saveInvoice(a *apiRequest, el obj, create bool) (*invoice, []strin
 	}
 	if v, ok, _ := el.str("Reference"); ok {
 		inv.reference = v
+		if len([]rune(v)) > maxReference {
+			add(msgReferenceTooLong)
+		}
 	}
 	if v, ok, _ := el.str("Url"); ok {
 		inv.url = v
@@ -508,8 +544,11 @@ func (s *Sim) saveInvoice(a *apiRequest, el obj, create bool) (*invoice, []strin
 		if existing == nil && inv.number == "" {
 			inv.number = o.nextInvoiceNumber()
 		}
-		if len([]rune(inv.number)) > 255 {
-			add("Invoice number must not be longer than 255 characters.")
+		if len([]rune(inv.number)) > maxInvoiceNumber {
+			add(msgInvoiceNumberTooLong)
+		}
+		if !printableASCII(inv.number) {
+			add(msgInvoiceNumberNotASCII)
 		}
 		if other := o.accrecByNumber(inv.number); other != nil && other != existing {
 			add(msgInvoiceNumberNotUnique)
@@ -656,6 +695,12 @@ func parseLine(o *org, inv *invoice, el obj, unitDP int, target string) (lineIte
 		li.id = newGUID()
 	}
 	li.description = el.strOr("Description")
+	if len([]rune(li.description)) > maxDescription {
+		add(msgDescriptionTooLong)
+	}
+	if v, ok := el.raw("Quantity"); ok && len(strings.Trim(strings.TrimSpace(string(v)), `"`)) > maxQuantityChars {
+		add(msgQuantityTooLong)
+	}
 	li.itemCode = el.strOr("ItemCode")
 	if v, ok := el.raw("Tracking"); ok {
 		li.tracking = append(jsonRaw(nil), bytes.TrimSpace(v)...)
@@ -718,6 +763,10 @@ func parseLine(o *org, inv *invoice, el obj, unitDP int, target string) (lineIte
 		li.lineAmount = gross.Sub(*li.discountAmount).Round(2)
 	default:
 		li.lineAmount = gross.Round(2)
+	}
+
+	if new(big.Rat).Abs(li.lineAmount.rat()).Cmp(maxLineAmount.rat()) > 0 {
+		add(msgLineAmountTooLarge)
 	}
 
 	if strings.TrimSpace(li.description) == "" && li.itemCode == "" {

@@ -413,3 +413,47 @@ func TestBodyOverLimitIsRefusedWhole(t *testing.T) {
 	}
 	e.call(http.MethodPut, "Invoices?summarizeErrors=false", map[string]any{"Invoices": big[:1]}, withKey("half")).mustOK(t)
 }
+
+// Xero's documented field limits (XERO.md §10b) fail the element that breaks
+// one, and only that element.
+func TestInvoiceFieldLimits(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	cid := e.addContact(map[string]any{"Name": "Limits Ltd"})
+	line := func(inv map[string]any, k string, v any) map[string]any {
+		inv["LineItems"].([]any)[0].(map[string]any)[k] = v
+		return inv
+	}
+	elems := []struct {
+		body map[string]any
+		msg  string // "" when it must be saved
+	}{
+		// (An InvoiceNumber over 255 is refused too, but its echo breaks the
+		// spec's maxLength, which this test's client checks responses against.)
+		{func() map[string]any { b := invoiceBody(cid, strings.Repeat("9", 255)); b["Reference"] = "R"; return b }(), ""},
+		{invoiceBody(cid, "INV-№1"), "Invoice number must contain printable ASCII characters only."},
+		{func() map[string]any {
+			b := invoiceBody(cid, "L-1")
+			b["Reference"] = strings.Repeat("r", 256)
+			return b
+		}(), "Reference must not be longer than 255 characters."},
+		{line(invoiceBody(cid, "L-2"), "Description", strings.Repeat("d", 4001)), "Description must not be longer than 4000 characters."},
+		{line(invoiceBody(cid, "L-3"), "Quantity", json.Number("123456789.1234")), "Quantity must not be longer than 13 characters."},
+		{line(line(invoiceBody(cid, "L-4"), "Quantity", json.Number("2")), "UnitAmount", json.Number("5000000000")), "Line amount must not be more than 9,999,999,999.99."},
+		{line(line(invoiceBody(cid, "L-5"), "Quantity", json.Number("1")), "UnitAmount", json.Number("9999999999.99")), ""},
+	}
+	var all []any
+	for _, el := range elems {
+		all = append(all, el.body)
+	}
+	items := e.call(http.MethodPut, "Invoices?summarizeErrors=false", map[string]any{"Invoices": all}).mustOK(t).items(t, "Invoices")
+	for i, el := range elems {
+		msgs := validationMessages(items[i])
+		if el.msg == "" && (items[i]["HasErrors"] != false || len(msgs) != 0) {
+			t.Errorf("element %d refused: %v", i, msgs)
+		}
+		if el.msg != "" && (items[i]["HasErrors"] != true || !slices.Contains(msgs, el.msg)) {
+			t.Errorf("element %d: %v, want %q", i, msgs, el.msg)
+		}
+	}
+}

@@ -225,3 +225,27 @@ func TestRateLimitBeforeIdempotency(t *testing.T) {
 		t.Errorf("replays = %d", st.Replays)
 	}
 }
+
+// Limits.OmitHeaders leaves a header off, as a recorded 2020 answer had no
+// X-AppMinLimit-Remaining (XERO.md §10b); the limit itself still holds.
+func TestOmitRateHeaders(t *testing.T) {
+	t.Parallel()
+	e := setup(t, withConfig(func(c *xerosim.Config) {
+		c.Limits.PerMinute = 2
+		c.Limits.OmitHeaders = []string{"X-AppMinLimit-Remaining"}
+	}))
+	for i := 1; i <= 2; i++ {
+		r := e.call(http.MethodGet, "Organisation", nil).mustOK(t)
+		if v, ok := r.Header[http.CanonicalHeaderKey("X-AppMinLimit-Remaining")]; ok {
+			t.Fatalf("call %d: X-AppMinLimit-Remaining %q sent", i, v)
+		}
+		if got := header(t, r, "X-MinLimit-Remaining"); got != 2-i {
+			t.Fatalf("call %d: X-MinLimit-Remaining = %d", i, got)
+		}
+		header(t, r, "X-DayLimit-Remaining")
+	}
+	r := e.call(http.MethodGet, "Organisation", nil)
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("X-AppMinLimit-Remaining") != "" {
+		t.Fatalf("over the limit: %d %v", r.Status, r.Header)
+	}
+}

@@ -66,6 +66,9 @@ type Config struct {
 
 	// Faults are random faults from the start; SetFaults changes them.
 	Faults Faults
+	// ElementShapes are the shapes of batch write elements from the start;
+	// SetElementShapes changes them.
+	ElementShapes ElementShapes
 
 	// MaxRequestLog caps the request log (oldest dropped first); default
 	// 100,000 requests.
@@ -116,6 +119,7 @@ type Sim struct {
 	orgOrder    []string
 	consentOrgs []string // tenant ids the next consent grants (SetConsent); empty means all
 	auth        authState
+	shapes      ElementShapes
 
 	limiter *limiter
 	idem    *idemStore
@@ -143,6 +147,7 @@ func New(cfg Config) *Sim {
 		clients: map[string]*Client{},
 		orgs:    map[string]*org{},
 		auth:    newAuthState(),
+		shapes:  cfg.ElementShapes,
 		limiter: newLimiter(cfg.Limits, cfg.Problems),
 		idem:    newIdemStore(cfg.IdempotencyTTL),
 		faults:  newFaultInjector(rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(cfg.Seed)^0x9e3779b97f4a7c15)), cfg.Faults),
@@ -416,6 +421,7 @@ type apiRequest struct {
 	clientID string
 	provider string
 	now      time.Time
+	shapes   ElementShapes // read under Sim.mu by handleAccounting
 }
 
 // summarize reports whether errors are summarised into one 400. Xero's
@@ -546,6 +552,7 @@ func offlineResponse() *response {
 func (s *Sim) handleAccounting(a *apiRequest) *response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	a.shapes = s.shapes
 	m := a.method
 	switch a.rt.resource {
 	case "Contacts":
@@ -664,9 +671,10 @@ func batchResponse(a *apiRequest, key string, results []batchResult) *response {
 	items := make([]any, 0, len(results))
 	var failed []any
 	for _, r := range results {
-		items = append(items, r.item)
+		item := a.shapes.shape(key, r)
+		items = append(items, item)
 		if r.failed {
-			failed = append(failed, r.item)
+			failed = append(failed, item)
 		}
 	}
 	if a.summarize() && len(failed) > 0 {

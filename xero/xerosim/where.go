@@ -1,20 +1,37 @@
 package xerosim
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // This file implements the subset of Xero's `where` filter language that
 // xerosync and its tests use. Xero evaluates `where` with .NET dynamic LINQ
-// (XERO.md §4): string literals in double quotes with backslash escapes,
-// `==`/`!=`, `&&`/`||` (also AND/OR), `!`, parentheses, `null`, `true`/`false`,
-// `Guid("…")`, and the string methods ToLower(), ToUpper(), Trim(),
-// Contains(), StartsWith() and EndsWith().
+// (XERO.md §4): string literals in double quotes, `==`/`!=`, `&&`/`||` (also
+// AND/OR), `!`, parentheses, `null`, `true`/`false`, `Guid("…")`, and the
+// string methods ToLower(), ToUpper(), Trim(), Contains(), StartsWith() and
+// EndsWith().
 //
-// Two behaviours are deliberate because clients trip on them in real Xero:
-//   - `==` on strings is case-sensitive (reported by users; XERO.md §4).
+// String literals follow classic System.Linq.Dynamic, whose error messages
+// Xero's are ("Syntax error", "No property or field 'Bat' exists in type
+// 'Contact'", "Character literal must contain exactly one character":
+// XeroAPI/Xero-Java#347, waynerobinson/xeroizer#160 and #454): a literal ends
+// at the next quote, a backslash is an ordinary character, and a doubled
+// quote ("") stands for one quote. So a backslash-escaped quote ends the
+// literal early and the rest is a syntax error, which is what Xero answers:
+// Name=="asd\"asd'asd\"" gives 400 {"ErrorNumber":16,"Type":
+// "QueryParseException","Message":"Syntax error"} (Xero-Java#347). The doubled
+// quote is that grammar's rule, not confirmed on Xero (XERO.md §4). Lexing is
+// lazy, as in that parser: a bad token is reported only when the parser
+// reaches it, so the first error in the text is the one returned.
+//
+// Behaviours that are deliberate because clients trip on them in real Xero:
+//   - `==` on strings is case-sensitive (reported by users; XERO.md §4),
+//     except on a type's optimised fields (see foldedStrVal).
 //   - Calling a method on a field that is unset (null) is an error, which is
 //     why Xero's own guidance writes `EmailAddress!=null&&EmailAddress.ToLower()==…`.
 //     The simulator answers such a filter with a 400, so a client that forgets
@@ -38,6 +55,9 @@ type whereValue struct {
 	s    string
 	b    bool
 	n    dec
+	// fold marks a string from one of Xero's optimised fields, which
+	// compare ignoring case and accents (see foldedStrVal).
+	fold bool
 }
 
 func strVal(s string) whereValue {
@@ -47,6 +67,31 @@ func strVal(s string) whereValue {
 	}
 	return whereValue{kind: vString, s: s}
 }
+
+// foldedStrVal is strVal for one of a type's optimised where fields. Xero's
+// Contacts documentation says the optimised fields (Name, EmailAddress,
+// AccountNumber; the list is also in cdn.cdata.com's Xero Contacts table
+// doc) match ignoring case and accents (XERO.md §4), unlike `==` elsewhere:
+// "bob@example.com" finds "Bob@Example.com" and "Zoe" finds "Zoë".
+func foldedStrVal(s string) whereValue {
+	v := strVal(s)
+	v.fold = v.kind == vString
+	return v
+}
+
+// foldKey is what a folded comparison compares: the string without its
+// combining marks (after canonical decomposition, so "ë" loses its
+// diaeresis), in lower case.
+func foldKey(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	return strings.ToLower(b.String())
+}
+
 func boolVal(b bool) whereValue   { return whereValue{kind: vBool, b: b} }
 func numVal(n dec) whereValue     { return whereValue{kind: vNumber, n: n} }
 func guidVal(s string) whereValue { return whereValue{kind: vGUID, s: s} }
@@ -86,8 +131,14 @@ func compileWhere(src string) (whereExpr, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p.peek().kind != tEOF {
-		return nil, fmt.Errorf("Syntax error at '%s'", p.peek().text)
+	switch t := p.peek(); t.kind {
+	case tEOF:
+	case tError:
+		return nil, errors.New(t.text)
+	default:
+		// Xero's wording for input left over after a whole expression
+		// (Xero-Java#347).
+		return nil, errors.New("Syntax error")
 	}
 	return e, nil
 }
@@ -116,6 +167,8 @@ const (
 	tRParen
 	tDot
 	tComma
+	tChar  // 'x': a character literal
+	tError // a lexing error, reported when the parser reaches it
 )
 
 type token struct {
@@ -131,19 +184,19 @@ func lexWhere(src string) ([]token, error) {
 		switch {
 		case unicode.IsSpace(c):
 			i++
-		case c == '"':
+		case c == '"' || c == '\'':
+			// Classic dynamic LINQ: the literal runs to the next quote; a
+			// doubled quote continues it and stands for one quote.
 			var b strings.Builder
 			i++
 			closed := false
 			for i < len(rs) {
-				if rs[i] == '\\' && i+1 < len(rs) {
-					// \" and \\ are the escapes Xero documents; any other
-					// escaped character stands for itself.
-					b.WriteRune(rs[i+1])
-					i += 2
-					continue
-				}
-				if rs[i] == '"' {
+				if rs[i] == c {
+					if i+1 < len(rs) && rs[i+1] == c {
+						b.WriteRune(c)
+						i += 2
+						continue
+					}
 					closed = true
 					i++
 					break
@@ -152,9 +205,13 @@ func lexWhere(src string) ([]token, error) {
 				i++
 			}
 			if !closed {
-				return nil, fmt.Errorf("Unterminated string literal")
+				return append(toks, token{tError, "Unterminated string literal"}, token{kind: tEOF}), nil
 			}
-			toks = append(toks, token{tString, b.String()})
+			kind := tString
+			if c == '\'' {
+				kind = tChar
+			}
+			toks = append(toks, token{kind, b.String()})
 		case unicode.IsLetter(c) || c == '_':
 			j := i
 			for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j]) || rs[j] == '_') {
@@ -201,7 +258,7 @@ func lexWhere(src string) ([]token, error) {
 				toks = append(toks, token{tOp, op})
 				i++
 			default:
-				return nil, fmt.Errorf("Syntax error '%c'", c)
+				return append(toks, token{tError, fmt.Sprintf("Syntax error '%c'", c)}, token{kind: tEOF}), nil
 			}
 		}
 	}
@@ -304,6 +361,14 @@ func (p *whereParser) parsePostfix() (whereExpr, error) {
 	switch t.kind {
 	case tString:
 		e = litExpr{whereValue{kind: vString, s: t.text}}
+	case tChar:
+		if len([]rune(t.text)) != 1 {
+			// Xero's message (waynerobinson/xeroizer#454).
+			return nil, errors.New("Character literal must contain exactly one character")
+		}
+		e = litExpr{whereValue{kind: vString, s: t.text}}
+	case tError:
+		return nil, errors.New(t.text)
 	case tNumber:
 		n, err := parseDec(t.text)
 		if err != nil {
@@ -483,6 +548,8 @@ func compareValues(l, r whereValue, op string) (c int, comparable bool, err erro
 	switch {
 	case (l.kind == vGUID || r.kind == vGUID) && (l.kind == vGUID || l.kind == vString) && (r.kind == vGUID || r.kind == vString):
 		return strings.Compare(strings.ToLower(l.s), strings.ToLower(r.s)), true, nil
+	case l.kind == vString && r.kind == vString && (l.fold || r.fold):
+		return strings.Compare(foldKey(l.s), foldKey(r.s)), true, nil
 	case l.kind == vString && r.kind == vString:
 		// Ordinal and case-sensitive, as reported for Xero's `==`.
 		return strings.Compare(l.s, r.s), true, nil
@@ -529,6 +596,16 @@ func (e methodExpr) eval(f whereFields) (whereValue, error) {
 		}
 		args = append(args, v.s)
 	}
+	// On an optimised field the search methods ignore case and accents like
+	// `==` (an inference: Xero documents the fields' matching, not each
+	// method's). ToLower() and the like return a plain string.
+	subject := t.s
+	if t.fold {
+		subject = foldKey(t.s)
+		for i := range args {
+			args[i] = foldKey(args[i])
+		}
+	}
 	want := func(n int) error {
 		if len(args) != n {
 			return fmt.Errorf("No applicable method '%s' exists for %d arguments", e.name, len(args))
@@ -555,17 +632,17 @@ func (e methodExpr) eval(f whereFields) (whereValue, error) {
 		if err := want(1); err != nil {
 			return t, err
 		}
-		return boolVal(strings.Contains(t.s, args[0])), nil
+		return boolVal(strings.Contains(subject, args[0])), nil
 	case "startswith":
 		if err := want(1); err != nil {
 			return t, err
 		}
-		return boolVal(strings.HasPrefix(t.s, args[0])), nil
+		return boolVal(strings.HasPrefix(subject, args[0])), nil
 	case "endswith":
 		if err := want(1); err != nil {
 			return t, err
 		}
-		return boolVal(strings.HasSuffix(t.s, args[0])), nil
+		return boolVal(strings.HasSuffix(subject, args[0])), nil
 	}
 	return t, fmt.Errorf("No applicable method '%s' exists in type 'String'", e.name)
 }

@@ -187,7 +187,9 @@ func postDataInvalid(msg string) *response {
 
 // queryParseException answers a where filter the simulator cannot parse or
 // evaluate. Xero evaluates `where` with .NET dynamic LINQ and answers bad
-// expressions with a 400; the exact type name is unconfirmed.
+// expressions with a 400 {"ErrorNumber":16,"Type":"QueryParseException",
+// "Message":"Syntax error"} (XeroAPI/Xero-Java#347; also waynerobinson/xeroizer
+// #160 and #454 in XML).
 func queryParseException(msg string) *response {
 	return apiException(16, "QueryParseException", msg, nil)
 }
