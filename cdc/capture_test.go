@@ -315,16 +315,9 @@ func runAsRole(t *testing.T, prefix, attributes string) (string, error) {
 
 func TestWalLevelReplicaIsOneClearError(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts its own cluster")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cl, err := pgtest.StartLocal(ctx, pgtest.LocalConfig{Settings: map[string]string{"wal_level": "replica"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := pgtest.Own(t, pgtest.LocalConfig{Settings: map[string]string{"wal_level": "replica"}})
 	pool, err := pgxpool.New(ctx, cl.URL("postgres"))
 	if err != nil {
 		t.Fatal(err)
@@ -378,11 +371,7 @@ func TestSlotMismatchRefusesToStart(t *testing.T) {
 		t.Parallel()
 		// A cluster of its own: the WAL the slot needs is removed under it.
 		ctx := context.Background()
-		cl, err := pgtest.StartLocal(ctx, pgtest.LocalConfig{Settings: map[string]string{"max_slot_wal_keep_size": "1MB"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
+		cl := pgtest.Own(t, pgtest.LocalConfig{Settings: map[string]string{"max_slot_wal_keep_size": "1MB"}})
 		url, err := cl.CreateDatabase(ctx, "lost")
 		if err != nil {
 			t.Fatal(err)
@@ -426,15 +415,8 @@ func TestSlotMismatchRefusesToStart(t *testing.T) {
 // where its stored position says, with nothing lost or repeated.
 func TestServerRestartMidStream(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts its own cluster")
-	}
 	ctx := context.Background()
-	cl, err := pgtest.StartLocal(ctx, pgtest.LocalConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := pgtest.Own(t, pgtest.LocalConfig{})
 	url, err := cl.CreateDatabase(ctx, "app")
 	if err != nil {
 		t.Fatal(err)

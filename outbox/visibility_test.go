@@ -26,15 +26,8 @@ import (
 // them.)
 func TestReadsWaitUntilCommitVisible(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts its own cluster")
-	}
 	ctx := context.Background()
-	cl, err := pgtest.StartLocal(ctx, pgtest.LocalConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cl.Close() }) // after capture stops (cleanups run last first)
+	cl := pgtest.Own(t, pgtest.LocalConfig{}) // stopped after capture (cleanups run last first)
 	url, err := cl.CreateDatabase(ctx, "app")
 	if err != nil {
 		t.Fatal(err)

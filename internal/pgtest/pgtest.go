@@ -263,3 +263,21 @@ func (c *Cluster) CreateDatabase(ctx context.Context, name string) (string, erro
 	}
 	return c.URL(name), nil
 }
+
+// Own starts a cluster for one test alone (a setting of its own, a restart, a standby that
+// never answers), skipped under -short, and stops it when the test and its other cleanups
+// are done.
+func Own(t testing.TB, cfg LocalConfig) *Cluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts its own cluster")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl, err := StartLocal(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cl.Close() })
+	return cl
+}

@@ -200,11 +200,7 @@ func TestBinaryExitCodes(t *testing.T) {
 func TestBinaryHealthFollowsPostgres(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cl, err := pgtest.StartLocal(ctx, pgtest.LocalConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := pgtest.Own(t, pgtest.LocalConfig{})
 	url := appDatabase(t, cl)
 	addr := freeAddr(t)
 	d := start(t, map[string]string{"XEROSYNC_DATABASE_URL": url, "XEROSYNC_HTTP_ADDR": addr}, "run")
