@@ -96,6 +96,10 @@ func TestReadsWaitUntilCommitVisible(t *testing.T) {
 			s.invoiceWithLines(ctx, tx, newCustomer, "NEW-1", "issued", 2)
 		}
 		go func() { w.done <- tx.Commit(ctx) }()
+		// One commit at a time, so that their order in the WAL (and the outbox's) is this one.
+		waitFor(t, time.Minute, "writer "+w.name+" held by the synchronous standby", func() bool {
+			return scalar(t, s.db, `SELECT count(*)::text FROM pg_stat_activity WHERE wait_event = 'SyncRep'`) == strconv.Itoa(i+1)
+		})
 	}
 	// Each commit is durable and waits for the standby; capture has it. Either the enqueuer
 	// handled it already (it read tables that did not show it yet), or capture waits for it
