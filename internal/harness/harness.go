@@ -77,14 +77,17 @@ func Start(ctx context.Context, p Params) (*Stack, error) {
 	if s.Dir, err = os.MkdirTemp("", "xerosync-harness-"); err != nil {
 		return nil, err
 	}
-	if s.redirect, err = FreeAddr(); err != nil {
-		return nil, err
-	}
 	s.client = xerosim.DefaultClient()
-	s.client.RedirectURIs = []string{"http://" + s.redirect + "/callback"}
 	cfg := p.Sim
 	cfg.Clients = []xerosim.Client{s.client}
 	s.Sim, s.SimServer = xerosim.Start(cfg)
+	// The redirect's port is picked once the simulator listens, so the kernel cannot hand
+	// the simulator the port just picked for connect's listener (seen once in CI).
+	if s.redirect, err = FreeAddr(); err != nil {
+		return nil, err
+	}
+	s.client.RedirectURIs = []string{"http://" + s.redirect + "/callback"}
+	s.Sim.AddClient(s.client)
 	s.Org = s.Sim.MustAddOrg(xerosim.DefaultOrg("Kiwi Kitchens Ltd"))
 	s.Sim.MustAddOrg(xerosim.DefaultOrg("Kiwi Kitchens (old books)"))
 	key := make([]byte, 32)
