@@ -135,22 +135,40 @@ func (r *runner) holdLead(ctx context.Context, conn *pgx.Conn) error {
 	g.Go(func() error { return capture.Run(gctx) })
 	if dispatcher != nil {
 		g.Go(func() error { return dispatcher.Run(gctx) })
-		g.Go(func() error { r.refreshIdle(gctx, tokens); return nil })
+		g.Go(func() error {
+			periodically(gctx, 0, refreshIdleInterval, func(ctx context.Context) { r.refreshIdle(ctx, tokens) })
+			return nil
+		})
 	}
 	if r.cfg.Outbox.Retention > 0 {
-		g.Go(func() error { r.prune(gctx); return nil })
+		// Not in the rush of a start or a takeover: a minute in, then hourly.
+		g.Go(func() error { periodically(gctx, time.Minute, pruneInterval, r.prune); return nil })
 	}
 	g.Go(func() error { return r.watchLock(gctx, conn) })
 	return g.Wait()
 }
 
+// refreshIdleInterval is how often the tokens of idle connections are looked at.
+const refreshIdleInterval = 6 * time.Hour
+
 // pruneInterval is how often the leader deletes finished outbox rows past outbox.retention.
 const pruneInterval = time.Hour
 
-// prune applies outbox.retention while this daemon leads: once soon after taking the lead,
-// then hourly. The outbox's owner decides what may go (outbox.Prune).
+// prune applies outbox.retention while this daemon leads. The outbox's owner decides what
+// may go (outbox.Prune).
 func (r *runner) prune(ctx context.Context) {
-	t := time.NewTimer(time.Minute) // not in the rush of a start or a takeover
+	n, err := outbox.Prune(ctx, r.pool, r.cfg.Outbox.Retention, time.Now())
+	switch {
+	case err != nil && ctx.Err() == nil:
+		r.log.Warn("outbox retention: prune failed", tint.Err(err))
+	case n > 0:
+		r.log.Info("outbox retention: finished rows deleted", "rows", n, "older_than", r.cfg.Outbox.Retention)
+	}
+}
+
+// periodically runs f after first, then every interval, until ctx ends.
+func periodically(ctx context.Context, first, interval time.Duration, f func(context.Context)) {
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {
@@ -158,14 +176,8 @@ func (r *runner) prune(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		n, err := outbox.Prune(ctx, r.pool, r.cfg.Outbox.Retention, time.Now())
-		switch {
-		case err != nil && ctx.Err() == nil:
-			r.log.Warn("outbox retention: prune failed", tint.Err(err))
-		case n > 0:
-			r.log.Info("outbox retention: finished rows deleted", "rows", n, "older_than", r.cfg.Outbox.Retention)
-		}
-		t.Reset(pruneInterval)
+		f(ctx)
+		t.Reset(interval)
 	}
 }
 
@@ -203,19 +215,10 @@ func (r *runner) newDispatcher() (*outbox.Dispatcher, *xero.TokenStore, error) {
 // for weeks: Xero lets an unused refresh token die after 60 days, which would disconnect a
 // quiet tenant (XERO.md §1).
 func (r *runner) refreshIdle(ctx context.Context, tokens *xero.TokenStore) {
-	t := time.NewTicker(6 * time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := tokens.RefreshIdle(ctx, 45*24*time.Hour); err != nil && ctx.Err() == nil {
-			r.log.Warn("refresh of idle connections failed", tint.Err(err))
-		} else if n > 0 {
-			r.log.Info("refreshed idle connections", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	if n, err := tokens.RefreshIdle(ctx, 45*24*time.Hour); err != nil && ctx.Err() == nil {
+		r.log.Warn("refresh of idle connections failed", tint.Err(err))
+	} else if n > 0 {
+		r.log.Info("refreshed idle connections", "count", n)
 	}
 }
 

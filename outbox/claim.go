@@ -181,7 +181,11 @@ func historyEntry(r *claimedRow, at time.Time, class, code, msg, key string) map
 // detached is a context for recording what already happened: it outlives the lane's
 // cancellation, bounded by RecordTimeout.
 func (l *lane) detached() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(l.ctx), l.d.cfg.RecordTimeout)
+	return l.detachedFor(l.d.cfg.RecordTimeout)
+}
+
+func (l *lane) detachedFor(timeout time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(l.ctx), timeout)
 }
 
 // record writes outcomes (and the links they carry) in one transaction. It runs on a context
@@ -202,15 +206,15 @@ func (l *lane) record(outs []outcome) {
 	}
 }
 
-// retryUnrecorded tries once more to write the outcomes record could not. It reports
-// whether some are still unwritten.
-func (l *lane) retryUnrecorded() bool {
+// retryUnrecorded tries once more to write the outcomes record could not. It returns the
+// outbox ids of those still unwritten.
+func (l *lane) retryUnrecorded() []int64 {
 	l.mu.Lock()
 	outs := l.unrecorded
 	l.unrecorded = nil
 	l.mu.Unlock()
 	if len(outs) == 0 {
-		return false
+		return nil
 	}
 	// A short try: the lane's other rows wait for it (a lock held by an operator would
 	// otherwise stall the whole tenant for RecordTimeout at every cycle).
@@ -219,10 +223,10 @@ func (l *lane) retryUnrecorded() bool {
 		l.unrecorded = append(outs, l.unrecorded...)
 		l.mu.Unlock()
 		l.log.Debug("outbox outcomes still not recorded", tint.Err(err), "rows", len(outs))
-		return true
+		return outcomeIDs(outs)
 	}
 	l.log.Info("outbox outcomes recorded after all", "outbox_ids", outcomeIDs(outs))
-	return false
+	return nil
 }
 
 func outcomeIDs(outs []outcome) []int64 {
@@ -235,7 +239,7 @@ func outcomeIDs(outs []outcome) []int64 {
 
 // write records outcomes in one transaction within timeout, or returns why it could not.
 func (l *lane) write(outs []outcome, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(l.ctx), timeout)
+	ctx, cancel := l.detachedFor(timeout)
 	defer cancel()
 	now := l.d.now()
 	n := len(outs)

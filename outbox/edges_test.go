@@ -219,6 +219,10 @@ func TestOutcomeWaitsForAnOperatorsLock(t *testing.T) {
 	if r := s.row(iRow); r.State != outbox.StateInFlight {
 		t.Fatalf("invoice row %+v, want in_flight while locked", r)
 	}
+	// The rest of the tenant keeps moving meanwhile: only the locked row's entity and its
+	// dependents wait.
+	_, other := s.contact("Unlocked Ltd", "")
+	s.wait(outbox.StateDone, other)
 	st, err := outbox.Stats(ctx, s.db.Pool, s.tenant, false)
 	if err != nil || st[s.tenant].Rows[outbox.StateInFlight] != 1 || st[s.tenant].OldestInFlightAge <= 0 {
 		t.Fatalf("stats while locked: %+v %v", st[s.tenant], err)

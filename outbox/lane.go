@@ -65,9 +65,9 @@ func (l *lane) run() {
 	defer func() {
 		// A last try; what still cannot be written stays in_flight, shown by /healthz
 		// once it is older than StuckInFlight, and reconciled at the next start.
-		if l.retryUnrecorded() {
+		if ids := l.retryUnrecorded(); len(ids) > 0 {
 			l.log.Error("lane stopped with outbox outcomes not recorded: their rows stay in flight until the next start reconciles them",
-				"outbox_ids", outcomeIDs(l.unrecorded))
+				"outbox_ids", ids)
 		}
 	}()
 	ctx := l.ctx

@@ -25,12 +25,16 @@ const lookupConcurrency = 4
 //   - a contact never linked is looked up in Xero (SPEC §1 linking) and becomes an update of
 //     the contact found, or a create;
 //   - a row whose last outcome is unknown is reconciled: found in Xero, it is done with that
-//     id; not found, it is sent again (under a new key, its generation having moved on).
+//     id; not found, it is sent again (under a new key, its generation having moved on);
+//   - an issue or payment whose entity already has a Xero id is done with it, unsent.
 func (l *lane) prepare(ctx, callCtx context.Context, k kind, rows []*claimedRow, m *mappings) ([]*item, []outcome) {
 	if ctx.Err() != nil {
 		return nil, refundRows(rows)
 	}
 	p := &preparer{l: l, ctx: callCtx, m: m}
+	if k == kindInvoice || k == kindPayment {
+		rows = p.notInXero(rows)
+	}
 	switch k {
 	case kindContact:
 		p.contacts(rows)
@@ -258,10 +262,6 @@ func (p *preparer) invoices(rows []*claimedRow) {
 			p.fail(r, err)
 			continue
 		}
-		if r.ownXeroID != "" {
-			p.already(r)
-			continue
-		}
 		el, err := invoiceElement(inv, r.parentXeroID, p.m)
 		if err == nil && r.parentXeroID == "" {
 			err = parentMissing(r, "customer's contact")
@@ -376,13 +376,22 @@ func numberHeld(holder xero.Invoice, why string) string {
 		holder.InvoiceNumber, holder.InvoiceID, contact, cmp.Or(holder.Status, "status unknown"), holder.CurrencyCode, holder.Total, why)
 }
 
-// already finishes a row whose entity Xero already holds (xerosync.entities has its id): an
-// invoice is issued once and a payment made once, whatever happened to the row (set back to
-// pending by hand, queued again after the outbox was pruned). Nothing is sent.
-func (p *preparer) already(r *claimedRow) {
-	p.l.log.Info("outbox row's entity is already in xero: not sent again",
-		"outbox_id", r.id, "entity", r.entity, "entity_id", r.entityID, "action", r.action, "xero_id", r.ownXeroID)
-	p.done(r, r.ownXeroID, false)
+// notInXero finishes the rows whose entity Xero already holds (xerosync.entities has its
+// id) and returns the others: an invoice is issued once and a payment made once, whatever
+// happened to the row (set back to pending by hand, queued again after the outbox was
+// pruned). Nothing is sent for them.
+func (p *preparer) notInXero(rows []*claimedRow) []*claimedRow {
+	var rest []*claimedRow
+	for _, r := range rows {
+		if r.ownXeroID == "" {
+			rest = append(rest, r)
+			continue
+		}
+		p.l.log.Info("outbox row's entity is already in xero: not sent again",
+			"outbox_id", r.id, "entity", r.entity, "entity_id", r.entityID, "action", r.action, "xero_id", r.ownXeroID)
+		p.done(r, r.ownXeroID, false)
+	}
+	return rest
 }
 
 // checkInvoice refuses what the client would refuse for the whole batch, so that one bad
@@ -434,10 +443,6 @@ func (p *preparer) payments(rows []*claimedRow) {
 		var pm PaymentPayload
 		if err := decodePayload(r.payload, &pm); err != nil {
 			p.fail(r, err)
-			continue
-		}
-		if r.ownXeroID != "" {
-			p.already(r)
 			continue
 		}
 		if r.parentXeroID == "" {
