@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/softbooq/xerosync/cdc"
+	"github.com/softbooq/xerosync/config"
 	"github.com/softbooq/xerosync/outbox"
 	"github.com/softbooq/xerosync/xero"
 )
@@ -21,8 +22,9 @@ import (
 // frees the lock when it notices the session is gone, so another daemon may lead already.
 var errLockLost = errors.New("leadership lock connection lost")
 
-// lead runs leadership sessions until ctx ends. Only a cdc.SetupError ends it early: that
-// needs an administrator, and another daemon taking over would hit it too.
+// lead runs leadership sessions until ctx ends. Only a cdc.SetupError or a configuration
+// error (a token key that opens nothing) ends it early: that needs an administrator, and
+// another daemon taking over would hit it too.
 func (r *runner) lead(ctx context.Context) error {
 	for {
 		err := r.lockSession(ctx)
@@ -30,7 +32,8 @@ func (r *runner) lead(ctx context.Context) error {
 			return nil
 		}
 		var setup *cdc.SetupError
-		if errors.As(err, &setup) {
+		var cfgErrs *config.Errors
+		if errors.As(err, &setup) || errors.As(err, &cfgErrs) { // a token key that opens nothing
 			return err
 		}
 		if err == nil { // only ctx ends a session cleanly; say so if that ever changes
@@ -124,6 +127,11 @@ func (r *runner) holdLead(ctx context.Context, conn *pgx.Conn) error {
 	dispatcher, tokens, err := r.newDispatcher()
 	if err != nil {
 		return err
+	}
+	if tokens != nil {
+		if err := r.verifyTokenKey(ctx, tokens); err != nil {
+			return err
+		}
 	}
 	r.log.Info("leader: took the leadership lock; capturing", "slot", r.cfg.Database.Slot, "delivering", dispatcher != nil)
 	r.status("leader: capturing from slot " + r.cfg.Database.Slot)

@@ -164,7 +164,7 @@ func (r *runner) start(ctx context.Context) error {
 		r.stepped()
 		err := r.migrate(ctx)
 		if err == nil {
-			err = r.verifyTokenKey(ctx)
+			err = r.checkTokenKey(ctx)
 		}
 		if err == nil {
 			break

@@ -30,11 +30,11 @@ func keyOpensNothing(cfg *config.Config, sets int) error {
 		cfg.Token.KeyFile, sets)}}
 }
 
-// verifyTokenKey is the daemon's check before it may lead: the key must open the stored
-// token sets. None: a configuration error. Some: the others are marked auth_failed by the
-// token store (so /healthz is degraded and their rows wait), and said in the log. Without a
-// Xero app nothing is delivered and no token is opened, so there is nothing to check.
-func (r *runner) verifyTokenKey(ctx context.Context) error {
+// checkTokenKey is the daemon's check at start, standby or not: a key that opens none of the
+// stored token sets is a configuration error, before anything runs. It only reads: a standby
+// must not change the connections of tenants the leader serves. Without a Xero app nothing is
+// delivered and no token is opened, so there is nothing to check.
+func (r *runner) checkTokenKey(ctx context.Context) error {
 	key, err := xeroApp(r.cfg)
 	if err != nil {
 		return nil
@@ -43,13 +43,26 @@ func (r *runner) verifyTokenKey(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("token store: %w", err)
 	}
+	_, err = store.CheckKey(ctx)
+	return keyErr(r.cfg, err)
+}
+
+// keyErr turns a key that opens nothing into the configuration error that names it.
+func keyErr(cfg *config.Config, err error) error {
+	if kerr := (*xero.KeyError)(nil); errors.As(err, &kerr) {
+		return keyOpensNothing(cfg, kerr.Sets)
+	}
+	return err
+}
+
+// verifyTokenKey is the leader's check, on taking the lead (at start, and at a takeover that
+// may come after a rotate-key): the key must open the stored token sets. None: a
+// configuration error that ends the daemon. Some: the others are marked auth_failed by the
+// token store (so /healthz is degraded and their rows wait), and said in the log.
+func (r *runner) verifyTokenKey(ctx context.Context, store *xero.TokenStore) error {
 	rep, err := store.VerifyKey(ctx)
-	var kerr *xero.KeyError
-	switch {
-	case errors.As(err, &kerr):
-		return keyOpensNothing(r.cfg, kerr.Sets)
-	case err != nil:
-		return err
+	if err != nil {
+		return keyErr(r.cfg, err)
 	}
 	if len(rep.Failed) > 0 {
 		r.log.Error("stored xero tokens do not open with token.key_file: these tenants are auth_failed and push nothing",
@@ -68,11 +81,10 @@ func (r *runner) verifyTokenKey(ctx context.Context) error {
 // mark tenants that a running daemon, with the right key, is serving.
 func (s *xeroSession) checkTenantKey(ctx context.Context, cmd, tenant string) error {
 	rep, err := s.store.CheckKey(ctx)
-	var kerr *xero.KeyError
-	switch {
-	case errors.As(err, &kerr):
-		return keyOpensNothing(s.cfg, kerr.Sets)
-	case err != nil:
+	if err != nil {
+		if kerr := keyErr(s.cfg, err); kerr != err {
+			return kerr
+		}
 		return fmt.Errorf("%s: %w", cmd, err)
 	}
 	for _, failed := range rep.Failed {
