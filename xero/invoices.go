@@ -166,13 +166,14 @@ var maxLineAmount = big.NewRat(999_999_999_999, 100)
 // checkInvoiceNumber applies Xero's rule for InvoiceNumber: at most 255 printable ASCII
 // characters (XERO.md §10b).
 func checkInvoiceNumber(n string) error {
-	if len(n) > maxInvoiceNumber {
-		return fmt.Errorf("invoice InvoiceNumber is %d characters, over Xero's limit of %d: %w", utf8.RuneCountInString(n), maxInvoiceNumber, ErrInvalidRequest)
-	}
 	for i, r := range n {
 		if r < 0x20 || r > 0x7e {
 			return fmt.Errorf("invoice InvoiceNumber %q has %q at byte %d; Xero takes printable ASCII only: %w", truncate(n, 40), r, i, ErrInvalidRequest)
 		}
+	}
+	// ASCII from here: bytes are characters.
+	if len(n) > maxInvoiceNumber {
+		return fmt.Errorf("invoice InvoiceNumber is %d characters, over Xero's limit of %d: %w", len(n), maxInvoiceNumber, ErrInvalidRequest)
 	}
 	return nil
 }

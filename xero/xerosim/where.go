@@ -122,11 +122,7 @@ func compileWhere(src string) (whereExpr, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, nil
 	}
-	toks, err := lexWhere(src)
-	if err != nil {
-		return nil, err
-	}
-	p := &whereParser{toks: toks}
+	p := &whereParser{toks: lexWhere(src)}
 	e, err := p.parseOr()
 	if err != nil {
 		return nil, err
@@ -176,7 +172,7 @@ type token struct {
 	text string
 }
 
-func lexWhere(src string) ([]token, error) {
+func lexWhere(src string) []token {
 	var toks []token
 	rs := []rune(src)
 	for i := 0; i < len(rs); {
@@ -205,7 +201,7 @@ func lexWhere(src string) ([]token, error) {
 				i++
 			}
 			if !closed {
-				return append(toks, token{tError, "Unterminated string literal"}, token{kind: tEOF}), nil
+				return append(toks, token{tError, "Unterminated string literal"}, token{kind: tEOF})
 			}
 			kind := tString
 			if c == '\'' {
@@ -258,11 +254,11 @@ func lexWhere(src string) ([]token, error) {
 				toks = append(toks, token{tOp, op})
 				i++
 			default:
-				return append(toks, token{tError, fmt.Sprintf("Syntax error '%c'", c)}, token{kind: tEOF}), nil
+				return append(toks, token{tError, fmt.Sprintf("Syntax error '%c'", c)}, token{kind: tEOF})
 			}
 		}
 	}
-	return append(toks, token{kind: tEOF}), nil
+	return append(toks, token{kind: tEOF})
 }
 
 type whereParser struct {
