@@ -483,18 +483,11 @@ func waitForRedirect(ctx context.Context, inv *invocation, redirect *url.URL, ti
 	results := make(chan redirectResult, 1)
 	// The first redirect with our state is the one: a second (a reload, a double click) must
 	// not exchange again, or its invalid_grant would contradict the first one's page.
-	var mu sync.Mutex
-	taken := false
+	var once sync.Once
 	started := make(chan struct{}) // closed when that redirect is being handled
-	take := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		if taken {
-			return false
-		}
-		taken = true
-		close(started)
-		return true
+	take := func() (first bool) {
+		once.Do(func() { first = true; close(started) })
+		return first
 	}
 	stderr := inv.p.Stderr
 

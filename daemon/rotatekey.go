@@ -63,8 +63,8 @@ func rotateKeyFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) err
 		fmt.Fprintf(out, "re-sealed %d token sets of %d connections under the key in %s; the old key (%s) opens none of them now\n",
 			res.TokenSets, res.Connections, *newFile, cfg.Token.KeyFile)
 		fmt.Fprintf(out, "now point token.key_file at %s (under systemd: put it where LoadCredential=token-key: reads, e.g. /etc/xerosync/token-key) "+
-			"and restart xerosync (systemctl restart xerosync); until then a running daemon cannot open a token set it has to refresh "+
-			"and marks that tenant auth_failed, which the restart with the new key undoes\n", *newFile)
+			"and start xerosync again (systemctl start xerosync, or restart it if it was left running: a running daemon cannot open "+
+			"a token set it has to refresh and marks that tenant auth_failed, which the restart with the new key undoes)\n", *newFile)
 		return nil
 	}
 }
