@@ -262,10 +262,9 @@ func (s *stream) confirmOnStop() {
 	}
 	// Wait, briefly, until the walsender has taken it: closing at once can end the walsender
 	// on a failed send before it reads the status it was sent (seen in about 1 stop in 40).
-	want := pglogrepl.LSN(s.w.durable.Load()).String()
+	want := pglogrepl.LSN(s.w.durable.Load())
 	for i := 0; i < 100 && ctx.Err() == nil; i++ {
-		var reached bool
-		if err := s.c.cfg.DB.QueryRow(ctx, slotConfirmedSQL, s.c.cfg.Slot, want).Scan(&reached); err != nil || reached {
+		if info, err := readSlot(ctx, s.c.cfg.DB, s.c.cfg.Slot); err != nil || info == nil || info.confirmed >= want {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -468,9 +467,9 @@ func (s *stream) idleAdvance(ctx context.Context) error {
 		return nil
 	}
 	end := s.idleEnd
-	// Not cancelled by a stop: a write cancelled half-way may still commit on the server,
+	// Not cut short by a stop: a write cancelled half-way may still commit on the server,
 	// and the stop would then confirm less than is stored.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+	wctx, cancel := afterStop(ctx, checkpointTimeout)
 	defer cancel()
 	if err := writeCheckpoint(wctx, s.c.cfg.DB, s.c.cfg.Slot, end, nil, nil); err != nil {
 		return err
@@ -678,14 +677,28 @@ func (w *writer) apply(ctx context.Context, changes []Change) error {
 	return nil
 }
 
-// checkpointTimeout bounds a commit of the stored position that a stop does not cancel.
+// checkpointTimeout is how long a write of the stored position may still take once a stop
+// was asked for.
 const checkpointTimeout = 15 * time.Second
 
+// afterStop is ctx for a write that a stop must not cut short: it is not cancelled with
+// ctx, only grace after ctx ends, so a database that stopped answering still lets us stop.
+// Until then it has no deadline (a commit held by a slow synchronous standby is waited
+// for, as long as it takes).
+func afterStop(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(wctx, func() { t.Stop() })
+	})
+	return wctx, func() { stop(); cancel() }
+}
+
 func (w *writer) commit(ctx context.Context, wk work) error {
-	// Once the group is written, its commit is not cancelled by a stop: a COMMIT cancelled
+	// Once the group is written, its commit is not cut short by a stop: a COMMIT cancelled
 	// half-way may still take effect, leaving the stored position ahead of what the stop
-	// confirms. Bounded, so a database that stopped answering still lets us stop.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+	// confirms.
+	ctx, cancel := afterStop(ctx, checkpointTimeout)
 	defer cancel()
 	var db DBTX = w.c.cfg.DB
 	if w.tx != nil {

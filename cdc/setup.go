@@ -27,8 +27,6 @@ var (
 	checkpointWriteSQL string
 	//go:embed sql/slot_read.sql
 	slotReadSQL string
-	//go:embed sql/slot_confirmed.sql
-	slotConfirmedSQL string
 	//go:embed sql/slot_create.sql
 	slotCreateSQL string
 	//go:embed sql/slot_failover.sql
