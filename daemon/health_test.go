@@ -29,3 +29,27 @@ func TestHeartbeatCheck(t *testing.T) {
 		}
 	}
 }
+
+// What makes a working daemon degraded, each tenant problem alone (SPEC §4): auth_failed,
+// failed rows, and a row in flight longer than outbox.StuckInFlight.
+func TestHealthDegradedByTenant(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		tenant HealthTenant
+		want   string
+	}{
+		{"all well", HealthTenant{Connection: "connected", Pending: 3}, StatusOK},
+		{"auth failed", HealthTenant{Connection: "auth_failed"}, StatusDegraded},
+		{"failed rows", HealthTenant{Connection: "connected", Failed: 1}, StatusDegraded},
+		{"a row stuck in flight", HealthTenant{Connection: "connected", StuckInFlightSeconds: 600}, StatusDegraded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &runner{} // a standby: no capture, no leadership error
+			h := r.healthOf(&Status{Tenants: []TenantStatus{{HealthTenant: tc.tenant}}}, nil)
+			if h.Status != tc.want {
+				t.Errorf("status %s, want %s (checks %+v)", h.Status, tc.want, h.Checks)
+			}
+		})
+	}
+}

@@ -185,7 +185,7 @@ func readSlotStatus(ctx context.Context, db DBTX, slot string) (*SlotStatus, err
 func statusFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 	tenant := tenantFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON (the same document as GET /status)")
-	watch := fs.Bool("watch", false, "print the status again every --interval until interrupted, in place on a terminal")
+	watch := fs.Bool("watch", false, "print the status again every --interval until interrupted, in place on a terminal (unfinished rows only: counting done and cancelled rows scans the whole outbox)")
 	interval := fs.Duration("interval", 2*time.Second, "with --watch: how often to read the status")
 	return func(ctx context.Context) error {
 		if err := checkTenant("status", tenant, false); err != nil {
@@ -194,13 +194,17 @@ func statusFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error 
 		if *interval <= 0 {
 			return usagef("status", "status: --interval must be positive")
 		}
+		if *watch && *asJSON {
+			return usagef("status", "status: --watch prints for a person; for a machine, poll xerosync status --json or GET /status")
+		}
 		cfg, _, conn, err := inv.setupDB(ctx)
 		if err != nil {
 			return err
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
 		render := func(w io.Writer) error {
-			st, err := ReadStatus(ctx, conn, cfg.Database.Slot, *tenant, true)
+			// A watch is a polled path: like /healthz, it reads only the unfinished rows.
+			st, err := ReadStatus(ctx, conn, cfg.Database.Slot, *tenant, !*watch)
 			if err != nil {
 				return fmt.Errorf("status: %w (has `xerosync migrate` been run?)", err)
 			}
