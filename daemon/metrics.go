@@ -2,11 +2,14 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/lmittmann/tint"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/softbooq/xerosync/outbox"
 )
 
 // metricsCollector reads the database-backed metrics when Prometheus scrapes, bounded by
@@ -39,7 +42,7 @@ func newMetricsCollector(r *runner) *metricsCollector {
 		streaming:      d("xerosync_capture_streaming", "1 while this process's replication stream is up."),
 		outboxRows:     d("xerosync_outbox_rows", "Unfinished outbox rows (pending, in_flight, failed) by state and tenant; done and cancelled are counted by xerosync status, not on every scrape.", "state", "tenant_id"),
 		oldestPending:  d("xerosync_outbox_oldest_pending_age_seconds", "Age of the tenant's oldest pending or in-flight outbox row; 0 when none.", "tenant_id"),
-		oldestInFlight: d("xerosync_outbox_oldest_in_flight_age_seconds", "How long the tenant's oldest in-flight row has been in flight; 0 when none. Over 300 s its outcome is not being recorded (a lock on the row?): /healthz is degraded.", "tenant_id"),
+		oldestInFlight: d("xerosync_outbox_oldest_in_flight_age_seconds", fmt.Sprintf("How long the tenant's oldest in-flight row has been in flight; 0 when none. Over %.0f s its outcome is not being recorded (a lock on the row?): /healthz is degraded.", outbox.StuckInFlight.Seconds()), "tenant_id"),
 		captureLag:     d("xerosync_capture_lag_seconds", "Now minus the source commit time of the last captured transaction (heartbeats included)."),
 		heartbeatAge:   d("xerosync_heartbeat_age_seconds", "Time since a heartbeat last came back through the slot."),
 		retainedWAL:    d("xerosync_replication_slot_retained_wal_bytes", "WAL the slot keeps on disk: pg_current_wal_lsn() - restart_lsn."),

@@ -35,7 +35,7 @@ type BuildVersion struct {
 
 // pseudoVersion matches a Go module pseudo-version, whose last part is the commit's first
 // 12 hex digits (v0.0.0-20261203104100-2dfc05b1c2d3): what `go install …@COMMIT` builds.
-var pseudoVersion = regexp.MustCompile(`-(?:0\.)?\d{14}-([0-9a-f]{12})$`)
+var pseudoVersion = regexp.MustCompile(`[-.]\d{14}-([0-9a-f]{12})$`) // also v1.3.0-rc.1.0.2026…-hash
 
 // buildVersion combines the linker's values with the toolchain's build information: the
 // linker's win (they are what scripts/build and the package stamp), and a `go install

@@ -77,12 +77,11 @@ func Start(ctx context.Context, p Params) (*Stack, error) {
 	if s.Dir, err = os.MkdirTemp("", "xerosync-harness-"); err != nil {
 		return nil, err
 	}
-	s.client = xerosim.DefaultClient()
-	cfg := p.Sim
-	cfg.Clients = []xerosim.Client{s.client}
-	s.Sim, s.SimServer = xerosim.Start(cfg)
+	s.Sim, s.SimServer = xerosim.Start(p.Sim)
 	// The redirect's port is picked once the simulator listens, so the kernel cannot hand
-	// the simulator the port just picked for connect's listener (seen once in CI).
+	// the simulator the port just picked for connect's listener (seen once in CI). Another
+	// process may still take it before connect listens: the race is smaller, not gone.
+	s.client = xerosim.DefaultClient() // registered by Start; replaced with our redirect
 	if s.redirect, err = FreeAddr(); err != nil {
 		return nil, err
 	}
