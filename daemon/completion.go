@@ -55,13 +55,7 @@ func completionCommands() []completionCommand {
 		inv := &invocation{}
 		c.flags(fs, inv)
 		inv.globalFlags(fs)
-		cc := completionCommand{name: c.name, summary: c.summary}
-		fs.VisitAll(func(f *flag.Flag) {
-			_, usage := flag.UnquoteUsage(f)
-			bf, isBool := f.Value.(interface{ IsBoolFlag() bool })
-			cc.flags = append(cc.flags, completionFlag{name: f.Name, usage: usage,
-				value: !(isBool && bf.IsBoolFlag()), file: f.Name == "config"})
-		})
+		cc := completionCommand{name: c.name, summary: c.summary, flags: completionFlagsOf(fs)}
 		if c.name == "completion" {
 			cc.args = []string{"bash", "zsh", "fish"}
 		}
@@ -73,10 +67,18 @@ func completionCommands() []completionCommand {
 func globalCompletionFlags() []completionFlag {
 	fs := flag.NewFlagSet("xerosync", flag.ContinueOnError)
 	(&invocation{}).globalFlags(fs)
+	return completionFlagsOf(fs)
+}
+
+// completionFlagsOf describes a flag set's flags: a flag whose usage names its value `FILE`
+// (--config FILE, rotate-key's --new FILE) completes file names; a bool flag takes no value.
+func completionFlagsOf(fs *flag.FlagSet) []completionFlag {
 	var out []completionFlag
 	fs.VisitAll(func(f *flag.Flag) {
-		_, usage := flag.UnquoteUsage(f)
-		out = append(out, completionFlag{name: f.Name, usage: usage, value: f.Name == "config", file: f.Name == "config"})
+		name, usage := flag.UnquoteUsage(f)
+		bf, isBool := f.Value.(interface{ IsBoolFlag() bool })
+		out = append(out, completionFlag{name: f.Name, usage: usage,
+			value: !(isBool && bf.IsBoolFlag()), file: name == "FILE"})
 	})
 	return out
 }
@@ -98,20 +100,25 @@ func bashCompletion(w io.Writer, cmds []completionCommand) {
 		names = append(names, c.name)
 	}
 	names = append(names, "help")
-	var valued []string
+	var valued, files []string
 	for _, c := range cmds {
 		for _, f := range c.flags {
-			if f.value && !f.file && !slices.Contains(valued, "--"+f.name) {
-				valued = append(valued, "--"+f.name)
+			list := &valued
+			if f.file {
+				list = &files
+			}
+			if f.value && !slices.Contains(*list, "--"+f.name) {
+				*list = append(*list, "--"+f.name)
 			}
 		}
 	}
 	slices.Sort(valued)
+	slices.Sort(files)
 	fmt.Fprintf(w, `# bash completion for xerosync: xerosync completion bash > /usr/share/bash-completion/completions/xerosync
 _xerosync() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} cmd= i
 	case $prev in
-	--config|-config)
+	%s|-config)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
@@ -136,7 +143,7 @@ _xerosync() {
 		fi
 		return ;;
 	help) args=%q ;;
-`, strings.Join(valued, "|"), flagWords(globalCompletionFlags()), strings.Join(names, " "), strings.Join(names[:len(names)-1], " "))
+`, strings.Join(files, "|"), strings.Join(valued, "|"), flagWords(globalCompletionFlags()), strings.Join(names, " "), strings.Join(names[:len(names)-1], " "))
 	for _, c := range cmds {
 		fmt.Fprintf(w, "\t%s) flags=%q", c.name, flagWords(c.flags))
 		if len(c.args) > 0 {
@@ -236,7 +243,7 @@ complete -c xerosync -l help -d 'show help'
 	for _, c := range cmds {
 		cond := "__fish_seen_subcommand_from " + c.name
 		for _, f := range c.flags {
-			if f.name == "config" || f.name == "version" {
+			if isGlobalFlag(f.name) {
 				continue // global: completed everywhere already
 			}
 			fishFlag(w, cond, f)
