@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -233,7 +231,14 @@ func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error
 	// (the WAL leaves the value out) or whose contact was never queued (an invoice needs
 	// it), and the invoices that may be issued here.
 	needCustomers, needInvoices := set{}, set{}
-	readFor := map[uint32]struct{}{} // the transactions those reads are for
+	// The transactions those reads are for. A transaction's changes are contiguous, so
+	// comparing with the last one added keeps each once.
+	var readFor []uint32
+	readFrom := func(xid uint32) {
+		if n := len(readFor); n == 0 || readFor[n-1] != xid {
+			readFor = append(readFor, xid)
+		}
+	}
 	for i := range changes {
 		ch := &changes[i]
 		src, t, ok := relevant(ch)
@@ -244,13 +249,13 @@ func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error
 		case customers:
 			if hasUnchanged(ch) {
 				needCustomers.add(ch.Get("id").Text)
-				readFor[ch.Txn.Xid] = struct{}{}
+				readFrom(ch.Txn.Xid)
 			}
 		case invoices:
 			id := ch.Get("id").Text
 			if st := c.states[entityKey{EntityInvoice, id}]; (st == nil || !st.issued) && issuedStatus(ch.Get("status").Text) {
 				needInvoices.add(id)
-				readFor[ch.Txn.Xid] = struct{}{}
+				readFrom(ch.Txn.Xid)
 				if cs := c.states[entityKey{EntityContact, ch.Get("customer_id").Text}]; cs == nil || !cs.known() {
 					needCustomers.add(ch.Get("customer_id").Text)
 				}
@@ -258,7 +263,7 @@ func (c *chunk) load(ctx context.Context, tx pgx.Tx, changes []cdc.Change) error
 		}
 	}
 	if len(readFor) > 0 {
-		if err := c.e.awaitVisible(ctx, tx, slices.Collect(maps.Keys(readFor))); err != nil {
+		if err := c.e.awaitVisible(ctx, tx, readFor); err != nil {
 			return err
 		}
 	}
