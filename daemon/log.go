@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/lmittmann/tint"
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/softbooq/xerosync/config"
 )
@@ -33,16 +33,12 @@ func newLogger(w io.Writer, env map[string]string, cfg config.LogConfig) *slog.L
 			return a
 		}
 	}
-	return slog.New(tint.NewHandler(w, opts))
+	return slog.New(tint.NewTextHandler(w, opts))
 }
 
-// isTerminal reports whether w is a terminal, by asking the kernel for its terminal
-// attributes (a character device such as /dev/null is not one).
+// isTerminal reports whether w is a terminal (a character device such as /dev/null is not
+// one: x/term asks the kernel for terminal attributes, not for the file's mode).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	return ok && term.IsTerminal(int(f.Fd()))
 }
