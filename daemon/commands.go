@@ -210,3 +210,10 @@ func connectError(cfg *config.Config, err error) error {
 	return fmt.Errorf("cannot connect to the database %s: %w; %s",
 		cfg.Database.RedactedURL(), err, strings.TrimSuffix(hint, "."))
 }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,4 +1,4 @@
--- `check`: the currencies of the tenant's invoices, drafts included, with how many use each.
+-- `xerosync check`: the currencies of the tenant's invoices, drafts included, with how many use each.
 SELECT upper(rtrim(currency)), count(*)
   FROM finance.invoices
  WHERE tenant_id = $1::uuid AND status <> 'void'

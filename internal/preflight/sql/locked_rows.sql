@@ -1,4 +1,4 @@
--- `check`: queued invoices and payments that Xero will refuse because they are dated on or
+-- `xerosync check`: queued invoices and payments that Xero will refuse because they are dated on or
 -- before the lock date $2 (they fail with PeriodLocked).
 SELECT count(*) FILTER (WHERE action = 'issue'),
        count(*) FILTER (WHERE action = 'pay')

@@ -1,4 +1,4 @@
--- `check`: values the tenant's invoices and payments use that have no mapping, with how many
+-- `xerosync check`: values the tenant's invoices and payments use that have no mapping, with how many
 -- rows use them. Each would fail its outbox row with MappingMissing before any call to Xero.
 -- Drafts count: they are what will be issued next.
 SELECT 'account', l.revenue_category, count(*)

@@ -1,4 +1,4 @@
--- `check`: the tenant's Xero mappings as the Softbooq UI saved them, by kind: 'account'
+-- `xerosync check`: the tenant's Xero mappings as the Softbooq UI saved them, by kind: 'account'
 -- (revenue category → account code), 'payment' (payment method → account code) and 'tax'
 -- (tax component → tax type). Lines without a tax component are sent with TaxType NONE
 -- (SPEC §1), so when any exists, NONE is checked like a mapping (key NULL).
