@@ -385,19 +385,83 @@ func (s *Sim) writeInvoices(a *apiRequest, create bool) *response {
 }
 
 // saveInvoice validates one element against the organisation and, if it is
-// valid, saves it. Nothing is changed when it returns errors.
+// valid, saves it. Nothing is changed when it returns errors: the element is
+// applied to a copy (or a new invoice), and only a valid copy is stored.
 func (s *Sim) saveInvoice(a *apiRequest, el obj, create bool) (*invoice, []string) {
+	o := a.org
+	existing, inv, errs := invoiceToSave(a, el, create)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	var msgs messages
+	if existing == nil {
+		msgs.add(inv.setType(el))
+	}
+	newContact := inv.setContact(o, el, &msgs)
+	inv.setHeader(o, el, &msgs)
+	target := inv.status
+	if v, ok, _ := el.str("Status"); ok {
+		target = strings.ToUpper(strings.TrimSpace(v))
+	}
+	msgs.add(statusTransitionError(existing, target))
+	inv.setLines(a, el, target, &msgs)
+	if existing == nil && len(inv.lines) == 0 && target == statusAuthorised {
+		msgs.add("An invoice must have at least one line item before it can be approved.")
+	}
+	if inv.typ == "ACCREC" {
+		inv.checkNumber(o, existing, &msgs)
+	}
+	// Lock dates bind documents that post to the ledger, and voiding one.
+	// Drafts and submitted invoices do not post, so Xero lets them be
+	// saved with any date.
+	if target == statusAuthorised || target == statusVoided || target == statusPaid {
+		msgs.add(o.lockError(inv.date))
+	}
+	if len(msgs) > 0 {
+		return nil, msgs
+	}
+
+	computeTotals(o, inv)
+	if existing != nil && inv.amountPaid.Sign() > 0 && inv.amountDue().Sign() < 0 {
+		return nil, []string{msgHasPayment}
+	}
+	inv.status = target
+	inv.updated = a.now
+	return o.storeInvoice(a, existing, inv, newContact), nil
+}
+
+// messages collects an element's validation messages once each, in order: Xero lists every
+// problem of an element, not just the first.
+type messages []string
+
+func (m *messages) add(e string) {
+	if e != "" && !slices.Contains(*m, e) {
+		*m = append(*m, e)
+	}
+}
+
+// addErr adds err's message, if any; it reports whether there was one.
+func (m *messages) addErr(err error) bool {
+	if err != nil {
+		m.add(err.Error())
+	}
+	return err != nil
+}
+
+// invoiceToSave finds the invoice an element updates (by the route's or the element's
+// InvoiceID, or for a POST by the number of an existing sales invoice) and returns it with
+// the copy to apply the element to; for a new invoice existing is nil.
+func invoiceToSave(a *apiRequest, el obj, create bool) (existing, inv *invoice, errs []string) {
 	o := a.org
 	id := el.strOr("InvoiceID")
 	if a.rt.id != "" {
 		id = a.rt.id
 	}
-	var existing *invoice
 	switch {
 	case id != "":
 		if existing = o.invoiceByID(id); existing == nil {
 			// Wording not confirmed against Xero.
-			return nil, []string{"Invoice could not be found"}
+			return nil, nil, []string{"Invoice could not be found"}
 		}
 	case !create:
 		// A POST carrying the number of an existing sales invoice updates
@@ -407,74 +471,66 @@ func (s *Sim) saveInvoice(a *apiRequest, el obj, create bool) (*invoice, []strin
 			existing = o.accrecByNumber(strings.TrimSpace(el.strOr("InvoiceNumber")))
 		}
 	}
-
-	var inv *invoice
-	if existing != nil {
-		switch existing.status {
-		case statusVoided, statusDeleted:
-			return nil, []string{msgInvalidStatusChange}
-		}
-		if existing.amountPaid.Sign() > 0 && editsPaidContent(el, existing) {
-			return nil, []string{msgHasPayment}
-		}
-		inv = existing.clone()
-	} else {
-		inv = &invoice{
+	if existing == nil {
+		return nil, &invoice{
 			id: newGUID(), status: statusDraft, lineAmountTypes: "Exclusive",
 			currency: o.cfg.BaseCurrency, currencyRate: decInt(1),
 			date: civilDay(a.now), createdBy: a.clientID,
-		}
+		}, nil
 	}
+	switch existing.status {
+	case statusVoided, statusDeleted:
+		return nil, nil, []string{msgInvalidStatusChange}
+	}
+	if existing.amountPaid.Sign() > 0 && editsPaidContent(el, existing) {
+		return nil, nil, []string{msgHasPayment}
+	}
+	return existing, existing.clone(), nil
+}
 
-	var errs []string
-	add := func(e string) {
-		if e != "" && !slices.Contains(errs, e) {
-			errs = append(errs, e)
-		}
+// setType sets a new invoice's type; it returns Xero's message when it is missing or not
+// one the simulator supports.
+func (inv *invoice) setType(el obj) string {
+	typ := strings.ToUpper(strings.TrimSpace(el.strOr("Type")))
+	switch typ {
+	case "ACCREC", "ACCPAY":
+		inv.typ = typ
+		return ""
+	case "":
+		return "Invoice Type must be specified."
+	default:
+		return fmt.Sprintf("Invoice Type '%s' is not supported by the simulator.", typ)
 	}
+}
 
-	if existing == nil {
-		typ := strings.ToUpper(strings.TrimSpace(el.strOr("Type")))
-		switch typ {
-		case "ACCREC", "ACCPAY":
-			inv.typ = typ
-		case "":
-			add("Invoice Type must be specified.")
-		default:
-			add(fmt.Sprintf("Invoice Type '%s' is not supported by the simulator.", typ))
+// setContact resolves the element's contact. A new contact is returned, not stored: it is
+// only created with the invoice, so a failed invoice leaves no stray contact behind.
+func (inv *invoice) setContact(o *org, el obj, msgs *messages) (newContact *contact) {
+	cel, ok, err := el.child("Contact")
+	if msgs.addErr(err) || !ok {
+		if inv.contactID == "" {
+			msgs.add("A Contact must be specified for this type of transaction")
 		}
+		return nil
 	}
+	c, created, msg := resolveInvoiceContact(o, cel)
+	msgs.add(msg)
+	if c == nil {
+		return nil
+	}
+	inv.contactID = c.id
+	if c.status == "ARCHIVED" {
+		msgs.add(msgContactArchived)
+	}
+	return created
+}
 
-	// Contact. A new contact is only created with the invoice, so a failed
-	// invoice leaves no stray contact behind.
-	var newContact *contact
-	contactSet := false
-	if cel, ok, err := el.child("Contact"); err != nil {
-		add(err.Error())
-	} else if ok {
-		contactSet = true
-		c, created, msg := resolveInvoiceContact(o, cel)
-		add(msg)
-		if c != nil {
-			inv.contactID = c.id
-			newContact = created
-			if c.status == "ARCHIVED" {
-				add(msgContactArchived)
-			}
-		}
-	}
-	if inv.contactID == "" && !contactSet {
-		add("A Contact must be specified for this type of transaction")
-	}
-
-	if d, ok, err := el.date("Date"); err != nil {
-		add(err.Error())
-	} else if ok {
+// setHeader applies the element's dates, amount types, number, reference and currency.
+func (inv *invoice) setHeader(o *org, el obj, msgs *messages) {
+	if d, ok, err := el.date("Date"); !msgs.addErr(err) && ok {
 		inv.date = d
 	}
-	if d, ok, err := el.date("DueDate"); err != nil {
-		add(err.Error())
-	} else if ok {
+	if d, ok, err := el.date("DueDate"); !msgs.addErr(err) && ok {
 		inv.dueDate = d
 	}
 	if v, ok, _ := el.str("LineAmountTypes"); ok {
@@ -486,18 +542,16 @@ func (s *Sim) saveInvoice(a *apiRequest, el obj, create bool) (*invoice, []strin
 		case "notax":
 			inv.lineAmountTypes = "NoTax"
 		default:
-			add(fmt.Sprintf("LineAmountTypes '%s' is not valid. Use Exclusive, Inclusive or NoTax.", v))
+			msgs.add(fmt.Sprintf("LineAmountTypes '%s' is not valid. Use Exclusive, Inclusive or NoTax.", v))
 		}
 	}
-	if v, ok, err := el.str("InvoiceNumber"); err != nil {
-		add(err.Error())
-	} else if ok {
+	if v, ok, err := el.str("InvoiceNumber"); !msgs.addErr(err) && ok {
 		inv.number = strings.TrimSpace(v)
 	}
 	if v, ok, _ := el.str("Reference"); ok {
 		inv.reference = v
 		if len([]rune(v)) > maxReference {
-			add(msgReferenceTooLong)
+			msgs.add(msgReferenceTooLong)
 		}
 	}
 	if v, ok, _ := el.str("Url"); ok {
@@ -509,70 +563,51 @@ func (s *Sim) saveInvoice(a *apiRequest, el obj, create bool) (*invoice, []strin
 	if v, ok, _ := el.str("CurrencyCode"); ok {
 		inv.currency = strings.ToUpper(strings.TrimSpace(v))
 	}
-	if v, ok, err := el.decimal("CurrencyRate"); err != nil {
-		add(err.Error())
-	} else if ok && v.Sign() > 0 {
+	if v, ok, err := el.decimal("CurrencyRate"); !msgs.addErr(err) && ok && v.Sign() > 0 {
 		inv.currencyRate = v.Round(6)
 	}
 	if !o.subscribed(inv.currency) {
-		add("Organisation is not subscribed to currency " + inv.currency)
+		msgs.add("Organisation is not subscribed to currency " + inv.currency)
 	}
+}
 
-	target := inv.status
-	if v, ok, _ := el.str("Status"); ok {
-		target = strings.ToUpper(strings.TrimSpace(v))
+// setLines replaces the invoice's lines with the element's, when it has any.
+func (inv *invoice) setLines(a *apiRequest, el obj, target string, msgs *messages) {
+	lines, ok, err := el.children("LineItems")
+	if msgs.addErr(err) || !ok {
+		return
 	}
-	add(statusTransitionError(existing, target))
-
-	if lines, ok, err := el.children("LineItems"); err != nil {
-		add(err.Error())
-	} else if ok {
-		inv.lines = inv.lines[:0:0]
-		for _, lel := range lines {
-			li, lerrs := parseLine(o, inv, lel, a.unitDP(), target)
-			for _, e := range lerrs {
-				add(e)
-			}
-			inv.lines = append(inv.lines, li)
+	inv.lines = inv.lines[:0:0]
+	for _, lel := range lines {
+		li, lerrs := parseLine(a.org, inv, lel, a.unitDP(), target)
+		for _, e := range lerrs {
+			msgs.add(e)
 		}
+		inv.lines = append(inv.lines, li)
 	}
-	if existing == nil && len(inv.lines) == 0 && target == statusAuthorised {
-		add("An invoice must have at least one line item before it can be approved.")
-	}
+}
 
-	if inv.typ == "ACCREC" {
-		if existing == nil && inv.number == "" {
-			inv.number = o.nextInvoiceNumber()
-		}
-		if len([]rune(inv.number)) > maxInvoiceNumber {
-			add(msgInvoiceNumberTooLong)
-		}
-		if !printableASCII(inv.number) {
-			add(msgInvoiceNumberNotASCII)
-		}
-		if other := o.accrecByNumber(inv.number); other != nil && other != existing {
-			add(msgInvoiceNumberNotUnique)
-		}
+// checkNumber gives a new sales invoice the organisation's next number when it has none,
+// and checks the number's length, characters and uniqueness among sales invoices.
+func (inv *invoice) checkNumber(o *org, existing *invoice, msgs *messages) {
+	if existing == nil && inv.number == "" {
+		inv.number = o.nextInvoiceNumber()
 	}
-
-	// Lock dates bind documents that post to the ledger, and voiding one.
-	// Drafts and submitted invoices do not post, so Xero lets them be
-	// saved with any date.
-	if target == statusAuthorised || target == statusVoided || target == statusPaid {
-		add(o.lockError(inv.date))
+	if len([]rune(inv.number)) > maxInvoiceNumber {
+		msgs.add(msgInvoiceNumberTooLong)
 	}
-
-	if len(errs) > 0 {
-		return nil, errs
+	if !printableASCII(inv.number) {
+		msgs.add(msgInvoiceNumberNotASCII)
 	}
-
-	computeTotals(o, inv)
-	if existing != nil && inv.amountPaid.Sign() > 0 && inv.amountDue().Sign() < 0 {
-		return nil, []string{msgHasPayment}
+	if other := o.accrecByNumber(inv.number); other != nil && other != existing {
+		msgs.add(msgInvoiceNumberNotUnique)
 	}
-	inv.status = target
-	inv.updated = a.now
+}
 
+// storeInvoice stores a validated invoice: over existing (re-indexing its number), or as a
+// new one, with the contact created alongside it; an authorised invoice marks its contact a
+// customer (or supplier).
+func (o *org) storeInvoice(a *apiRequest, existing, inv *invoice, newContact *contact) *invoice {
 	if newContact != nil {
 		newContact.updated = a.now
 		o.contacts = append(o.contacts, newContact)
@@ -589,12 +624,12 @@ func (s *Sim) saveInvoice(a *apiRequest, el obj, create bool) (*invoice, []strin
 		oldNumber := existing.number
 		*existing = *inv
 		o.indexNumber(existing, oldNumber)
-		return existing, nil
+		return existing
 	}
 	o.invoices = append(o.invoices, inv)
 	o.indexNumber(inv, "")
 	o.invoiceCreations[inv.number]++
-	return inv, nil
+	return inv
 }
 
 // editsPaidContent reports whether an element would change an invoice that
