@@ -32,18 +32,6 @@ const (
 	// ignoring it cannot hide a misspelt setting.
 	testEnvPrefix = "XEROSYNC_TEST_"
 
-	defaultSlot        = "xerosync"
-	defaultPublication = "xerosync"
-	defaultHTTPAddr    = "127.0.0.1:7433"
-	defaultRedirectURL = "http://localhost:7434/callback"
-	defaultScopes      = "offline_access accounting.contacts accounting.transactions accounting.settings.read"
-	defaultLoginURL    = "https://login.xero.com"
-	defaultIdentityURL = "https://identity.xero.com"
-	defaultAPIURL      = "https://api.xero.com"
-	defaultLogLevel    = "info"
-	defaultLogFormat   = "text"
-	defaultRetention   = "90d"
-
 	// tokenKeyCredential is the systemd credential token.key_file defaults
 	// to, inside $CREDENTIALS_DIRECTORY.
 	tokenKeyCredential = "token-key"
@@ -83,6 +71,9 @@ func EnvMap(environ []string) map[string]string {
 type setting struct {
 	key  string // "section.name"
 	list bool   // a TOML array of strings is accepted as well as a string
+	// def is the default, as the operator would write it. It is written here only: the
+	// example config and the README state it too, and a test holds them to this one.
+	def string
 }
 
 // settings lists every key, in the order problems are reported. It is a
@@ -91,22 +82,34 @@ func settings() []setting {
 	return []setting{
 		{key: "database.url"},
 		{key: "database.url_file"},
-		{key: "database.slot"},
-		{key: "database.publication"},
-		{key: "http.addr"},
+		{key: "database.slot", def: "xerosync"},
+		{key: "database.publication", def: "xerosync"},
+		{key: "http.addr", def: "127.0.0.1:7433"},
 		{key: "xero.client_id"},
 		{key: "xero.client_secret"},
 		{key: "xero.client_secret_file"},
-		{key: "xero.redirect_url"},
-		{key: "xero.scopes", list: true},
-		{key: "xero.login_url"},
-		{key: "xero.identity_url"},
-		{key: "xero.api_url"},
+		{key: "xero.redirect_url", def: "http://localhost:7434/callback"},
+		{key: "xero.scopes", list: true, def: "offline_access accounting.contacts accounting.transactions accounting.settings.read"},
+		{key: "xero.login_url", def: "https://login.xero.com"},
+		{key: "xero.identity_url", def: "https://identity.xero.com"},
+		{key: "xero.api_url", def: "https://api.xero.com"},
 		{key: "token.key_file"},
-		{key: "outbox.retention"},
-		{key: "log.level"},
-		{key: "log.format"},
+		{key: "outbox.retention", def: "90d"},
+		{key: "log.level", def: "info"},
+		{key: "log.format", def: "text"},
 	}
+}
+
+// Defaults returns every key that has a default, with the default as the operator would write
+// it in the file (the README and the example config state these).
+func Defaults() map[string]string {
+	d := make(map[string]string)
+	for _, s := range settings() {
+		if s.def != "" {
+			d[s.key] = s.def
+		}
+	}
+	return d
 }
 
 // secretPairs are the secrets that may be given inline or as a file.
@@ -319,26 +322,26 @@ func (l *loader) build(env map[string]string) *Config {
 			l.failValue(key, "%s", msg)
 		}
 	}
-	cfg.Database.Slot = l.str("database.slot", defaultSlot, checkIdentifier)
-	cfg.Database.Publication = l.str("database.publication", defaultPublication, checkIdentifier)
+	cfg.Database.Slot = l.str("database.slot", checkIdentifier)
+	cfg.Database.Publication = l.str("database.publication", checkIdentifier)
 
-	cfg.HTTP.Addr = l.str("http.addr", defaultHTTPAddr, checkHostPort)
+	cfg.HTTP.Addr = l.str("http.addr", checkHostPort)
 
-	cfg.Xero.ClientID = l.str("xero.client_id", "", checkNoSpace)
+	cfg.Xero.ClientID = l.str("xero.client_id", checkNoSpace)
 	cfg.Xero.ClientSecret = l.secret("xero.client_secret", "xero.client_secret_file")
-	cfg.Xero.RedirectURL = l.str("xero.redirect_url", defaultRedirectURL, checkRedirectURL)
+	cfg.Xero.RedirectURL = l.str("xero.redirect_url", checkRedirectURL)
 	cfg.Xero.Scopes = l.scopes()
-	cfg.Xero.LoginURL = strings.TrimRight(l.str("xero.login_url", defaultLoginURL, checkBaseURL), "/")
-	cfg.Xero.IdentityURL = strings.TrimRight(l.str("xero.identity_url", defaultIdentityURL, checkBaseURL), "/")
-	cfg.Xero.APIURL = strings.TrimRight(l.str("xero.api_url", defaultAPIURL, checkBaseURL), "/")
+	cfg.Xero.LoginURL = strings.TrimRight(l.str("xero.login_url", checkBaseURL), "/")
+	cfg.Xero.IdentityURL = strings.TrimRight(l.str("xero.identity_url", checkBaseURL), "/")
+	cfg.Xero.APIURL = strings.TrimRight(l.str("xero.api_url", checkBaseURL), "/")
 
 	cfg.Token = l.token(env["CREDENTIALS_DIRECTORY"])
 
-	cfg.Outbox.Retention, _ = parseRetention(l.str("outbox.retention", defaultRetention, checkRetention))
+	cfg.Outbox.Retention, _ = parseRetention(l.str("outbox.retention", checkRetention))
 
-	level := l.str("log.level", defaultLogLevel, checkLogLevel)
+	level := l.str("log.level", checkLogLevel)
 	cfg.Log.Level = logLevels[strings.ToLower(level)] // info when the value was refused
-	cfg.Log.Format = strings.ToLower(l.str("log.format", defaultLogFormat, checkLogFormat))
+	cfg.Log.Format = strings.ToLower(l.str("log.format", checkLogFormat))
 	return cfg
 }
 
@@ -349,7 +352,8 @@ func (l *loader) has(key string) bool {
 
 // str returns key's value, or def when it is not set, after check (which
 // returns a message for a bad value, "" for a good one).
-func (l *loader) str(key, def string, check func(string) string) string {
+func (l *loader) str(key string, check func(string) string) string {
+	def := l.known[key].def
 	v, ok := l.vals[key]
 	if !ok {
 		return def
@@ -391,7 +395,7 @@ func (l *loader) secret(key, fileKey string) Secret {
 func (l *loader) scopes() []string {
 	v, ok := l.vals["xero.scopes"]
 	if !ok {
-		return strings.Fields(defaultScopes)
+		return strings.Fields(l.known["xero.scopes"].def)
 	}
 	list := v.list
 	if list == nil {
@@ -400,7 +404,7 @@ func (l *loader) scopes() []string {
 	for _, s := range list {
 		if s == "" || strings.ContainsFunc(s, isSpaceRune) {
 			l.failValue("xero.scopes", "%q is not a scope: scopes are single words", s)
-			return strings.Fields(defaultScopes)
+			return strings.Fields(l.known["xero.scopes"].def)
 		}
 	}
 	if !slices.Contains(list, "offline_access") {
