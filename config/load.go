@@ -350,7 +350,7 @@ func (l *loader) has(key string) bool {
 	return ok
 }
 
-// str returns key's value, or def when it is not set, after check (which
+// str returns key's value, or its default when it is not set, after check (which
 // returns a message for a bad value, "" for a good one).
 func (l *loader) str(key string, check func(string) string) string {
 	def := l.known[key].def

@@ -32,7 +32,7 @@ type Cluster struct {
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	exited  chan struct{}
-	confArg []string
+	conf    map[string]string // postgresql.conf settings, given as -c on the command line
 }
 
 // LocalConfig tunes a throwaway cluster. Zero values are sensible.
@@ -105,14 +105,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Cluster, error) {
 	for k, v := range cfg.Settings {
 		settings[k] = v
 	}
-	keys := make([]string, 0, len(settings))
-	for k := range settings {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // a stable order is easier to read in ps
-	for _, k := range keys {
-		c.confArg = append(c.confArg, "-c", k+"="+settings[k])
-	}
+	c.conf = settings
 	if err := c.Start(ctx); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -172,7 +165,15 @@ func (c *Cluster) startOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	args := append([]string{"-D", c.dataDir(), "-p", c.port}, c.confArg...)
+	args := []string{"-D", c.dataDir(), "-p", c.port}
+	keys := make([]string, 0, len(c.conf))
+	for k := range c.conf {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // a stable order is easier to read in ps
+	for _, k := range keys {
+		args = append(args, "-c", k+"="+c.conf[k])
+	}
 	cmd := c.command(filepath.Join(c.binDir, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

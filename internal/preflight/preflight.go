@@ -4,7 +4,7 @@
 // pushed (SPEC §4).
 //
 // It guarantees:
-//   - It only reads, in Xero (Load's four GETs) and in the database.
+//   - It only reads, in Xero (ReadSettings' four GETs) and in the database (LoadFacts).
 //   - The judgement (Judge) is a pure function of what was read: the same Settings and Facts
 //     give the same Report, line for line, so it is table-tested without PostgreSQL or Xero.
 //   - Every problem line names what is wrong, what fails because of it (the error code the row
@@ -98,7 +98,7 @@ func (r *Report) problem(format string, args ...any) {
 	r.Lines = append(r.Lines, Line{Problem: true, Text: fmt.Sprintf(format, args...)})
 }
 
-// DBTX is what Load needs of a pool, a connection or a transaction.
+// DBTX is what LoadFacts needs of a pool, a connection or a transaction.
 type DBTX interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row

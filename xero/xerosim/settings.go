@@ -130,7 +130,7 @@ type org struct {
 	paymentCreations map[[2]string]int // by (InvoiceID, Reference)
 }
 
-// normalize fills defaults and checks an OrgConfig.
+// normalizeOrg fills defaults and checks an OrgConfig, and returns its tax rates by type.
 func normalizeOrg(cfg OrgConfig) (OrgConfig, map[string]dec, error) {
 	cfg.OrganisationID = cmp.Or(cfg.OrganisationID, newGUID())
 	if !isGUID(cfg.OrganisationID) {
