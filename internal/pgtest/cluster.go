@@ -26,13 +26,13 @@ type Cluster struct {
 	closeFn          func() error // an external backend's clean-up (the Docker container)
 
 	// local cluster only
-	dir     string
-	binDir  string
-	cred    *syscall.Credential
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	conf    map[string]string // postgresql.conf settings, given as -c on the command line
+	dir    string
+	binDir string
+	cred   *syscall.Credential
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	conf   map[string]string // postgresql.conf settings, given as -c on the command line
 }
 
 // LocalConfig tunes a throwaway cluster. Zero values are sensible.
