@@ -33,11 +33,16 @@ type Params struct {
 	Sim xerosim.Config // Clients is filled in
 	// Out receives the processes' output, each line prefixed; nil discards it.
 	Out io.Writer
+	// Standby adds a synchronous streaming standby (pgtest.StartStandby): daemons and DB
+	// then use a multi-host URL that finds whichever of the two accepts writes, as an
+	// operator configures xerosync for failover.
+	Standby bool
 }
 
 // Stack is a running PostgreSQL + simulator, with Softbooq seeded.
 type Stack struct {
 	Cluster   *pgtest.Cluster
+	Standby   *pgtest.Cluster // with Params.Standby
 	DB        *pgxpool.Pool
 	Sim       *xerosim.Sim
 	SimServer *httptest.Server
@@ -73,6 +78,15 @@ func Start(ctx context.Context, p Params) (*Stack, error) {
 	}
 	if err := s.seed(ctx); err != nil {
 		return nil, fmt.Errorf("seed softbooq: %w", err)
+	}
+	if p.Standby {
+		if s.Standby, err = s.Cluster.StartStandby(ctx, pgtest.StandbyConfig{Synchronous: true}); err != nil {
+			return nil, fmt.Errorf("standby: %w", err)
+		}
+		s.DB.Close()
+		if s.DB, err = pgxpool.New(ctx, s.URL()); err != nil {
+			return nil, err
+		}
 	}
 	if s.Dir, err = os.MkdirTemp("", "xerosync-harness-"); err != nil {
 		return nil, err
@@ -110,13 +124,23 @@ func (s *Stack) Close() {
 	if s.Cluster != nil {
 		_ = s.Cluster.Close()
 	}
+	if s.Standby != nil {
+		_ = s.Standby.Close()
+	}
 	if s.Dir != "" {
 		_ = os.RemoveAll(s.Dir)
 	}
 }
 
-// URL is the Softbooq database URL.
-func (s *Stack) URL() string { return s.Cluster.URL("softbooq") }
+// URL is the Softbooq database URL: with a standby, both servers, of which the one that
+// accepts writes is used (libpq's multi-host form, which pgx follows too).
+func (s *Stack) URL() string {
+	if s.Standby == nil {
+		return s.Cluster.URL("softbooq")
+	}
+	return fmt.Sprintf("postgres://postgres@%s,%s/softbooq?sslmode=disable&target_session_attrs=read-write",
+		s.Cluster.HostPort(), s.Standby.HostPort())
+}
 
 func (s *Stack) seed(ctx context.Context) error {
 	// Our schema too: the daemon would apply it on start, and the demo reads it before that.

@@ -180,3 +180,13 @@ func (c *Cluster) LogTail(n int) string {
 	b, _ := os.ReadFile(filepath.Join(c.dir, "postgres.log"))
 	return tail(b, n)
 }
+
+// QueryRow runs one query in database db of c and scans its single row into dest.
+func (c *Cluster) QueryRow(ctx context.Context, db, sql string, dest ...any) error {
+	conn, err := pgx.Connect(ctx, c.URL(db))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return conn.QueryRow(ctx, sql).Scan(dest...)
+}

@@ -35,6 +35,7 @@ type params struct {
 	timeScale, rate                             float64
 	drainTimeout                                time.Duration
 	verbose                                     bool
+	failover                                    bool
 	fault5xx, faultLost, faultLatency, fault429 float64
 }
 
@@ -49,6 +50,7 @@ func main() {
 	flag.Float64Var(&p.timeScale, "time-scale", 1, "simulated Xero minutes per real minute")
 	flag.DurationVar(&p.drainTimeout, "drain-timeout", 10*time.Minute, "how long quiescence may take")
 	flag.BoolVar(&p.verbose, "v", false, "show the daemons' logs")
+	flag.BoolVar(&p.failover, "failover", false, "add a synchronous standby and, halfway through the workload, crash the primary (immediate shutdown) and promote the standby (PostgreSQL 17+: failover slots)")
 	flag.Float64Var(&p.fault5xx, "fault-5xx", 0.03, "share of Accounting calls answered 500")
 	flag.Float64Var(&p.faultLost, "fault-lost", 0.03, "share of calls applied whose response is lost")
 	flag.Float64Var(&p.faultLatency, "fault-latency", 0.03, "share of calls delayed")
@@ -90,7 +92,7 @@ func run(ctx context.Context, p params) error {
 	if p.verbose {
 		out = os.Stderr
 	}
-	st, err := harness.Start(ctx, harness.Params{Bin: p.bin, Out: out, Sim: xerosim.Config{
+	st, err := harness.Start(ctx, harness.Params{Bin: p.bin, Out: out, Standby: p.failover, Sim: xerosim.Config{
 		TimeScale: p.timeScale, Seed: int64(p.seed),
 		// The run is about correctness under chaos, not pace: Xero's minute and day budgets
 		// are lifted (the client paces itself by real minutes, and a day of 5,000 calls would
@@ -138,14 +140,23 @@ func run(ctx context.Context, p params) error {
 		return err
 	}
 
+	var fo *failover
+	if p.failover {
+		if fo, err = waitSynced(ctx, st); err != nil {
+			return err
+		}
+	}
 	exp := &expected{customers: map[string]customer{}, invoices: map[string]invoice{}}
 	rng := rand.New(rand.NewPCG(p.seed, 7))
 	workDone := make(chan error, 1)
 	started := time.Now()
 	go func() { workDone <- workload(ctx, st.DB, tenant, p, exp) }()
 
-	// Chaos: kills spread over the workload, restarts at even fractions of it.
+	// Chaos: kills spread over the workload, restarts at even fractions of it, the failover
+	// halfway. Restarts after the failover restart the new primary.
 	kills, restarts := 0, 0
+	primary := st.Cluster
+	failedOver := false
 	// killOne kills one of the two daemons with SIGKILL and starts it again.
 	killOne := func() error {
 		name := []string{"a", "b"}[rng.IntN(2)]
@@ -171,10 +182,18 @@ func run(ctx context.Context, p params) error {
 		exp.mu.Lock()
 		progress := float64(exp.changes) / float64(p.changes)
 		exp.mu.Unlock()
+		if fo != nil && !failedOver && progress >= 0.5 {
+			failedOver = true
+			if err := failOver(ctx, st, fo); err != nil {
+				return err
+			}
+			primary = st.Standby
+			continue
+		}
 		if restarts < p.restarts && progress >= float64(restarts+1)/float64(p.restarts+1) {
 			restarts++
 			logf("restarting PostgreSQL (%d/%d, immediate shutdown)", restarts, p.restarts)
-			if err := st.Cluster.Restart(ctx, true); err != nil {
+			if err := primary.Restart(ctx, true); err != nil {
 				return fmt.Errorf("restart postgres: %w", err)
 			}
 			continue
@@ -198,7 +217,66 @@ quiesce:
 	if err := st.Drained(ctx, p.drainTimeout); err != nil {
 		logf("%v", err)
 	}
-	return report(ctx, st, exp, p, kills, restarts)
+	return report(ctx, st, exp, p, kills, restarts, fo)
+}
+
+// failover is what failOver saw.
+type failover struct {
+	syncWait     time.Duration // from the daemons' start until the standby held the slot, synced
+	promotedAt   time.Time
+	firstCapture time.Duration // from the promotion to the first outbox row written on the new primary
+}
+
+// waitSynced waits until the daemons' slot is synchronised to the standby: what an operator
+// checks before relying on a failover (xerosync status shows it), and what must hold for an
+// unplanned one to lose nothing.
+func waitSynced(ctx context.Context, st *harness.Stack) (*failover, error) {
+	fo := &failover{}
+	began := time.Now()
+	for {
+		var synced bool
+		err := st.Standby.QueryRow(ctx, "postgres", `SELECT coalesce(bool_or(synced AND NOT temporary), false) FROM pg_replication_slots WHERE slot_name = 'xerosync'`, &synced)
+		if err == nil && synced {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if time.Since(began) > 2*time.Minute {
+			return nil, fmt.Errorf("the slot was not synchronised to the standby within 2 minutes (last error: %v)", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	fo.syncWait = time.Since(began)
+	logf("slot synced to the standby %s after the daemons started", fo.syncWait.Round(time.Millisecond))
+	return fo, nil
+}
+
+// failOver crashes the primary with an immediate shutdown and promotes the standby.
+func failOver(ctx context.Context, st *harness.Stack, fo *failover) error {
+	logf("crashing the primary (immediate shutdown) and promoting the standby")
+	if err := st.Cluster.Stop(true); err != nil {
+		return err
+	}
+	if err := st.Standby.Promote(ctx); err != nil {
+		return err
+	}
+	fo.promotedAt = time.Now()
+	logf("standby promoted")
+	return nil
+}
+
+// firstCaptureAfter is the time from the promotion to the first outbox row the new primary
+// holds that was written after it.
+func firstCaptureAfter(ctx context.Context, st *harness.Stack, fo *failover) (time.Duration, error) {
+	var first *time.Time
+	if err := st.DB.QueryRow(ctx, `SELECT min(created_at) FROM xerosync.outbox WHERE created_at > $1`, fo.promotedAt).Scan(&first); err != nil {
+		return 0, err
+	}
+	if first == nil {
+		return 0, errors.New("nothing was captured after the promotion")
+	}
+	return first.Sub(fo.promotedAt), nil
 }
 
 func connectRetrying(ctx context.Context, st *harness.Stack, cfg, tenant string) error {
@@ -369,7 +447,7 @@ func retrying(ctx context.Context, f func() error) error {
 	}
 }
 
-func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kills, restarts int) error {
+func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kills, restarts int, fo *failover) error {
 	sim, org := st.Sim, st.Org
 	lost, dup, order := 0, 0, 0
 	var problems []string
@@ -453,6 +531,14 @@ func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kil
 	fmt.Printf("| Softbooq changes | %d (%d customers, %d invoices, %d payments) |\n", exp.changes, len(exp.customers), len(exp.invoices), len(exp.payments))
 	fmt.Printf("| daemon kill -9 | %d |\n", kills)
 	fmt.Printf("| PostgreSQL restarts | %d |\n", restarts)
+	if fo != nil {
+		first, err := firstCaptureAfter(ctx, st, fo)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("| failover | primary crashed (immediate shutdown), standby promoted; slot synced to the standby %s after the daemons started |\n", fo.syncWait.Round(time.Millisecond))
+		fmt.Printf("| promotion → first change captured on the new primary | %s |\n", first.Round(time.Millisecond))
+	}
 	fmt.Printf("| faults injected by the simulator | %d (%s) |\n", faults, faultList(stats.Faults))
 	fmt.Printf("| outbox rows | %s |\n", strings.TrimSuffix(states, ", "))
 	fmt.Printf("| lost | %d |\n", lost)
