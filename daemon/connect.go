@@ -29,6 +29,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/softbooq/xerosync/config"
+	"github.com/softbooq/xerosync/internal/tenant"
 	"github.com/softbooq/xerosync/xero"
 )
 
@@ -53,7 +54,7 @@ type xeroSession struct {
 	log    *slog.Logger
 	pool   *pgxpool.Pool
 	client *xero.Client
-	store  *xero.TokenStore
+	store  *tenant.TokenStore
 }
 
 // xeroApp returns the token key once the Xero app is configured too (client id and secret):
@@ -112,7 +113,7 @@ func openXeroWith(ctx context.Context, cfg *config.Config, log *slog.Logger) (*x
 	if err != nil {
 		return nil, err
 	}
-	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: pool, Key: key, KeyName: tokenKeyName(cfg), Refresher: client, Logger: log})
+	store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: pool, Key: key, KeyName: tokenKeyName(cfg), Refresher: client, Logger: log})
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("token store: %w", err)
@@ -146,23 +147,23 @@ func openPool(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, error) {
 
 // connectedOrg returns the tenant's stored connection, refusing with what to do when the
 // tenant cannot call Xero (never connected, disconnected, or auth_failed).
-func (s *xeroSession) connectedOrg(ctx context.Context, cmd, tenant string) (xero.StoredConnection, *xero.Org, error) {
-	sc, err := s.store.Get(ctx, tenant)
+func (s *xeroSession) connectedOrg(ctx context.Context, cmd, tenantID string) (tenant.StoredConnection, *xero.Org, error) {
+	sc, err := s.store.Get(ctx, tenantID)
 	switch {
-	case errors.Is(err, xero.ErrNoConnection):
-		return sc, nil, fmt.Errorf("%s: tenant %s is not connected to Xero; link it first with: xerosync connect --tenant %s", cmd, tenant, tenant)
+	case errors.Is(err, tenant.ErrNoConnection):
+		return sc, nil, fmt.Errorf("%s: tenant %s is not connected to Xero; link it first with: xerosync connect --tenant %s", cmd, tenantID, tenantID)
 	case err != nil:
 		return sc, nil, fmt.Errorf("%s: %w", cmd, err)
-	case sc.State == xero.StateDisconnected || sc.XeroTenantID == "":
-		return sc, nil, fmt.Errorf("%s: tenant %s is disconnected from Xero; link it again with: xerosync connect --tenant %s", cmd, tenant, tenant)
-	case sc.State == xero.StateAuthFailed:
+	case sc.State == tenant.StateDisconnected || sc.XeroTenantID == "":
+		return sc, nil, fmt.Errorf("%s: tenant %s is disconnected from Xero; link it again with: xerosync connect --tenant %s", cmd, tenantID, tenantID)
+	case sc.State == tenant.StateAuthFailed:
 		return sc, nil, fmt.Errorf("%s: tenant %s cannot reach Xero (%s); reconnect it with: xerosync connect --tenant %s",
-			cmd, tenant, cmp.Or(sc.LastError, "its authorisation failed"), tenant)
+			cmd, tenantID, cmp.Or(sc.LastError, "its authorisation failed"), tenantID)
 	}
-	if err := s.checkTenantKey(ctx, cmd, tenant); err != nil {
+	if err := s.checkTenantKey(ctx, cmd, tenantID); err != nil {
 		return sc, nil, err
 	}
-	return sc, s.client.Org(sc.XeroTenantID, s.store.Source(tenant)), nil
+	return sc, s.client.Org(sc.XeroTenantID, s.store.Source(tenantID)), nil
 }
 
 // linkedOrgs maps each Xero tenant id (lower case) in use by a Softbooq tenant to that
@@ -311,9 +312,9 @@ func runConnect(ctx context.Context, inv *invocation, p connectParams) error {
 	s.removeConnections(ctx, out, static, conns, link.otherLinked, chosen.ID)
 
 	switch link.state {
-	case string(xero.StateAuthFailed):
+	case string(tenant.StateAuthFailed):
 		fmt.Fprintf(out, "reconnected: the %d rows queued while the connection was down are sent again; a running daemon resumes within 2 seconds\n", link.unfinished)
-	case string(xero.StateConnected):
+	case string(tenant.StateConnected):
 		fmt.Fprintln(out, "replaced the tenant's tokens; a running daemon uses them within 2 seconds")
 	default:
 		fmt.Fprintln(out, "a running xerosync daemon starts pushing this tenant's changes within 2 seconds")

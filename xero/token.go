@@ -67,9 +67,10 @@ func (t TokenSet) String() string {
 	return fmt.Sprintf("TokenSet{access:%s refresh:%s expiry:%s scope:%q}", redacted, redacted, t.Expiry.Format(time.RFC3339), t.Scope)
 }
 
-// tokenSetFrom converts an oauth2 token, computing the expiry from expires_in on our own clock
+// TokenSetFrom converts an oauth2 token, computing the expiry from expires_in on our own clock
 // (oauth2 stamps Expiry with the real time.Now, which a test's scaled clock does not share).
-func tokenSetFrom(tok *oauth2.Token, now time.Time) TokenSet {
+// Whoever stores a token set from Exchange or Refresh uses it (internal/tenant).
+func TokenSetFrom(tok *oauth2.Token, now time.Time) TokenSet {
 	ts := TokenSet{
 		AccessToken:  NewSecret(tok.AccessToken),
 		RefreshToken: NewSecret(tok.RefreshToken),
@@ -120,18 +121,9 @@ func (s StaticTokenSource) RefreshRejected(context.Context, Secret) (Secret, err
 	return Secret{}, &AuthError{Kind: TokenExpired, Detail: "static token rejected as expired"}
 }
 
-// Types that hold secrets in unexported fields (a cached token, the AEAD key schedule, the
-// client secret) would print them through fmt's reflection; these Format methods stop that.
-
-// Format prints only the tenant.
-func (ts *StoredTokenSource) Format(f fmt.State, _ rune) {
-	_, _ = fmt.Fprintf(f, "StoredTokenSource{tenant:%s token:%s}", ts.tenantID, redacted)
-}
-
-// Format prints nothing of the key.
-func (s *TokenStore) Format(f fmt.State, _ rune) {
-	_, _ = io.WriteString(f, "TokenStore{key:"+redacted+"}")
-}
+// Types that hold secrets in unexported fields (the client secret here; a cached token and
+// the AEAD key schedule in internal/tenant) would print them through fmt's reflection; their
+// Format methods stop that.
 
 // Format prints the endpoints but not the client secret.
 func (c *Client) Format(f fmt.State, _ rune) {
