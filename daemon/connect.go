@@ -24,22 +24,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/oauth2"
 
 	"github.com/softbooq/xerosync/config"
 	"github.com/softbooq/xerosync/internal/tenant"
 	"github.com/softbooq/xerosync/xero"
-)
-
-var (
-	//go:embed sql/connect_tenant.sql
-	connectTenantSQL string
-	//go:embed sql/linked_orgs.sql
-	linkedOrgsSQL string
-	//go:embed sql/connect_window.sql
-	connectWindowSQL string
 )
 
 // defaultConnectTimeout is how long connect waits for the browser: long enough to sign in
@@ -55,6 +45,7 @@ type xeroSession struct {
 	pool   *pgxpool.Pool
 	client *xero.Client
 	store  *tenant.TokenStore
+	links  *tenant.Links
 }
 
 // xeroApp returns the token key once the Xero app is configured too (client id and secret):
@@ -118,7 +109,12 @@ func openXeroWith(ctx context.Context, cfg *config.Config, log *slog.Logger) (*x
 		pool.Close()
 		return nil, fmt.Errorf("token store: %w", err)
 	}
-	return &xeroSession{cfg: cfg, log: log, pool: pool, client: client, store: store}, nil
+	links, err := tenant.NewLinks(tenant.LinksConfig{DB: pool, Store: store, Xero: client, Logger: log})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("tenant links: %w", err)
+	}
+	return &xeroSession{cfg: cfg, log: log, pool: pool, client: client, store: store, links: links}, nil
 }
 
 func (s *xeroSession) close() { s.pool.Close() }
@@ -166,25 +162,6 @@ func (s *xeroSession) connectedOrg(ctx context.Context, cmd, tenantID string) (t
 	return sc, s.client.Org(sc.XeroTenantID, s.store.Source(tenantID)), nil
 }
 
-// linkedOrgs maps each Xero tenant id (lower case) in use by a Softbooq tenant to that
-// tenant.
-func linkedOrgs(ctx context.Context, db DBTX) (map[string]string, error) {
-	rows, err := db.Query(ctx, linkedOrgsSQL)
-	if err != nil {
-		return nil, fmt.Errorf("read linked organisations: %w", err)
-	}
-	out := map[string]string{}
-	for rows.Next() {
-		var org, tenant string
-		if err := rows.Scan(&org, &tenant); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read linked organisations: %w", err)
-		}
-		out[org] = tenant
-	}
-	return out, rows.Err()
-}
-
 func connectFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 	tenant := tenantFlag(fs)
 	org := fs.String("org", "", "the Xero organisation to link, by `NAME` (case-insensitive) or Xero tenant id; needed when the authorisation grants several")
@@ -207,17 +184,6 @@ type connectParams struct {
 	timeout time.Duration
 }
 
-// tenantLink is what the database says of the tenant before connect.
-type tenantLink struct {
-	name        string
-	state       string // "" when never connected
-	xeroTenant  string
-	orgName     string
-	hasHistory  bool // entities or outbox rows exist
-	unfinished  int64
-	otherLinked map[string]string // Xero tenant id → Softbooq tenant, every tenant
-}
-
 func runConnect(ctx context.Context, inv *invocation, p connectParams) error {
 	cfg, log, err := inv.setup()
 	if err != nil {
@@ -234,13 +200,9 @@ func runConnect(ctx context.Context, inv *invocation, p connectParams) error {
 	defer s.close()
 	out := inv.p.Stdout
 
-	link, err := readTenantLink(ctx, s.pool, p.tenant)
+	cur, err := s.links.ReadLinkState(ctx, p.tenant)
 	if err != nil {
-		return err
-	}
-	if other, ok := link.otherLinked[strings.ToLower(link.xeroTenant)]; ok && other != p.tenant {
-		// Cannot happen through connect; said rather than silently overwritten.
-		return fmt.Errorf("connect: tenant %s's organisation is also linked to tenant %s; disconnect one of them first", p.tenant, other)
+		return fmt.Errorf("connect: %w", err)
 	}
 
 	// PKCE and state: the verifier never leaves this process until the exchange, and the
@@ -277,44 +239,22 @@ func runConnect(ctx context.Context, inv *invocation, p connectParams) error {
 		return c.TenantType != "" && !strings.EqualFold(c.TenantType, "ORGANISATION")
 	})
 
-	chosen, err := chooseOrg(inv, conns, p.org)
+	res, err := s.links.Link(ctx, tenant.LinkParams{
+		TenantID: p.tenant, Current: cur, Token: tok, Granted: conns,
+		Choose: func(granted []xero.Connection) (xero.Connection, error) { return chooseOrg(inv, granted, p.org) },
+	})
 	if err != nil {
-		// Leave nothing behind at Xero that no tenant uses.
-		s.removeConnections(ctx, out, static, conns, link.otherLinked, "")
-		return fmt.Errorf("connect: nothing was linked: %w", err)
-	}
-	if other, ok := link.otherLinked[strings.ToLower(chosen.TenantID)]; ok && other != p.tenant {
-		s.removeConnections(ctx, out, static, conns, link.otherLinked, "")
-		return fmt.Errorf("connect: the Xero organisation %q is already linked to Softbooq tenant %s (one Xero organisation per tenant); "+
-			"disconnect that tenant first (xerosync disconnect --tenant %s) or choose another organisation; nothing was linked",
-			chosen.TenantName, other, other)
-	}
-	if link.xeroTenant != "" && !strings.EqualFold(link.xeroTenant, chosen.TenantID) && link.hasHistory {
-		// Contact and invoice links (xerosync.entities.xero_id) and queued rows belong to
-		// the old organisation; pointing them at another would push into, or look up in,
-		// the wrong books.
-		s.removeConnections(ctx, out, static, conns, link.otherLinked, "")
-		return fmt.Errorf("connect: tenant %s was linked to the Xero organisation %q and has rows queued or linked there; "+
-			"moving it to %q is not supported (its Xero links would point into the wrong books); connect it to %q again, "+
-			"or choose it with --org; nothing was linked", p.tenant, link.orgName, chosen.TenantName, link.orgName)
-	}
-
-	if _, err := s.pool.Exec(ctx, connectWindowSQL, p.tenant); err != nil {
-		return fmt.Errorf("connect: open the capture window: %w", err)
-	}
-	if err := s.store.Save(ctx, p.tenant, chosen, tok); err != nil {
+		printRemovals(out, res.Removed)
 		return fmt.Errorf("connect: %w", err)
 	}
-	s.log.Info("tenant connected to xero", "tenant_id", p.tenant, "xero_tenant_id", chosen.TenantID, "org", chosen.TenantName)
 	fmt.Fprintf(out, "linked Softbooq tenant %s (%s) to the Xero organisation %q (Xero tenant id %s)\n",
-		p.tenant, link.name, chosen.TenantName, chosen.TenantID)
-	// The rest of the consent: organisations the user ticked that no tenant uses.
-	s.removeConnections(ctx, out, static, conns, link.otherLinked, chosen.ID)
+		p.tenant, cur.Name, res.Chosen.TenantName, res.Chosen.TenantID)
+	printRemovals(out, res.Removed)
 
-	switch link.state {
-	case string(tenant.StateAuthFailed):
-		fmt.Fprintf(out, "reconnected: the %d rows queued while the connection was down are sent again; a running daemon resumes within 2 seconds\n", link.unfinished)
-	case string(tenant.StateConnected):
+	switch res.Plan.Kind {
+	case tenant.Reconnected:
+		fmt.Fprintf(out, "reconnected: the %d rows queued while the connection was down are sent again; a running daemon resumes within 2 seconds\n", cur.Unfinished)
+	case tenant.Replaced:
 		fmt.Fprintln(out, "replaced the tenant's tokens; a running daemon uses them within 2 seconds")
 	default:
 		fmt.Fprintln(out, "a running xerosync daemon starts pushing this tenant's changes within 2 seconds")
@@ -326,40 +266,15 @@ func runConnect(ctx context.Context, inv *invocation, p connectParams) error {
 	return nil
 }
 
-func readTenantLink(ctx context.Context, db DBTX, tenant string) (*tenantLink, error) {
-	l := &tenantLink{}
-	err := db.QueryRow(ctx, connectTenantSQL, tenant).Scan(&l.name, &l.state, &l.xeroTenant, &l.orgName, &l.hasHistory, &l.unfinished)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("connect: there is no Softbooq tenant %s (core.tenants); check the id", tenant)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("connect: read tenant %s: %w (has `xerosync migrate` been run?)", tenant, err)
-	}
-	if l.otherLinked, err = linkedOrgs(ctx, db); err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
-	}
-	return l, nil
-}
-
-// removeConnections deletes the consent's connections except keep (a connection id) and
-// except organisations some Softbooq tenant uses: a connection belongs to the Xero user and
-// the app, not to one grant, so deleting one another tenant relies on would cut that tenant
-// off. A failure is reported, not fatal: the link itself is what matters.
-func (s *xeroSession) removeConnections(ctx context.Context, out io.Writer, tokens xero.TokenSource, conns []xero.Connection, linked map[string]string, keep string) {
-	for _, c := range conns {
-		if c.ID == keep {
+// printRemovals says what became of the connections the authorisation made that no tenant
+// uses (tenant.Unused).
+func printRemovals(out io.Writer, removed []tenant.Removal) {
+	for _, r := range removed {
+		if r.Err == nil {
+			fmt.Fprintf(out, "removed the connection to %q that this authorisation made: no tenant uses it\n", r.Connection.TenantName)
 			continue
 		}
-		if _, used := linked[strings.ToLower(c.TenantID)]; used {
-			continue
-		}
-		err := s.client.DeleteConnection(ctx, tokens, xero.DeleteConnectionParams{ConnectionID: c.ID, IdempotencyKey: "xerosync-connect-delete-" + c.ID})
-		switch {
-		case err == nil, errors.Is(err, xero.ErrNotFound):
-			fmt.Fprintf(out, "removed the connection to %q that this authorisation made: no tenant uses it\n", c.TenantName)
-		default:
-			fmt.Fprintf(out, "could not remove the connection to %q (%v); remove xerosync under Settings → Connected apps in that organisation\n", c.TenantName, err)
-		}
+		fmt.Fprintf(out, "could not remove the connection to %q (%v); remove xerosync under Settings → Connected apps in that organisation\n", r.Connection.TenantName, r.Err)
 	}
 }
 

@@ -14,6 +14,13 @@
 //     set that does not open with the configured key marks its connection auth_failed with a
 //     message naming the key; VerifyKey checks the key before a daemon leads, and Reseal
 //     changes it in one transaction.
+//   - Disconnect revokes the refresh token at Xero before forgetting it, under the row lock,
+//     and closes the capture window in the same transaction as the state change.
 //   - Auth failures: one statement marks a connection auth_failed, for the store and the
 //     dispatcher alike, and only while it is still the connected one.
+//   - Linking rules (PlanLink, PlanDisconnect) are pure functions over loaded data: one Xero
+//     organisation per tenant, no move to another organisation once the tenant has rows
+//     queued or linked, no removal of Xero connections another tenant uses, and no revocation
+//     when the same Xero user authorised an organisation another tenant uses. Links does the
+//     I/O around them and returns what it did; the commands print it.
 package tenant
