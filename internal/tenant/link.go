@@ -226,8 +226,8 @@ func (l *Links) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 	if err != nil {
 		return LinkResult{Plan: plan, Removed: l.remove(ctx, static, plan.Remove)}, err
 	}
-	if _, err := l.db.Exec(ctx, linkWindowSQL, p.TenantID); err != nil {
-		return LinkResult{}, fmt.Errorf("open the capture window: %w", err)
+	if err := OpenWindow(ctx, l.db, p.TenantID); err != nil {
+		return LinkResult{}, err
 	}
 	if err := l.store.Save(ctx, p.TenantID, chosen, p.Token); err != nil {
 		return LinkResult{}, err
@@ -235,6 +235,17 @@ func (l *Links) Link(ctx context.Context, p LinkParams) (LinkResult, error) {
 	l.log.Info("tenant connected to xero", "tenant_id", p.TenantID, "xero_tenant_id", chosen.TenantID, "org", chosen.TenantName)
 	// The rest of the consent: organisations the user ticked that no tenant uses.
 	return LinkResult{Chosen: chosen, Plan: plan, Removed: l.remove(ctx, static, plan.Remove)}, nil
+}
+
+// OpenWindow opens tenantID's capture window just before its token set is saved (a new
+// or disconnected tenant's starts at the WAL position of now; a connected or auth_failed
+// tenant keeps its own: link_window.sql), creating the connection row if there is none.
+// Link calls it; so does a benchmark that connects a tenant without Xero.
+func OpenWindow(ctx context.Context, db DB, tenantID string) error {
+	if _, err := db.Exec(ctx, linkWindowSQL, tenantID); err != nil {
+		return fmt.Errorf("open the capture window: %w", err)
+	}
+	return nil
 }
 
 // remove deletes conns at Xero, one by one; an organisation already gone counts as removed.

@@ -614,3 +614,30 @@ func TestSealRoundTrip(t *testing.T) {
 		t.Fatal("tampered token opened")
 	}
 }
+
+// OpenWindow then Save is how a tenant becomes connected (Link, and capturebench without
+// Xero): the row is connected, its window open from the WAL position of the connect.
+func TestOpenWindowThenSave(t *testing.T) {
+	t.Parallel()
+	s := newStoreSetup(t)
+	ctx := context.Background()
+	var id string
+	if err := s.db.Pool.QueryRow(ctx, "INSERT INTO core.tenants (name) VALUES ('Beta') RETURNING id::text").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if err := OpenWindow(ctx, s.db.Pool, id); err != nil {
+		t.Fatal(err)
+	}
+	conn := xero.Connection{ID: "00000000-0000-4000-8000-000000000001", TenantID: "00000000-0000-4000-8000-000000000002", TenantName: "Beta Ltd"}
+	if err := s.store.Save(ctx, id, conn, s.idp.issue()); err != nil {
+		t.Fatal(err)
+	}
+	var state string
+	var open bool
+	if err := s.db.Pool.QueryRow(ctx, "SELECT state, queue_from_lsn IS NOT NULL AND queue_until_lsn IS NULL FROM xerosync.connections WHERE tenant_id = $1", id).Scan(&state, &open); err != nil {
+		t.Fatal(err)
+	}
+	if state != "connected" || !open {
+		t.Fatalf("state %s, window open %v", state, open)
+	}
+}
