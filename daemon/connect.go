@@ -4,24 +4,19 @@ import (
 	"bufio"
 	"cmp"
 	"context"
-	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"html"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -30,6 +25,7 @@ import (
 	"github.com/softbooq/xerosync/config"
 	"github.com/softbooq/xerosync/internal/tenant"
 	"github.com/softbooq/xerosync/xero"
+	"github.com/softbooq/xerosync/xero/oauthcallback"
 )
 
 // defaultConnectTimeout is how long connect waits for the browser: long enough to sign in
@@ -361,8 +357,8 @@ func authEventID(accessToken string) string {
 // loopbackRedirect checks that xero.redirect_url can be served here: connect receives the
 // browser's redirect itself, on a plain-HTTP listener.
 func loopbackRedirect(cfg *config.Config) (*url.URL, error) {
-	u, err := url.Parse(cfg.Xero.RedirectURL)
-	if err != nil || u.Scheme != "http" || u.Hostname() == "" {
+	u, err := oauthcallback.ParseRedirect(cfg.Xero.RedirectURL)
+	if err != nil {
 		return nil, &config.Errors{{Key: "xero.redirect_url", Msg: fmt.Sprintf(
 			"connect receives the redirect itself on a temporary listener, so it must be a plain http:// URL "+
 				"on this machine, such as http://localhost:7434/callback (registered with the Xero app); got %q", cfg.Xero.RedirectURL)}}
@@ -370,123 +366,35 @@ func loopbackRedirect(cfg *config.Config) (*url.URL, error) {
 	return u, nil
 }
 
-// redirectResult is what became of the redirect: the token set its code was exchanged for,
-// or the error the command reports.
-type redirectResult struct {
-	tok *oauth2.Token
-	err error
-}
-
-// waitForRedirect listens on the redirect URL's host and port, prints the authorisation URL,
-// and exchanges the code of the first redirect that carries our state before answering the
-// browser, whose page then says what the command will say. The listener is opened before the
-// URL is printed, so a fast browser cannot arrive to a closed port, and it is closed before
-// returning.
+// waitForRedirect prints the authorisation URL once the loopback listener is open, and
+// waits for the browser (oauthcallback.Wait), saying each outcome in connect's words.
 func waitForRedirect(ctx context.Context, inv *invocation, redirect *url.URL, timeout time.Duration, state, authURL string,
 	exchange func(ctx context.Context, code string) (*oauth2.Token, error)) (*oauth2.Token, error) {
-	addr := redirect.Host
-	if redirect.Port() == "" {
-		addr = net.JoinHostPort(redirect.Hostname(), "80")
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("connect: listen on %s for Xero's redirect (xero.redirect_url): %w; is another connect running, or the port in use?", addr, err)
-	}
-	path := redirect.Path
-	if path == "" {
-		path = "/"
-	}
-	results := make(chan redirectResult, 1)
-	// The first redirect with our state is the one: a second (a reload, a double click) must
-	// not exchange again, or its invalid_grant would contradict the first one's page.
-	var once sync.Once
-	started := make(chan struct{}) // closed when that redirect is being handled
-	take := func() (first bool) {
-		once.Do(func() { first = true; close(started) })
-		return first
-	}
-	stderr := inv.p.Stderr
-
-	mux := http.NewServeMux()
-	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		// A redirect with another state is not ours (an old URL, or a forgery): ignore it and
-		// keep waiting for the real one.
-		if got := q.Get("state"); subtle.ConstantTimeCompare([]byte(got), []byte(state)) != 1 {
-			fmt.Fprintln(stderr, "xerosync: ignored a redirect whose state does not match this connect (an old authorisation URL?)")
-			redirectPage(w, http.StatusBadRequest, "This link does not belong to the running xerosync connect. Use the URL it printed last.")
-			return
-		}
-		e, code := q.Get("error"), q.Get("code")
-		if e == "" && code == "" {
-			redirectPage(w, http.StatusBadRequest, "The redirect carries no authorisation code.")
-			return
-		}
-		if !take() {
-			redirectPage(w, http.StatusConflict, "xerosync connect has already received an authorisation. See the terminal.")
-			return
-		}
-		if e != "" {
-			// The query is whatever reached the listener: quoted, so that escape sequences
-			// in it are shown, not run by the operator's terminal.
-			msg := strconv.Quote(e)
-			if d := q.Get("error_description"); d != "" {
-				msg += ": " + strconv.Quote(d)
-			}
-			err := fmt.Errorf("connect: Xero did not authorise the app (%s); nothing was linked", msg)
-			results <- redirectResult{err: err}
-			redirectPage(w, http.StatusOK, err.Error()+". See the terminal.")
-			return
-		}
-		tok, err := exchange(ctx, code)
-		results <- redirectResult{tok: tok, err: err}
-		if err != nil {
-			redirectPage(w, http.StatusOK, "xerosync could not complete the authorisation: "+err.Error())
-			return
-		}
-		redirectPage(w, http.StatusOK, "xerosync received the authorisation from Xero and obtained its tokens. "+
-			"Return to the terminal, which links the organisation; you can close this window.")
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = srv.Serve(ln) // ErrServerClosed after Shutdown
-	}()
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if srv.Shutdown(sctx) != nil {
-			_ = srv.Close()
-		}
-		<-served
-	}()
-
 	out := inv.p.Stdout
-	fmt.Fprintln(out, "open this URL in a browser, sign in to Xero and allow access to the organisation to link:")
-	fmt.Fprintln(out)
-	fmt.Fprintln(out, authURL)
-	fmt.Fprintln(out)
-	fmt.Fprintf(out, "waiting up to %s for Xero to redirect to %s\n", timeout, redirect.String())
-
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case <-started:
-		// A redirect is being handled: its outcome, not the timer, decides (the exchange
-		// has its own timeout).
-	case <-timer.C:
+	tok, err := oauthcallback.Wait(ctx, oauthcallback.Config{
+		Redirect: redirect, State: state, Timeout: timeout, Exchange: exchange,
+		Ready: func() {
+			fmt.Fprintln(out, "open this URL in a browser, sign in to Xero and allow access to the organisation to link:")
+			fmt.Fprintln(out)
+			fmt.Fprintln(out, authURL)
+			fmt.Fprintln(out)
+			fmt.Fprintf(out, "waiting up to %s for Xero to redirect to %s\n", timeout, redirect.String())
+		},
+		Foreign: func() {
+			fmt.Fprintln(inv.p.Stderr, "xerosync: ignored a redirect whose state does not match this connect (an old authorisation URL?)")
+		},
+		Denied: func(d *oauthcallback.DeniedError) error {
+			return fmt.Errorf("connect: %w; nothing was linked", d)
+		},
+	})
+	var listen *oauthcallback.ListenError
+	switch {
+	case errors.As(err, &listen):
+		return nil, fmt.Errorf("connect: listen on %s for Xero's redirect (xero.redirect_url): %w; is another connect running, or the port in use?", listen.Addr, listen.Err)
+	case errors.Is(err, oauthcallback.ErrTimeout):
 		return nil, fmt.Errorf("connect: no authorisation arrived within %s (--timeout); nothing was linked; run connect again", timeout)
-	case <-ctx.Done():
+	case errors.Is(err, oauthcallback.ErrInterrupted):
 		return nil, fmt.Errorf("connect: interrupted before the authorisation arrived; nothing was linked: %w", ctx.Err())
 	}
-	r := <-results
-	return r.tok, r.err
-}
-
-func redirectPage(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "<!doctype html><title>xerosync</title><p>%s</p>\n", html.EscapeString(msg))
+	return tok, err
 }
