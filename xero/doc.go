@@ -1,8 +1,9 @@
 // Package xero is xerosync's client for the Xero Accounting API and everything it needs to
 // call it safely: OAuth 2.0 with PKCE, token sets and the TokenSource the client asks for a
 // Bearer token, per-tenant rate budgets, typed errors and the one error classifier. It imports
-// nothing of xerosync and knows nothing of our schema: where token sets are kept (sealed, in
-// xerosync.connections) is internal/tenant's business.
+// nothing of xerosync but the leaf internal/secret (its Secret), and knows nothing of our
+// schema: where token sets are kept (sealed, in xerosync.connections) is internal/tenant's
+// business.
 //
 // What it guarantees:
 //

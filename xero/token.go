@@ -2,51 +2,26 @@ package xero
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/softbooq/xerosync/internal/secret"
 )
 
 // redacted is what every secret prints as.
-const redacted = "[redacted]"
+const redacted = secret.Redacted
 
 // Secret holds a token (or any credential) and refuses to show it: every fmt verb, slog,
 // JSON and String print "[redacted]". Only Reveal returns the value, at the one place it goes
-// on the wire. SPEC §5: tokens never appear in logs, errors or status output.
-type Secret struct{ v string }
+// on the wire. SPEC §5: tokens never appear in logs, errors or status output. It is
+// secret.Value, the type config's secrets have too.
+type Secret = secret.Value
 
 // NewSecret wraps s.
-func NewSecret(s string) Secret { return Secret{v: s} }
-
-// Reveal returns the secret value. Call it only to put the value on the wire or to seal it.
-func (s Secret) Reveal() string { return s.v }
-
-// IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.v == "" }
-
-// Equal compares in constant time.
-func (s Secret) Equal(o Secret) bool {
-	return subtle.ConstantTimeCompare([]byte(s.v), []byte(o.v)) == 1
-}
-
-func (Secret) String() string   { return redacted }
-func (Secret) GoString() string { return redacted }
-
-// Format covers every verb, including %#v and %x, which would otherwise bypass String.
-func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
-
-// LogValue implements slog.LogValuer.
-func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
-
-// MarshalJSON keeps the secret out of any JSON we might emit (status output, debug dumps).
-func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
-
-// MarshalText covers encoders that prefer TextMarshaler.
-func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+func NewSecret(s string) Secret { return secret.New(s) }
 
 // TokenSet is one OAuth 2.0 token set. Its secrets are Secret values, so printing or logging
 // a TokenSet shows only the expiry and scope.
