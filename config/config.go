@@ -99,7 +99,7 @@ func (c *Config) RequireXero() error {
 			Msg: "required to call Xero; set it in the config file or XEROSYNC_XERO_CLIENT_ID",
 		})
 	}
-	if c.Xero.ClientSecret == "" {
+	if c.Xero.ClientSecret.IsZero() {
 		errs = append(errs, Error{
 			Key: "xero.client_secret",
 			Msg: "required to call Xero; set xero.client_secret or xero.client_secret_file " +
@@ -117,18 +117,18 @@ func (c *Config) RequireXero() error {
 // and checked the file, so TokenKey does no I/O.
 func (c *Config) TokenKey() ([]byte, error) {
 	switch {
-	case c.Token.Key == "" && c.Token.KeyFile == "":
+	case c.Token.Key.IsZero() && c.Token.KeyFile == "":
 		return nil, &Errors{{
 			Key: "token.key_file",
 			Msg: "required to store Xero tokens; set token.key_file (XEROSYNC_TOKEN_KEY_FILE) " +
 				"or pass a systemd credential named token-key",
 		}}
-	case c.Token.Key == "":
+	case c.Token.Key.IsZero():
 		return nil, &Errors{{
 			Key: "token.key_file",
 			Msg: c.Token.KeyFile + " does not exist; it must hold 32 random bytes, raw or base64",
 		}}
-	case len(c.Token.Key) != TokenKeySize:
+	case len(c.Token.Key.Reveal()) != TokenKeySize:
 		// Only a Config built by hand gets here; Load checks the length.
 		return nil, &Errors{{Key: "token.key_file", Msg: "key is not 32 bytes"}}
 	}

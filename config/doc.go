@@ -32,8 +32,10 @@
 //   - A Config returned without error is valid: names are Postgres
 //     identifiers, addresses are host:port, URLs are absolute http(s), the
 //     log level and format are known, the token key, when set, is 32 bytes.
-//   - Secrets are held as [Secret], which prints, marshals and logs as
-//     [redacted]; no error message from this package quotes a secret.
+//   - Secrets are held as [Secret] (internal/secret's Value, the type xero's
+//     tokens have too), which prints, marshals and logs as [redacted]; no
+//     error message from this package quotes a secret.
 //
-// config is a leaf: it imports nothing of xerosync's.
+// config is a leaf: it imports nothing of xerosync's but internal/secret,
+// itself a leaf.
 package config

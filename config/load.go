@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/softbooq/xerosync/internal/secret"
 )
 
 // DefaultPath is the config file Load reads when LoadParams.Path is empty.
@@ -373,22 +375,22 @@ func (l *loader) secret(key, fileKey string) Secret {
 	switch {
 	case hasInline && hasFile:
 		l.failValue(key, "set either %s or %s, not both", key, fileKey)
-		return ""
+		return Secret{}
 	case hasInline:
-		return Secret(inline.s)
+		return secret.New(inline.s)
 	case !hasFile:
-		return ""
+		return Secret{}
 	}
 	data, err := l.readFile(file.s)
 	if err != nil {
 		l.failValue(fileKey, "cannot read: %s", describeReadError(err))
-		return ""
+		return Secret{}
 	}
 	s := strings.TrimRight(string(data), "\r\n")
 	if s == "" {
 		l.failValue(fileKey, "%s is empty", file.s)
 	}
-	return Secret(s)
+	return secret.New(s)
 }
 
 // scopes returns xero.scopes as a list.
@@ -444,7 +446,7 @@ func (l *loader) token(credentialsDir string) TokenConfig {
 		l.failValue(key, "%s: %s", path, msg)
 		return t
 	}
-	t.Key = Secret(k)
+	t.Key = secret.New(string(k))
 	return t
 }
 

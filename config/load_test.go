@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/softbooq/xerosync/internal/secret"
 )
 
 // files is an in-memory file system for LoadParams.ReadFile.
@@ -32,7 +34,7 @@ const (
 // defaults is what Load returns when only database.url is set.
 func defaults() *Config {
 	return &Config{
-		Database: DatabaseConfig{URL: testDSN, Slot: "xerosync", Publication: "xerosync"},
+		Database: DatabaseConfig{URL: secret.New(testDSN), Slot: "xerosync", Publication: "xerosync"},
 		HTTP:     HTTPConfig{Addr: "127.0.0.1:7433"},
 		Xero: XeroConfig{
 			RedirectURL: "http://localhost:7434/callback",
@@ -112,14 +114,14 @@ format = "json"
 				c.HTTP.Addr = ":8080"
 				c.Xero = XeroConfig{
 					ClientID:     "CLIENTID",
-					ClientSecret: "shh",
+					ClientSecret: secret.New("shh"),
 					RedirectURL:  "https://sync.example.com/callback?x=1",
 					Scopes:       []string{"offline_access", "accounting.invoices", "accounting.payments"},
 					LoginURL:     "http://127.0.0.1:9000/login",
 					IdentityURL:  "http://127.0.0.1:9000/identity",
 					APIURL:       "http://127.0.0.1:9000/api",
 				}
-				c.Token = TokenConfig{KeyFile: "/keys/token", Key: testKey}
+				c.Token = TokenConfig{KeyFile: "/keys/token", Key: secret.New(testKey)}
 				c.Outbox.Retention = 720 * time.Hour
 				c.Log = LogConfig{Level: slog.LevelDebug, Format: "json"}
 			},
@@ -172,7 +174,7 @@ scopes = []
 				env:   map[string]string{"XEROSYNC_DATABASE_URL": testDSN, "XEROSYNC_XERO_CLIENT_SECRET_FILE": "/run/creds/secret"},
 				files: files{"/run/creds/secret": "s3cret value\r\n\n"},
 			},
-			want: func(c *Config) { c.Xero.ClientSecret = "s3cret value" },
+			want: func(c *Config) { c.Xero.ClientSecret = secret.New("s3cret value") },
 		},
 		{
 			loadCase: loadCase{
@@ -181,7 +183,7 @@ scopes = []
 				env:   map[string]string{"XEROSYNC_XERO_CLIENT_SECRET_FILE": "/run/creds/secret"},
 				files: files{"/run/creds/secret": "from-file\n"},
 			},
-			want: func(c *Config) { c.Xero.ClientSecret = "from-file" },
+			want: func(c *Config) { c.Xero.ClientSecret = secret.New("from-file") },
 		},
 		{
 			loadCase: loadCase{
@@ -190,7 +192,7 @@ scopes = []
 				env:   map[string]string{"XEROSYNC_XERO_CLIENT_SECRET": "from-env"},
 				files: files{},
 			},
-			want: func(c *Config) { c.Xero.ClientSecret = "from-env" },
+			want: func(c *Config) { c.Xero.ClientSecret = secret.New("from-env") },
 		},
 		{
 			loadCase: loadCase{
@@ -205,7 +207,7 @@ scopes = []
 				name: "key=value connection string",
 				env:  map[string]string{"XEROSYNC_DATABASE_URL": "host=/run/postgresql dbname=softbooq"},
 			},
-			want: func(c *Config) { c.Database.URL = "host=/run/postgresql dbname=softbooq" },
+			want: func(c *Config) { c.Database.URL = secret.New("host=/run/postgresql dbname=softbooq") },
 		},
 		{
 			loadCase: loadCase{name: "test tooling and foreign variables ignored", env: map[string]string{
@@ -223,7 +225,7 @@ scopes = []
 				files: files{"/run/credentials/xerosync.service/token-key": b64Key + "\n"},
 			},
 			want: func(c *Config) {
-				c.Token = TokenConfig{KeyFile: "/run/credentials/xerosync.service/token-key", Key: testKey}
+				c.Token = TokenConfig{KeyFile: "/run/credentials/xerosync.service/token-key", Key: secret.New(testKey)}
 			},
 		},
 		{
@@ -557,7 +559,7 @@ func TestRequireXero(t *testing.T) {
 	if want := []string{"xero.client_id", "xero.client_secret"}; !slices.Equal(keys, want) {
 		t.Errorf("RequireXero keys = %q, want %q", keys, want)
 	}
-	cfg.Xero.ClientID, cfg.Xero.ClientSecret = "id", "secret"
+	cfg.Xero.ClientID, cfg.Xero.ClientSecret = "id", secret.New("secret")
 	if err := cfg.RequireXero(); err != nil {
 		t.Errorf("RequireXero with both set = %v", err)
 	}
@@ -618,7 +620,7 @@ func TestTokenKeyMissing(t *testing.T) {
 	}{
 		{"not configured", TokenConfig{}, "token.key_file: required to store Xero tokens…"},
 		{"default absent", TokenConfig{KeyFile: "/creds/token-key"}, "token.key_file: /creds/token-key does not exist…"},
-		{"wrong length", TokenConfig{KeyFile: "/k", Key: "short"}, "token.key_file: key is not 32 bytes"},
+		{"wrong length", TokenConfig{KeyFile: "/k", Key: secret.New("short")}, "token.key_file: key is not 32 bytes"},
 	} {
 		cfg := Config{Token: tc.tok}
 		key, err := cfg.TokenKey()
@@ -649,7 +651,7 @@ func TestRedactedURL(t *testing.T) {
 		{"host=db", "host=db"},
 	}
 	for _, tt := range tests {
-		got := DatabaseConfig{URL: Secret(tt.in)}.RedactedURL()
+		got := DatabaseConfig{URL: secret.New(tt.in)}.RedactedURL()
 		if got != tt.want {
 			t.Errorf("RedactedURL(%q) = %q, want %q", tt.in, got, tt.want)
 		}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/softbooq/xerosync/internal/secret"
 )
 
 const canary = "hunter2-canary"
@@ -15,15 +17,15 @@ const canary = "hunter2-canary"
 // canary.
 func secretConfig() *Config {
 	cfg := defaults()
-	cfg.Database.URL = "postgres://u:" + canary + "@db/x"
-	cfg.Xero.ClientSecret = canary
-	cfg.Token.Key = canary
+	cfg.Database.URL = secret.New("postgres://u:" + canary + "@db/x")
+	cfg.Xero.ClientSecret = secret.New(canary)
+	cfg.Token.Key = secret.New(canary)
 	return cfg
 }
 
 func TestSecretRedacted(t *testing.T) {
 	t.Parallel()
-	s := Secret(canary)
+	s := secret.New(canary)
 	cfg := secretConfig()
 	render := map[string]func() (string, error){
 		"%v":              func() (string, error) { return fmt.Sprintf("%v", s), nil },
@@ -78,7 +80,7 @@ func TestSecretRedacted(t *testing.T) {
 	if got, want := fmt.Sprintf("%q", s), `"[redacted]"`; got != want {
 		t.Errorf("%%q = %s, want %s", got, want)
 	}
-	if got, want := fmt.Sprintf("%v", Secret("")), redacted; got != want {
+	if got, want := fmt.Sprintf("%v", Secret{}), redacted; got != want {
 		t.Errorf("empty secret = %q, want %q", got, want)
 	}
 }

@@ -4,41 +4,28 @@ import (
 	"bufio"
 	"cmp"
 	"context"
-	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"html"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/oauth2"
 
 	"github.com/softbooq/xerosync/config"
+	"github.com/softbooq/xerosync/internal/tenant"
 	"github.com/softbooq/xerosync/xero"
-)
-
-var (
-	//go:embed sql/connect_tenant.sql
-	connectTenantSQL string
-	//go:embed sql/linked_orgs.sql
-	linkedOrgsSQL string
-	//go:embed sql/connect_window.sql
-	connectWindowSQL string
+	"github.com/softbooq/xerosync/xero/oauthcallback"
 )
 
 // defaultConnectTimeout is how long connect waits for the browser: long enough to sign in
@@ -53,7 +40,8 @@ type xeroSession struct {
 	log    *slog.Logger
 	pool   *pgxpool.Pool
 	client *xero.Client
-	store  *xero.TokenStore
+	store  *tenant.TokenStore
+	links  *tenant.Links
 }
 
 // xeroApp returns the token key once the Xero app is configured too (client id and secret):
@@ -112,12 +100,17 @@ func openXeroWith(ctx context.Context, cfg *config.Config, log *slog.Logger) (*x
 	if err != nil {
 		return nil, err
 	}
-	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: pool, Key: key, KeyName: tokenKeyName(cfg), Refresher: client, Logger: log})
+	store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: pool, Key: key, KeyName: tokenKeyName(cfg), Refresher: client, Logger: log})
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("token store: %w", err)
 	}
-	return &xeroSession{cfg: cfg, log: log, pool: pool, client: client, store: store}, nil
+	links, err := tenant.NewLinks(tenant.LinksConfig{DB: pool, Store: store, Xero: client, Logger: log})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("tenant links: %w", err)
+	}
+	return &xeroSession{cfg: cfg, log: log, pool: pool, client: client, store: store, links: links}, nil
 }
 
 func (s *xeroSession) close() { s.pool.Close() }
@@ -146,42 +139,23 @@ func openPool(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, error) {
 
 // connectedOrg returns the tenant's stored connection, refusing with what to do when the
 // tenant cannot call Xero (never connected, disconnected, or auth_failed).
-func (s *xeroSession) connectedOrg(ctx context.Context, cmd, tenant string) (xero.StoredConnection, *xero.Org, error) {
-	sc, err := s.store.Get(ctx, tenant)
+func (s *xeroSession) connectedOrg(ctx context.Context, cmd, tenantID string) (tenant.StoredConnection, *xero.Org, error) {
+	sc, err := s.store.Get(ctx, tenantID)
 	switch {
-	case errors.Is(err, xero.ErrNoConnection):
-		return sc, nil, fmt.Errorf("%s: tenant %s is not connected to Xero; link it first with: xerosync connect --tenant %s", cmd, tenant, tenant)
+	case errors.Is(err, tenant.ErrNoConnection):
+		return sc, nil, fmt.Errorf("%s: tenant %s is not connected to Xero; link it first with: xerosync connect --tenant %s", cmd, tenantID, tenantID)
 	case err != nil:
 		return sc, nil, fmt.Errorf("%s: %w", cmd, err)
-	case sc.State == xero.StateDisconnected || sc.XeroTenantID == "":
-		return sc, nil, fmt.Errorf("%s: tenant %s is disconnected from Xero; link it again with: xerosync connect --tenant %s", cmd, tenant, tenant)
-	case sc.State == xero.StateAuthFailed:
+	case sc.State == tenant.StateDisconnected || sc.XeroTenantID == "":
+		return sc, nil, fmt.Errorf("%s: tenant %s is disconnected from Xero; link it again with: xerosync connect --tenant %s", cmd, tenantID, tenantID)
+	case sc.State == tenant.StateAuthFailed:
 		return sc, nil, fmt.Errorf("%s: tenant %s cannot reach Xero (%s); reconnect it with: xerosync connect --tenant %s",
-			cmd, tenant, cmp.Or(sc.LastError, "its authorisation failed"), tenant)
+			cmd, tenantID, cmp.Or(sc.LastError, "its authorisation failed"), tenantID)
 	}
-	if err := s.checkTenantKey(ctx, cmd, tenant); err != nil {
+	if err := s.checkTenantKey(ctx, cmd, tenantID); err != nil {
 		return sc, nil, err
 	}
-	return sc, s.client.Org(sc.XeroTenantID, s.store.Source(tenant)), nil
-}
-
-// linkedOrgs maps each Xero tenant id (lower case) in use by a Softbooq tenant to that
-// tenant.
-func linkedOrgs(ctx context.Context, db DBTX) (map[string]string, error) {
-	rows, err := db.Query(ctx, linkedOrgsSQL)
-	if err != nil {
-		return nil, fmt.Errorf("read linked organisations: %w", err)
-	}
-	out := map[string]string{}
-	for rows.Next() {
-		var org, tenant string
-		if err := rows.Scan(&org, &tenant); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read linked organisations: %w", err)
-		}
-		out[org] = tenant
-	}
-	return out, rows.Err()
+	return sc, s.client.Org(sc.XeroTenantID, s.store.Source(tenantID)), nil
 }
 
 func connectFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
@@ -206,17 +180,6 @@ type connectParams struct {
 	timeout time.Duration
 }
 
-// tenantLink is what the database says of the tenant before connect.
-type tenantLink struct {
-	name        string
-	state       string // "" when never connected
-	xeroTenant  string
-	orgName     string
-	hasHistory  bool // entities or outbox rows exist
-	unfinished  int64
-	otherLinked map[string]string // Xero tenant id → Softbooq tenant, every tenant
-}
-
 func runConnect(ctx context.Context, inv *invocation, p connectParams) error {
 	cfg, log, err := inv.setup()
 	if err != nil {
@@ -233,13 +196,9 @@ func runConnect(ctx context.Context, inv *invocation, p connectParams) error {
 	defer s.close()
 	out := inv.p.Stdout
 
-	link, err := readTenantLink(ctx, s.pool, p.tenant)
+	cur, err := s.links.ReadLinkState(ctx, p.tenant)
 	if err != nil {
-		return err
-	}
-	if other, ok := link.otherLinked[strings.ToLower(link.xeroTenant)]; ok && other != p.tenant {
-		// Cannot happen through connect; said rather than silently overwritten.
-		return fmt.Errorf("connect: tenant %s's organisation is also linked to tenant %s; disconnect one of them first", p.tenant, other)
+		return fmt.Errorf("connect: %w", err)
 	}
 
 	// PKCE and state: the verifier never leaves this process until the exchange, and the
@@ -276,44 +235,22 @@ func runConnect(ctx context.Context, inv *invocation, p connectParams) error {
 		return c.TenantType != "" && !strings.EqualFold(c.TenantType, "ORGANISATION")
 	})
 
-	chosen, err := chooseOrg(inv, conns, p.org)
+	res, err := s.links.Link(ctx, tenant.LinkParams{
+		TenantID: p.tenant, Current: cur, Token: tok, Granted: conns,
+		Choose: func(granted []xero.Connection) (xero.Connection, error) { return chooseOrg(inv, granted, p.org) },
+	})
 	if err != nil {
-		// Leave nothing behind at Xero that no tenant uses.
-		s.removeConnections(ctx, out, static, conns, link.otherLinked, "")
-		return fmt.Errorf("connect: nothing was linked: %w", err)
-	}
-	if other, ok := link.otherLinked[strings.ToLower(chosen.TenantID)]; ok && other != p.tenant {
-		s.removeConnections(ctx, out, static, conns, link.otherLinked, "")
-		return fmt.Errorf("connect: the Xero organisation %q is already linked to Softbooq tenant %s (one Xero organisation per tenant); "+
-			"disconnect that tenant first (xerosync disconnect --tenant %s) or choose another organisation; nothing was linked",
-			chosen.TenantName, other, other)
-	}
-	if link.xeroTenant != "" && !strings.EqualFold(link.xeroTenant, chosen.TenantID) && link.hasHistory {
-		// Contact and invoice links (xerosync.entities.xero_id) and queued rows belong to
-		// the old organisation; pointing them at another would push into, or look up in,
-		// the wrong books.
-		s.removeConnections(ctx, out, static, conns, link.otherLinked, "")
-		return fmt.Errorf("connect: tenant %s was linked to the Xero organisation %q and has rows queued or linked there; "+
-			"moving it to %q is not supported (its Xero links would point into the wrong books); connect it to %q again, "+
-			"or choose it with --org; nothing was linked", p.tenant, link.orgName, chosen.TenantName, link.orgName)
-	}
-
-	if _, err := s.pool.Exec(ctx, connectWindowSQL, p.tenant); err != nil {
-		return fmt.Errorf("connect: open the capture window: %w", err)
-	}
-	if err := s.store.Save(ctx, p.tenant, chosen, tok); err != nil {
+		printRemovals(out, res.Removed)
 		return fmt.Errorf("connect: %w", err)
 	}
-	s.log.Info("tenant connected to xero", "tenant_id", p.tenant, "xero_tenant_id", chosen.TenantID, "org", chosen.TenantName)
 	fmt.Fprintf(out, "linked Softbooq tenant %s (%s) to the Xero organisation %q (Xero tenant id %s)\n",
-		p.tenant, link.name, chosen.TenantName, chosen.TenantID)
-	// The rest of the consent: organisations the user ticked that no tenant uses.
-	s.removeConnections(ctx, out, static, conns, link.otherLinked, chosen.ID)
+		p.tenant, cur.Name, res.Chosen.TenantName, res.Chosen.TenantID)
+	printRemovals(out, res.Removed)
 
-	switch link.state {
-	case string(xero.StateAuthFailed):
-		fmt.Fprintf(out, "reconnected: the %d rows queued while the connection was down are sent again; a running daemon resumes within 2 seconds\n", link.unfinished)
-	case string(xero.StateConnected):
+	switch res.Plan.Kind {
+	case tenant.Reconnected:
+		fmt.Fprintf(out, "reconnected: the %d rows queued while the connection was down are sent again; a running daemon resumes within 2 seconds\n", cur.Unfinished)
+	case tenant.Replaced:
 		fmt.Fprintln(out, "replaced the tenant's tokens; a running daemon uses them within 2 seconds")
 	default:
 		fmt.Fprintln(out, "a running xerosync daemon starts pushing this tenant's changes within 2 seconds")
@@ -325,40 +262,15 @@ func runConnect(ctx context.Context, inv *invocation, p connectParams) error {
 	return nil
 }
 
-func readTenantLink(ctx context.Context, db DBTX, tenant string) (*tenantLink, error) {
-	l := &tenantLink{}
-	err := db.QueryRow(ctx, connectTenantSQL, tenant).Scan(&l.name, &l.state, &l.xeroTenant, &l.orgName, &l.hasHistory, &l.unfinished)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("connect: there is no Softbooq tenant %s (core.tenants); check the id", tenant)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("connect: read tenant %s: %w (has `xerosync migrate` been run?)", tenant, err)
-	}
-	if l.otherLinked, err = linkedOrgs(ctx, db); err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
-	}
-	return l, nil
-}
-
-// removeConnections deletes the consent's connections except keep (a connection id) and
-// except organisations some Softbooq tenant uses: a connection belongs to the Xero user and
-// the app, not to one grant, so deleting one another tenant relies on would cut that tenant
-// off. A failure is reported, not fatal: the link itself is what matters.
-func (s *xeroSession) removeConnections(ctx context.Context, out io.Writer, tokens xero.TokenSource, conns []xero.Connection, linked map[string]string, keep string) {
-	for _, c := range conns {
-		if c.ID == keep {
+// printRemovals says what became of the connections the authorisation made that no tenant
+// uses (tenant.Unused).
+func printRemovals(out io.Writer, removed []tenant.Removal) {
+	for _, r := range removed {
+		if r.Err == nil {
+			fmt.Fprintf(out, "removed the connection to %q that this authorisation made: no tenant uses it\n", r.Connection.TenantName)
 			continue
 		}
-		if _, used := linked[strings.ToLower(c.TenantID)]; used {
-			continue
-		}
-		err := s.client.DeleteConnection(ctx, tokens, xero.DeleteConnectionParams{ConnectionID: c.ID, IdempotencyKey: "xerosync-connect-delete-" + c.ID})
-		switch {
-		case err == nil, errors.Is(err, xero.ErrNotFound):
-			fmt.Fprintf(out, "removed the connection to %q that this authorisation made: no tenant uses it\n", c.TenantName)
-		default:
-			fmt.Fprintf(out, "could not remove the connection to %q (%v); remove xerosync under Settings → Connected apps in that organisation\n", c.TenantName, err)
-		}
+		fmt.Fprintf(out, "could not remove the connection to %q (%v); remove xerosync under Settings → Connected apps in that organisation\n", r.Connection.TenantName, r.Err)
 	}
 }
 
@@ -445,8 +357,8 @@ func authEventID(accessToken string) string {
 // loopbackRedirect checks that xero.redirect_url can be served here: connect receives the
 // browser's redirect itself, on a plain-HTTP listener.
 func loopbackRedirect(cfg *config.Config) (*url.URL, error) {
-	u, err := url.Parse(cfg.Xero.RedirectURL)
-	if err != nil || u.Scheme != "http" || u.Hostname() == "" {
+	u, err := oauthcallback.ParseRedirect(cfg.Xero.RedirectURL)
+	if err != nil {
 		return nil, &config.Errors{{Key: "xero.redirect_url", Msg: fmt.Sprintf(
 			"connect receives the redirect itself on a temporary listener, so it must be a plain http:// URL "+
 				"on this machine, such as http://localhost:7434/callback (registered with the Xero app); got %q", cfg.Xero.RedirectURL)}}
@@ -454,123 +366,35 @@ func loopbackRedirect(cfg *config.Config) (*url.URL, error) {
 	return u, nil
 }
 
-// redirectResult is what became of the redirect: the token set its code was exchanged for,
-// or the error the command reports.
-type redirectResult struct {
-	tok *oauth2.Token
-	err error
-}
-
-// waitForRedirect listens on the redirect URL's host and port, prints the authorisation URL,
-// and exchanges the code of the first redirect that carries our state before answering the
-// browser, whose page then says what the command will say. The listener is opened before the
-// URL is printed, so a fast browser cannot arrive to a closed port, and it is closed before
-// returning.
+// waitForRedirect prints the authorisation URL once the loopback listener is open, and
+// waits for the browser (oauthcallback.Wait), saying each outcome in connect's words.
 func waitForRedirect(ctx context.Context, inv *invocation, redirect *url.URL, timeout time.Duration, state, authURL string,
 	exchange func(ctx context.Context, code string) (*oauth2.Token, error)) (*oauth2.Token, error) {
-	addr := redirect.Host
-	if redirect.Port() == "" {
-		addr = net.JoinHostPort(redirect.Hostname(), "80")
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("connect: listen on %s for Xero's redirect (xero.redirect_url): %w; is another connect running, or the port in use?", addr, err)
-	}
-	path := redirect.Path
-	if path == "" {
-		path = "/"
-	}
-	results := make(chan redirectResult, 1)
-	// The first redirect with our state is the one: a second (a reload, a double click) must
-	// not exchange again, or its invalid_grant would contradict the first one's page.
-	var once sync.Once
-	started := make(chan struct{}) // closed when that redirect is being handled
-	take := func() (first bool) {
-		once.Do(func() { first = true; close(started) })
-		return first
-	}
-	stderr := inv.p.Stderr
-
-	mux := http.NewServeMux()
-	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		// A redirect with another state is not ours (an old URL, or a forgery): ignore it and
-		// keep waiting for the real one.
-		if got := q.Get("state"); subtle.ConstantTimeCompare([]byte(got), []byte(state)) != 1 {
-			fmt.Fprintln(stderr, "xerosync: ignored a redirect whose state does not match this connect (an old authorisation URL?)")
-			redirectPage(w, http.StatusBadRequest, "This link does not belong to the running xerosync connect. Use the URL it printed last.")
-			return
-		}
-		e, code := q.Get("error"), q.Get("code")
-		if e == "" && code == "" {
-			redirectPage(w, http.StatusBadRequest, "The redirect carries no authorisation code.")
-			return
-		}
-		if !take() {
-			redirectPage(w, http.StatusConflict, "xerosync connect has already received an authorisation. See the terminal.")
-			return
-		}
-		if e != "" {
-			// The query is whatever reached the listener: quoted, so that escape sequences
-			// in it are shown, not run by the operator's terminal.
-			msg := strconv.Quote(e)
-			if d := q.Get("error_description"); d != "" {
-				msg += ": " + strconv.Quote(d)
-			}
-			err := fmt.Errorf("connect: Xero did not authorise the app (%s); nothing was linked", msg)
-			results <- redirectResult{err: err}
-			redirectPage(w, http.StatusOK, err.Error()+". See the terminal.")
-			return
-		}
-		tok, err := exchange(ctx, code)
-		results <- redirectResult{tok: tok, err: err}
-		if err != nil {
-			redirectPage(w, http.StatusOK, "xerosync could not complete the authorisation: "+err.Error())
-			return
-		}
-		redirectPage(w, http.StatusOK, "xerosync received the authorisation from Xero and obtained its tokens. "+
-			"Return to the terminal, which links the organisation; you can close this window.")
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = srv.Serve(ln) // ErrServerClosed after Shutdown
-	}()
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if srv.Shutdown(sctx) != nil {
-			_ = srv.Close()
-		}
-		<-served
-	}()
-
 	out := inv.p.Stdout
-	fmt.Fprintln(out, "open this URL in a browser, sign in to Xero and allow access to the organisation to link:")
-	fmt.Fprintln(out)
-	fmt.Fprintln(out, authURL)
-	fmt.Fprintln(out)
-	fmt.Fprintf(out, "waiting up to %s for Xero to redirect to %s\n", timeout, redirect.String())
-
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case <-started:
-		// A redirect is being handled: its outcome, not the timer, decides (the exchange
-		// has its own timeout).
-	case <-timer.C:
+	tok, err := oauthcallback.Wait(ctx, oauthcallback.Config{
+		Redirect: redirect, State: state, Timeout: timeout, Exchange: exchange,
+		Ready: func() {
+			fmt.Fprintln(out, "open this URL in a browser, sign in to Xero and allow access to the organisation to link:")
+			fmt.Fprintln(out)
+			fmt.Fprintln(out, authURL)
+			fmt.Fprintln(out)
+			fmt.Fprintf(out, "waiting up to %s for Xero to redirect to %s\n", timeout, redirect.String())
+		},
+		Foreign: func() {
+			fmt.Fprintln(inv.p.Stderr, "xerosync: ignored a redirect whose state does not match this connect (an old authorisation URL?)")
+		},
+		Denied: func(d *oauthcallback.DeniedError) error {
+			return fmt.Errorf("connect: %w; nothing was linked", d)
+		},
+	})
+	var listen *oauthcallback.ListenError
+	switch {
+	case errors.As(err, &listen):
+		return nil, fmt.Errorf("connect: listen on %s for Xero's redirect (xero.redirect_url): %w; is another connect running, or the port in use?", listen.Addr, listen.Err)
+	case errors.Is(err, oauthcallback.ErrTimeout):
 		return nil, fmt.Errorf("connect: no authorisation arrived within %s (--timeout); nothing was linked; run connect again", timeout)
-	case <-ctx.Done():
+	case errors.Is(err, oauthcallback.ErrInterrupted):
 		return nil, fmt.Errorf("connect: interrupted before the authorisation arrived; nothing was linked: %w", ctx.Err())
 	}
-	r := <-results
-	return r.tok, r.err
-}
-
-func redirectPage(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, "<!doctype html><title>xerosync</title><p>%s</p>\n", html.EscapeString(msg))
+	return tok, err
 }

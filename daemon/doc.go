@@ -28,16 +28,20 @@
 //     WATCHDOG=1 while the daemon's loops make progress, and STOPPING=1 when it stops.
 //   - Secrets never reach logs or output: the database URL is logged only redacted.
 //
-// The operator commands that talk to Xero guarantee:
+// The operator commands that talk to Xero guarantee (connect and disconnect run the OAuth
+// flow, through xero/oauthcallback, and print; the rules and every write of
+// xerosync.connections are internal/tenant's, whose result structs they print):
 //   - connect links exactly one Xero organisation to one Softbooq tenant (an organisation in
-//     use by another tenant is refused), stores the token set only sealed, and removes the
-//     consent's other connections unless another tenant uses them. A new or disconnected
-//     tenant's capture window starts at the WAL position of the connect; a connected or
-//     auth_failed tenant keeps its window, so nothing captured meanwhile is dropped.
+//     use by another tenant is refused, tenant.PlanLink), stores the token set only sealed,
+//     and removes the consent's other connections unless another tenant uses them. A new or
+//     disconnected tenant's capture window starts at the WAL position of the connect; a
+//     connected or auth_failed tenant keeps its window, so nothing captured meanwhile is
+//     dropped.
 //   - disconnect removes the connection and revokes the tokens while they still work, then
 //     forgets them and closes the capture window in one transaction; queued rows stay. It
 //     does not revoke when the same Xero user authorised an organisation another tenant
-//     uses, because Xero's revocation removes all of that user's connections.
+//     uses, because Xero's revocation removes all of that user's connections
+//     (tenant.PlanDisconnect).
 //   - backfill is idempotent and resumable: an invoice is queued once (xerosync.entities,
 //     shared with capture), a payment once (it waits until capture has read past the
 //     payments it queues, so capture and backfill never both queue one).

@@ -14,6 +14,7 @@ import (
 
 	"github.com/softbooq/xerosync/cdc"
 	"github.com/softbooq/xerosync/config"
+	"github.com/softbooq/xerosync/internal/tenant"
 	"github.com/softbooq/xerosync/outbox"
 	"github.com/softbooq/xerosync/xero"
 )
@@ -191,7 +192,7 @@ func periodically(ctx context.Context, first, interval time.Duration, f func(con
 
 // newDispatcher builds the outbox dispatcher, or returns nil when no Xero app is configured
 // (xero.client_id, the secret and the token key): the daemon then captures only, and says so.
-func (r *runner) newDispatcher() (*outbox.Dispatcher, *xero.TokenStore, error) {
+func (r *runner) newDispatcher() (*outbox.Dispatcher, *tenant.TokenStore, error) {
 	key, err := xeroApp(r.cfg)
 	if err != nil {
 		r.log.Warn("no xero app configured: capturing into the outbox, delivering nothing", "missing", strings.ReplaceAll(err.Error(), "\n", "; "))
@@ -206,7 +207,7 @@ func (r *runner) newDispatcher() (*outbox.Dispatcher, *xero.TokenStore, error) {
 		return nil, nil, fmt.Errorf("xero client: %w", err)
 	}
 	r.xeroClient.Store(client)
-	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: r.pool, Key: key, KeyName: tokenKeyName(r.cfg), Refresher: client, Logger: r.log})
+	store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: r.pool, Key: key, KeyName: tokenKeyName(r.cfg), Refresher: client, Logger: r.log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("token store: %w", err)
 	}
@@ -222,7 +223,7 @@ func (r *runner) newDispatcher() (*outbox.Dispatcher, *xero.TokenStore, error) {
 // refreshIdle refreshes, every few hours, the tokens of connections that have not been used
 // for weeks: Xero lets an unused refresh token die after 60 days, which would disconnect a
 // quiet tenant (XERO.md §1).
-func (r *runner) refreshIdle(ctx context.Context, tokens *xero.TokenStore) {
+func (r *runner) refreshIdle(ctx context.Context, tokens *tenant.TokenStore) {
 	if n, err := tokens.RefreshIdle(ctx, 45*24*time.Hour); err != nil && ctx.Err() == nil {
 		r.log.Warn("refresh of idle connections failed", tint.Err(err))
 	} else if n > 0 {

@@ -11,11 +11,12 @@ import (
 	"github.com/lmittmann/tint"
 
 	"github.com/softbooq/xerosync/config"
+	"github.com/softbooq/xerosync/internal/secret"
 )
 
 func TestLogger(t *testing.T) {
 	t.Parallel()
-	secret := config.Secret("hunter2")
+	secret := secret.New("hunter2")
 	tests := []struct {
 		name  string
 		env   map[string]string

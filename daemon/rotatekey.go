@@ -9,7 +9,7 @@ import (
 	"os"
 
 	"github.com/softbooq/xerosync/config"
-	"github.com/softbooq/xerosync/xero"
+	"github.com/softbooq/xerosync/internal/tenant"
 )
 
 // rotateKeyFlags is `xerosync rotate-key --new FILE` (SPEC §4): every stored token set is
@@ -47,12 +47,12 @@ func rotateKeyFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) err
 			return err
 		}
 		defer pool.Close()
-		store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: pool, Key: current, KeyName: tokenKeyName(cfg), Logger: log})
+		store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: pool, Key: current, KeyName: tokenKeyName(cfg), Logger: log})
 		if err != nil {
 			return fmt.Errorf("token store: %w", err)
 		}
 		res, err := store.Reseal(ctx, next)
-		if errors.Is(err, xero.ErrTokenKey) {
+		if errors.Is(err, tenant.ErrTokenKey) {
 			return fmt.Errorf("rotate-key: %w; run it with token.key_file set to the key the tokens are sealed with now", err)
 		}
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/softbooq/xerosync/config"
-	"github.com/softbooq/xerosync/xero"
+	"github.com/softbooq/xerosync/internal/tenant"
 )
 
 // The token key (token.key_file) is configuration like any other: a daemon restarted with
@@ -39,7 +39,7 @@ func (r *runner) checkTokenKey(ctx context.Context) error {
 	if err != nil {
 		return nil
 	}
-	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: r.pool, Key: key, KeyName: tokenKeyName(r.cfg), Logger: r.log})
+	store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: r.pool, Key: key, KeyName: tokenKeyName(r.cfg), Logger: r.log})
 	if err != nil {
 		return fmt.Errorf("token store: %w", err)
 	}
@@ -49,7 +49,7 @@ func (r *runner) checkTokenKey(ctx context.Context) error {
 
 // keyErr turns a key that opens nothing into the configuration error that names it.
 func keyErr(cfg *config.Config, err error) error {
-	if kerr := (*xero.KeyError)(nil); errors.As(err, &kerr) {
+	if kerr := (*tenant.KeyError)(nil); errors.As(err, &kerr) {
 		return keyOpensNothing(cfg, kerr.Sets)
 	}
 	return err
@@ -59,7 +59,7 @@ func keyErr(cfg *config.Config, err error) error {
 // may come after a rotate-key): the key must open the stored token sets. None: a
 // configuration error that ends the daemon. Some: the others are marked auth_failed by the
 // token store (so /healthz is degraded and their rows wait), and said in the log.
-func (r *runner) verifyTokenKey(ctx context.Context, store *xero.TokenStore) error {
+func (r *runner) verifyTokenKey(ctx context.Context, store *tenant.TokenStore) error {
 	rep, err := store.VerifyKey(ctx)
 	if err != nil {
 		return keyErr(r.cfg, err)

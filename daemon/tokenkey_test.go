@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/softbooq/xerosync/daemon"
-	"github.com/softbooq/xerosync/xero"
+	"github.com/softbooq/xerosync/internal/tenant"
 )
 
 // newKeyFile writes a fresh token key (base64, as the README makes one) and returns its path
@@ -54,9 +54,9 @@ func runUntilExit(t *testing.T, env map[string]string) (int, string) {
 }
 
 // keyOpens reports how the key in keyFile fares with the stored token sets (read only).
-func keyOpens(t *testing.T, x *xeroSetup, key []byte) (xero.KeyReport, error) {
+func keyOpens(t *testing.T, x *xeroSetup, key []byte) (tenant.KeyReport, error) {
 	t.Helper()
-	st, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: x.db.Pool, Key: key})
+	st, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: x.db.Pool, Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func testRotateKey(t *testing.T) {
 	if rep, err := keyOpens(t, x, newKey); err != nil || len(rep.Failed) != 0 || rep.Checked != 1 {
 		t.Errorf("under the new key: %+v, %v", rep, err)
 	}
-	if _, err := keyOpens(t, x, oldKey); !errors.Is(err, xero.ErrTokenKey) {
+	if _, err := keyOpens(t, x, oldKey); !errors.Is(err, tenant.ErrTokenKey) {
 		t.Errorf("the old key still opens the tokens: %v", err)
 	}
 

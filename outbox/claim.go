@@ -24,8 +24,6 @@ var (
 	recordSQL string
 	//go:embed sql/dispatch_link.sql
 	linkSQL string
-	//go:embed sql/dispatch_auth_failed.sql
-	authFailedSQL string
 	//go:embed sql/dispatch_fold.sql
 	foldSQL string
 )

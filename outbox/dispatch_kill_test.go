@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/softbooq/xerosync/internal/tenant"
 	"github.com/softbooq/xerosync/outbox"
 	"github.com/softbooq/xerosync/xero"
 	"github.com/softbooq/xerosync/xero/xerosim"
@@ -43,7 +44,7 @@ func TestDispatchKillChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := xero.NewTokenStore(xero.TokenStoreConfig{DB: pool, Key: key, Refresher: client})
+	store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: pool, Key: key, Refresher: client})
 	if err != nil {
 		t.Fatal(err)
 	}

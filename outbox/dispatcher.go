@@ -50,7 +50,7 @@ const (
 type DispatcherConfig struct {
 	DB     *pgxpool.Pool
 	Xero   *xero.Client
-	Tokens *xero.TokenStore // each tenant's token source; the Xero tenant id is read from xerosync.connections
+	Tokens Tokens // each tenant's token source; the Xero tenant id is read from xerosync.connections
 	Logger *slog.Logger
 	// Now is the dispatcher's clock: claims compare next_attempt_at with it and backoffs
 	// start from it. Default time.Now.
@@ -70,6 +70,17 @@ type DispatcherConfig struct {
 	// OnOutcome, if set, is told of each recorded attempt: the entity, the row's new state
 	// (done, pending, failed) and the error code, if any (metrics). It must be quick.
 	OnOutcome func(entity, state, code string)
+}
+
+// Tokens is what the dispatcher needs of the token store (internal/tenant's TokenStore, the
+// one writer of xerosync.connections): a tenant's token source, and a way to say that Xero
+// refused it. Declared here so that outbox does not depend on the store.
+type Tokens interface {
+	// Source returns the token source of a Softbooq tenant.
+	Source(tenantID string) xero.TokenSource
+	// MarkAuthFailed marks the tenant's connection auth_failed with reason as last_error,
+	// unless it is no longer the connected one.
+	MarkAuthFailed(ctx context.Context, tenantID, reason string) error
 }
 
 // Dispatcher drains xerosync.outbox to Xero: one lane per connected tenant, each claiming

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/softbooq/xerosync/internal/pgtest"
+	"github.com/softbooq/xerosync/internal/tenant"
 	"github.com/softbooq/xerosync/outbox"
 	"github.com/softbooq/xerosync/xero"
 	"github.com/softbooq/xerosync/xero/xerosim"
@@ -32,7 +33,7 @@ type dsetup struct {
 	sim    *xerosim.Sim
 	srv    *httptest.Server
 	client *xero.Client
-	store  *xero.TokenStore
+	store  *tenant.TokenStore
 	key    []byte
 	tenant string
 	org    string
@@ -78,7 +79,7 @@ func newDispatchSetup(t testing.TB, cfg dsetupConfig) *dsetup {
 	}
 	s.key = make([]byte, 32)
 	_, _ = rand.Read(s.key)
-	s.store, err = xero.NewTokenStore(xero.TokenStoreConfig{DB: s.db.Pool, Key: s.key, Refresher: s.client, Now: s.sim.Now, Logger: s.log})
+	s.store, err = tenant.NewTokenStore(tenant.TokenStoreConfig{DB: s.db.Pool, Key: s.key, Refresher: s.client, Now: s.sim.Now, Logger: s.log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func (s *dsetup) connect() {
 	saveConnection(s.t, s.sim, s.store, s.tenant, s.org)
 }
 
-func saveConnection(t testing.TB, sim *xerosim.Sim, store *xero.TokenStore, tenant, org string) {
+func saveConnection(t testing.TB, sim *xerosim.Sim, store *tenant.TokenStore, tenant, org string) {
 	t.Helper()
 	ts, err := sim.IssueTokens(xerosim.DefaultClient().ID, xero.DefaultScopes, org)
 	if err != nil {

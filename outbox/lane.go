@@ -243,7 +243,7 @@ func (l *lane) authFailed(err error) {
 	ctx, cancel := l.detached()
 	defer cancel()
 	msg := truncate("dispatcher: "+err.Error()+"; run xerosync connect again", 500)
-	if _, dberr := l.d.cfg.DB.Exec(ctx, authFailedSQL, l.tenant, msg, l.d.now()); dberr != nil {
+	if dberr := l.d.cfg.Tokens.MarkAuthFailed(ctx, l.tenant, msg); dberr != nil {
 		l.log.Error("mark connection auth_failed", tint.Err(dberr))
 	}
 	l.log.Warn("xero connection auth failed", tint.Err(err))

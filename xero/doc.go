@@ -1,6 +1,9 @@
 // Package xero is xerosync's client for the Xero Accounting API and everything it needs to
-// call it safely: OAuth 2.0 with PKCE, the persisted and encrypted token store, per-tenant
-// rate budgets, typed errors and the one error classifier. It imports nothing of xerosync.
+// call it safely: OAuth 2.0 with PKCE, token sets and the TokenSource the client asks for a
+// Bearer token, per-tenant rate budgets, typed errors and the one error classifier. It imports
+// nothing of xerosync but the leaf internal/secret (its Secret), and knows nothing of our
+// schema: where token sets are kept (sealed, in xerosync.connections) is internal/tenant's
+// business.
 //
 // What it guarantees:
 //
@@ -26,11 +29,10 @@
 //   - where filters: a literal is never backslash-escaped (Xero answers QueryParseException,
 //     Xero-Java#347); a value with a quote, a backslash or a control character is looked up
 //     with searchTerm and matched exactly in Go (WhereLiteralOK).
-//   - Tokens: refresh tokens are single-use at Xero. TokenStore refreshes under a row lock
-//     (SELECT … FOR UPDATE) so two processes never present the same refresh token, commits the
-//     new token set before anyone uses it, and marks the connection auth_failed on
-//     invalid_grant. Tokens are sealed with AES-256-GCM bound to the tenant row, and never
-//     appear in logs, errors or String output (Secret).
+//   - Tokens: refresh tokens are single-use at Xero. Refresh presents one once and returns
+//     the new set; it never keeps a rotated token only in memory (no oauth2.ReuseTokenSource),
+//     so a TokenSource that refreshes (internal/tenant's TokenStore) persists it before use.
+//     Tokens never appear in logs, errors or String output (Secret).
 //   - Rate limits: at most 5 calls in flight per Xero tenant; the minute, day and app-minute
 //     budgets are read from Xero's headers (never hard-coded: Starter orgs get 1,000 a day)
 //     and a call waits for the window to reset rather than provoke a 429. A header missing
@@ -60,9 +62,7 @@
 // Typical use:
 //
 //	c, _ := xero.New(xero.Config{ClientID: id, ClientSecret: secret, RedirectURL: cb, Scopes: scopes})
-//	store, _ := xero.NewTokenStore(xero.TokenStoreConfig{DB: pool, Key: key, Refresher: c})
-//	conn, _ := store.Get(ctx, tenantID)
-//	org := c.Org(conn.XeroTenantID, store.Source(tenantID))
+//	org := c.Org(xeroTenantID, tokens) // tokens: a TokenSource, e.g. internal/tenant's TokenStore.Source
 //	res, err := org.CreateInvoices(ctx, xero.CreateInvoicesParams{Invoices: invs, IdempotencyKey: key})
 //	switch xero.Classify(err) { … }
 package xero

@@ -18,7 +18,8 @@ import (
 //
 // Refreshing is deliberately not oauth2.ReuseTokenSource: that keeps a rotated refresh token
 // only in memory, and Xero's refresh tokens are single-use, so a crash would lose the only
-// valid one. TokenStore calls Refresh under a row lock and persists the result before use.
+// valid one. The token store (internal/tenant) calls Refresh under a row lock and persists the
+// result before use.
 
 // oauthConfig builds the oauth2 configuration from Config.
 func (c *Client) oauthConfig() *oauth2.Config {
@@ -55,7 +56,7 @@ func (c *Client) AuthCodeURL(state, verifier string) string {
 }
 
 // Exchange trades the authorisation code from the redirect for a token set. The caller
-// lists /connections with StaticToken(tok) and then stores tok with TokenStore.Save.
+// lists /connections with StaticToken(tok) and then stores tok (internal/tenant's TokenStore.Save).
 func (c *Client) Exchange(ctx context.Context, code, verifier string) (*oauth2.Token, error) {
 	if err := c.checkOAuthConfig(); err != nil {
 		return nil, err
@@ -68,8 +69,8 @@ func (c *Client) Exchange(ctx context.Context, code, verifier string) (*oauth2.T
 }
 
 // Refresh presents refreshToken to the token endpoint once and returns the new token set,
-// which carries a new refresh token that replaces the old one. It implements Refresher for
-// TokenStore. invalid_grant becomes *AuthError{Kind: InvalidGrant}; a lost response is a
+// which carries a new refresh token that replaces the old one. It implements the token store's
+// Refresher (internal/tenant). invalid_grant becomes *AuthError{Kind: InvalidGrant}; a lost response is a
 // *TransportError (the old refresh token stays valid for 30 minutes, so retrying it is right).
 func (c *Client) Refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
 	if err := c.checkOAuthConfig(); err != nil {

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/softbooq/xerosync/xero/xerosim"
 )
 
@@ -451,43 +449,6 @@ func TestSimConcurrencyAndBudgets(t *testing.T) {
 	}
 	if s := e.client.Budgets(e.tenant); s.InFlight != 0 {
 		t.Errorf("budgets after: %+v", s)
-	}
-}
-
-// The token store end to end with the simulator's token endpoint: stored token, expiry,
-// refresh under lock, rotation persisted.
-func TestSimTokenStore(t *testing.T) {
-	t.Parallel()
-	e := newSimEnv(t, xerosim.Config{}, nil)
-	s := newStoreSetup(t)
-	st, err := NewTokenStore(TokenStoreConfig{DB: s.db.Pool, Key: s.key, Refresher: e.client, Now: e.sim.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts, err := e.sim.IssueTokens(xerosim.DefaultClient().ID, DefaultScopes, e.tenant)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	tok := &oauth2.Token{AccessToken: ts.AccessToken, RefreshToken: ts.RefreshToken, ExpiresIn: int64(ts.ExpiresIn)}
-	if err := st.Save(ctx, s.tenant, Connection{ID: "7cb59f93-2964-421d-bb5e-a0f7a4572a44", TenantID: e.tenant, TenantName: "Acme Ltd"}, tok); err != nil {
-		t.Fatal(err)
-	}
-	org := e.client.Org(e.tenant, st.Source(s.tenant))
-	if _, err := org.Organisation(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for range 3 {
-		e.sim.Advance(40 * time.Minute)
-		if _, err := org.Organisation(ctx); err != nil {
-			t.Fatalf("after expiry: %v", err)
-		}
-	}
-	if n := e.sim.Calls(http.MethodPost, "/connect/token", http.StatusOK); n != 3 {
-		t.Errorf("%d refreshes", n)
-	}
-	if n := e.sim.Calls(http.MethodGet, "/api.xro/2.0/Organisation", http.StatusUnauthorized); n != 0 {
-		t.Errorf("%d 401s: the store should refresh before expiry", n)
 	}
 }
 

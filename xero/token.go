@@ -2,51 +2,26 @@ package xero
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/softbooq/xerosync/internal/secret"
 )
 
 // redacted is what every secret prints as.
-const redacted = "[redacted]"
+const redacted = secret.Redacted
 
 // Secret holds a token (or any credential) and refuses to show it: every fmt verb, slog,
 // JSON and String print "[redacted]". Only Reveal returns the value, at the one place it goes
-// on the wire. SPEC §5: tokens never appear in logs, errors or status output.
-type Secret struct{ v string }
+// on the wire. SPEC §5: tokens never appear in logs, errors or status output. It is
+// secret.Value, the type config's secrets have too.
+type Secret = secret.Value
 
 // NewSecret wraps s.
-func NewSecret(s string) Secret { return Secret{v: s} }
-
-// Reveal returns the secret value. Call it only to put the value on the wire or to seal it.
-func (s Secret) Reveal() string { return s.v }
-
-// IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.v == "" }
-
-// Equal compares in constant time.
-func (s Secret) Equal(o Secret) bool {
-	return subtle.ConstantTimeCompare([]byte(s.v), []byte(o.v)) == 1
-}
-
-func (Secret) String() string   { return redacted }
-func (Secret) GoString() string { return redacted }
-
-// Format covers every verb, including %#v and %x, which would otherwise bypass String.
-func (Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
-
-// LogValue implements slog.LogValuer.
-func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
-
-// MarshalJSON keeps the secret out of any JSON we might emit (status output, debug dumps).
-func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
-
-// MarshalText covers encoders that prefer TextMarshaler.
-func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+func NewSecret(s string) Secret { return secret.New(s) }
 
 // TokenSet is one OAuth 2.0 token set. Its secrets are Secret values, so printing or logging
 // a TokenSet shows only the expiry and scope.
@@ -67,9 +42,10 @@ func (t TokenSet) String() string {
 	return fmt.Sprintf("TokenSet{access:%s refresh:%s expiry:%s scope:%q}", redacted, redacted, t.Expiry.Format(time.RFC3339), t.Scope)
 }
 
-// tokenSetFrom converts an oauth2 token, computing the expiry from expires_in on our own clock
+// TokenSetFrom converts an oauth2 token, computing the expiry from expires_in on our own clock
 // (oauth2 stamps Expiry with the real time.Now, which a test's scaled clock does not share).
-func tokenSetFrom(tok *oauth2.Token, now time.Time) TokenSet {
+// Whoever stores a token set from Exchange or Refresh uses it (internal/tenant).
+func TokenSetFrom(tok *oauth2.Token, now time.Time) TokenSet {
 	ts := TokenSet{
 		AccessToken:  NewSecret(tok.AccessToken),
 		RefreshToken: NewSecret(tok.RefreshToken),
@@ -120,18 +96,9 @@ func (s StaticTokenSource) RefreshRejected(context.Context, Secret) (Secret, err
 	return Secret{}, &AuthError{Kind: TokenExpired, Detail: "static token rejected as expired"}
 }
 
-// Types that hold secrets in unexported fields (a cached token, the AEAD key schedule, the
-// client secret) would print them through fmt's reflection; these Format methods stop that.
-
-// Format prints only the tenant.
-func (ts *StoredTokenSource) Format(f fmt.State, _ rune) {
-	_, _ = fmt.Fprintf(f, "StoredTokenSource{tenant:%s token:%s}", ts.tenantID, redacted)
-}
-
-// Format prints nothing of the key.
-func (s *TokenStore) Format(f fmt.State, _ rune) {
-	_, _ = io.WriteString(f, "TokenStore{key:"+redacted+"}")
-}
+// Types that hold secrets in unexported fields (the client secret here; a cached token and
+// the AEAD key schedule in internal/tenant) would print them through fmt's reflection; their
+// Format methods stop that.
 
 // Format prints the endpoints but not the client secret.
 func (c *Client) Format(f fmt.State, _ rune) {

@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -21,10 +22,13 @@ import (
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/oauth2"
 
 	"github.com/softbooq/xerosync/cdc"
 	"github.com/softbooq/xerosync/internal/pgtest"
+	"github.com/softbooq/xerosync/internal/tenant"
 	"github.com/softbooq/xerosync/outbox"
+	"github.com/softbooq/xerosync/xero"
 )
 
 func main() {
@@ -39,6 +43,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, "capturebench:", err)
 		os.Exit(1)
 	}
+}
+
+// connectTenant opens the tenant's capture window at the WAL position of now and marks it
+// connected, through the package that owns xerosync.connections.
+func connectTenant(ctx context.Context, conn *pgx.Conn, tenantID string) error {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: conn, Key: key, KeyName: "capturebench's throwaway key"})
+	if err != nil {
+		return err
+	}
+	if err := tenant.OpenWindow(ctx, conn, tenantID); err != nil {
+		return err
+	}
+	org := xero.Connection{ID: "00000000-0000-4000-8000-000000000001", TenantID: "00000000-0000-4000-8000-000000000002", TenantName: "bench"}
+	return store.Save(ctx, tenantID, org, &oauth2.Token{AccessToken: "bench", RefreshToken: "bench", ExpiresIn: 1800})
 }
 
 func run(changes, perTxn, big int) error {
@@ -61,7 +81,9 @@ func run(changes, perTxn, big int) error {
 	if err := conn.QueryRow(ctx, "INSERT INTO core.tenants (name) VALUES ('bench') RETURNING id::text").Scan(&tenant); err != nil {
 		return err
 	}
-	if _, err := conn.Exec(ctx, "INSERT INTO xerosync.connections (tenant_id, state, queue_from_lsn) VALUES ($1, 'connected', pg_current_wal_lsn())", tenant); err != nil {
+	// Connected as `xerosync connect` leaves a tenant (internal/tenant writes
+	// xerosync.connections), with a made-up token set: capture never calls Xero.
+	if err := connectTenant(ctx, conn, tenant); err != nil {
 		return err
 	}
 	// Our slot and publication exactly as the daemon makes them, and a second slot for

@@ -1,4 +1,4 @@
-package xero
+package tenant
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/softbooq/xerosync/xero"
 )
 
 // storeWithKey is a store over the same database under another key, named as the daemon
@@ -46,9 +48,9 @@ func TestTokenKeyWrongWhileRunning(t *testing.T) {
 	ctx := context.Background()
 	wrong := s.storeWithKey(t, newKey(), "token.key_file /etc/xerosync/new-key")
 	_, err := wrong.Source(s.tenant).AccessToken(ctx)
-	var auth *AuthError
-	if Classify(err) != ClassAuth || !errors.As(err, &auth) || auth.Kind != TokenKey || !errors.Is(err, ErrTokenKey) {
-		t.Fatalf("AccessToken with another key = %v (class %s), want an auth error of kind TokenKey", err, Classify(err))
+	var auth *xero.AuthError
+	if xero.Classify(err) != xero.ClassAuth || !errors.As(err, &auth) || auth.Kind != xero.TokenKey || !errors.Is(err, ErrTokenKey) {
+		t.Fatalf("AccessToken with another key = %v (class %s), want an auth error of kind TokenKey", err, xero.Classify(err))
 	}
 	sc, _ := s.store.Get(ctx, s.tenant)
 	if sc.State != StateAuthFailed || !strings.Contains(sc.LastError, "token.key_file /etc/xerosync/new-key") {
@@ -69,7 +71,7 @@ func TestTokenKeyVerify(t *testing.T) {
 	// Other's token set is sealed under key2, Acme's under s.key.
 	key2 := newKey()
 	st2 := s.storeWithKey(t, key2, "token.key_file /keys/two")
-	conn := Connection{ID: "0d4e3a0c-8f0e-4d55-9a3c-2d6f1e0b9c47", TenantID: other, TenantName: "Other Ltd"}
+	conn := xero.Connection{ID: "0d4e3a0c-8f0e-4d55-9a3c-2d6f1e0b9c47", TenantID: other, TenantName: "Other Ltd"}
 	if err := st2.Save(ctx, other, conn, s.idp.issue()); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package xero
+package tenant
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/softbooq/xerosync/internal/pgtest"
+	"github.com/softbooq/xerosync/xero"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -150,7 +151,7 @@ type storeSetup struct {
 	db     *pgtest.DB
 	clock  *fakeClock
 	idp    *fakeIdentity
-	client *Client
+	client *xero.Client
 	key    []byte
 	store  *TokenStore
 	tenant string
@@ -163,7 +164,7 @@ func newStoreSetup(t *testing.T) *storeSetup {
 	srv := httptest.NewServer(s.idp)
 	t.Cleanup(srv.Close)
 	var err error
-	s.client, err = New(Config{IdentityURL: srv.URL, ClientID: "client-id", ClientSecret: "client-secret", Now: s.clock.Now, HTTPClient: srv.Client()})
+	s.client, err = xero.New(xero.Config{IdentityURL: srv.URL, ClientID: "client-id", ClientSecret: "client-secret", Now: s.clock.Now, HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +192,7 @@ func (s *storeSetup) addTenant(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	// One Xero organisation per tenant: a unique index enforces it.
-	conn := Connection{ID: "7cb59f93-2964-421d-bb5e-a0f7a4572a44", TenantID: id, TenantName: name + " Ltd"}
+	conn := xero.Connection{ID: "7cb59f93-2964-421d-bb5e-a0f7a4572a44", TenantID: id, TenantName: name + " Ltd"}
 	if err := s.store.Save(context.Background(), id, conn, s.idp.issue()); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +200,7 @@ func (s *storeSetup) addTenant(t *testing.T, name string) string {
 }
 
 // stored opens the token set currently in the row.
-func (s *storeSetup) stored(t *testing.T, tenant string) TokenSet {
+func (s *storeSetup) stored(t *testing.T, tenant string) xero.TokenSet {
 	t.Helper()
 	var sealed []byte
 	if err := s.db.Pool.QueryRow(context.Background(), "SELECT token_sealed FROM xerosync.connections WHERE tenant_id = $1", tenant).Scan(&sealed); err != nil {
@@ -282,7 +283,7 @@ func TestTokenStoreRefreshesNearExpiryAndPersistsFirst(t *testing.T) {
 	ctx := context.Background()
 	src := s.store.Source(s.tenant)
 	s.clock.Advance(29*time.Minute + 30*time.Second) // less than the 60 s margin left
-	var storedAtReturn TokenSet
+	var storedAtReturn xero.TokenSet
 	s.store.afterCommit = func() { storedAtReturn = s.stored(t, s.tenant) }
 	tok, err := src.AccessToken(ctx)
 	if err != nil {
@@ -321,8 +322,8 @@ func TestTokenStoreRefreshResponseLost(t *testing.T) {
 	s.idp.loseNext = 1
 	s.clock.Advance(31 * time.Minute)
 	_, err := s.store.Source(s.tenant).AccessToken(ctx)
-	if err == nil || Classify(err) != ClassTransient {
-		t.Fatalf("lost response: err = %v, class %v", err, Classify(err))
+	if err == nil || xero.Classify(err) != xero.ClassTransient {
+		t.Fatalf("lost response: err = %v, class %v", err, xero.Classify(err))
 	}
 	if strings.Contains(err.Error(), "rt-1") {
 		t.Fatal("error mentions the refresh token")
@@ -351,13 +352,13 @@ func TestTokenStoreResponseLostBeyondGrace(t *testing.T) {
 	ctx := context.Background()
 	s.idp.loseNext = 1
 	s.clock.Advance(31 * time.Minute)
-	if _, err := s.store.Source(s.tenant).AccessToken(ctx); Classify(err) != ClassTransient {
+	if _, err := s.store.Source(s.tenant).AccessToken(ctx); xero.Classify(err) != xero.ClassTransient {
 		t.Fatalf("err = %v", err)
 	}
 	s.clock.Advance(31 * time.Minute)
 	_, err := s.store.Source(s.tenant).AccessToken(ctx)
-	var auth *AuthError
-	if !errors.As(err, &auth) || auth.Kind != InvalidGrant {
+	var auth *xero.AuthError
+	if !errors.As(err, &auth) || auth.Kind != xero.InvalidGrant {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -477,8 +478,8 @@ func TestTokenStoreInvalidGrantMarksAuthFailed(t *testing.T) {
 	s.idp.mu.Unlock()
 	s.clock.Advance(31 * time.Minute)
 	_, err := s.store.Source(s.tenant).AccessToken(ctx)
-	var auth *AuthError
-	if !errors.As(err, &auth) || auth.Kind != InvalidGrant || Classify(err) != ClassAuth {
+	var auth *xero.AuthError
+	if !errors.As(err, &auth) || auth.Kind != xero.InvalidGrant || xero.Classify(err) != xero.ClassAuth {
 		t.Fatalf("err = %v", err)
 	}
 	sc, _ := s.store.Get(ctx, s.tenant)
@@ -487,14 +488,14 @@ func TestTokenStoreInvalidGrantMarksAuthFailed(t *testing.T) {
 	}
 	// Later calls do not hammer Xero with a dead token.
 	_, err = s.store.Source(s.tenant).AccessToken(ctx)
-	if !errors.As(err, &auth) || auth.Kind != NotConnected {
+	if !errors.As(err, &auth) || auth.Kind != xero.NotConnected {
 		t.Fatalf("second call: %v", err)
 	}
 	if n := len(s.idp.presented()); n != 1 {
 		t.Fatalf("%d refreshes", n)
 	}
 	// connect again revives it.
-	if err := s.store.Save(ctx, s.tenant, Connection{ID: "7cb59f93-2964-421d-bb5e-a0f7a4572a44", TenantID: "x"}, s.idp.issue()); err != nil {
+	if err := s.store.Save(ctx, s.tenant, xero.Connection{ID: "7cb59f93-2964-421d-bb5e-a0f7a4572a44", TenantID: "x"}, s.idp.issue()); err != nil {
 		t.Fatal(err)
 	}
 	if sc, _ := s.store.Get(ctx, s.tenant); sc.State != StateConnected || sc.LastError != "" {
@@ -576,8 +577,8 @@ func TestTokenStoreDisconnect(t *testing.T) {
 	if sc.State != StateDisconnected || s.hasToken(t, s.tenant) {
 		t.Fatalf("after disconnect: %+v", sc)
 	}
-	var auth *AuthError
-	if _, err := s.store.Source(s.tenant).AccessToken(ctx); !errors.As(err, &auth) || auth.Kind != NotConnected {
+	var auth *xero.AuthError
+	if _, err := s.store.Source(s.tenant).AccessToken(ctx); !errors.As(err, &auth) || auth.Kind != xero.NotConnected {
 		t.Fatalf("AccessToken after disconnect: %v", err)
 	}
 	// A failing revoke leaves the connection untouched.
@@ -598,7 +599,7 @@ func TestSealRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := TokenSet{AccessToken: NewSecret("a"), RefreshToken: NewSecret("r"), Expiry: time.Unix(1e9, 0).UTC(), Scope: "s"}
+	in := xero.TokenSet{AccessToken: xero.NewSecret("a"), RefreshToken: xero.NewSecret("r"), Expiry: time.Unix(1e9, 0).UTC(), Scope: "s"}
 	a, _ := st.seal("t1", in)
 	b, _ := st.seal("t1", in)
 	if string(a) == string(b) {
@@ -611,5 +612,32 @@ func TestSealRoundTrip(t *testing.T) {
 	a[len(a)-1] ^= 1
 	if _, err := st.open("t1", a); !errors.Is(err, ErrTokenKey) {
 		t.Fatal("tampered token opened")
+	}
+}
+
+// OpenWindow then Save is how a tenant becomes connected (Link, and capturebench without
+// Xero): the row is connected, its window open from the WAL position of the connect.
+func TestOpenWindowThenSave(t *testing.T) {
+	t.Parallel()
+	s := newStoreSetup(t)
+	ctx := context.Background()
+	var id string
+	if err := s.db.Pool.QueryRow(ctx, "INSERT INTO core.tenants (name) VALUES ('Beta') RETURNING id::text").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if err := OpenWindow(ctx, s.db.Pool, id); err != nil {
+		t.Fatal(err)
+	}
+	conn := xero.Connection{ID: "00000000-0000-4000-8000-000000000001", TenantID: "00000000-0000-4000-8000-000000000002", TenantName: "Beta Ltd"}
+	if err := s.store.Save(ctx, id, conn, s.idp.issue()); err != nil {
+		t.Fatal(err)
+	}
+	var state string
+	var open bool
+	if err := s.db.Pool.QueryRow(ctx, "SELECT state, queue_from_lsn IS NOT NULL AND queue_until_lsn IS NULL FROM xerosync.connections WHERE tenant_id = $1", id).Scan(&state, &open); err != nil {
+		t.Fatal(err)
+	}
+	if state != "connected" || !open {
+		t.Fatalf("state %s, window open %v", state, open)
 	}
 }

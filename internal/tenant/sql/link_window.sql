@@ -1,4 +1,4 @@
--- `connect`, just before the token set is saved: open the tenant's capture window. Capture
+-- Link, just before the token set is saved: open the tenant's capture window. Capture
 -- queues a tenant's changes committed in [queue_from_lsn, queue_until_lsn).
 --   * A new or disconnected tenant starts at the WAL position of now: what happened before is
 --     history, which `backfill` covers. Until Save flips the state, a disconnected row with

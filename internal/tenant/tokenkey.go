@@ -1,4 +1,4 @@
-package xero
+package tenant
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/softbooq/xerosync/xero"
 )
 
 // The token key (token.key_file) is configuration: a daemon restarted with another key cannot
@@ -45,8 +47,8 @@ func (s *TokenStore) keyMessage(tenantID string) string {
 
 // keyError is the error of a token set that does not open: an auth problem (Classify says
 // ClassAuth, so the tenant's rows wait instead of retrying for ever) that wraps ErrTokenKey.
-func (s *TokenStore) keyError(tenantID string, err error) *AuthError {
-	return &AuthError{Kind: TokenKey, Detail: s.keyMessage(tenantID), Err: err}
+func (s *TokenStore) keyError(tenantID string, err error) *xero.AuthError {
+	return &xero.AuthError{Kind: xero.TokenKey, Detail: s.keyMessage(tenantID), Err: err}
 }
 
 // KeyError: the key opens none of the stored token sets, so it is not the key they were

@@ -1,4 +1,4 @@
-package xero
+package tenant
 
 import (
 	"cmp"
@@ -10,14 +10,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/oauth2"
+
+	"github.com/softbooq/xerosync/xero"
 )
 
 // The token store keeps each tenant's Xero token set in xerosync.connections, sealed with
@@ -174,13 +178,13 @@ var ErrNoConnection = errors.New("xero: tenant has no Xero connection")
 
 // Save stores the token set of a new authorisation for tenantID (a Softbooq tenant id) and the
 // organisation chosen from /connections, and marks the connection connected.
-func (s *TokenStore) Save(ctx context.Context, tenantID string, conn Connection, tok *oauth2.Token) error {
+func (s *TokenStore) Save(ctx context.Context, tenantID string, conn xero.Connection, tok *oauth2.Token) error {
 	if tok == nil || tok.RefreshToken == "" {
-		return fmt.Errorf("save token for tenant %s: no refresh token (was offline_access requested?): %w", tenantID, ErrInvalidRequest)
+		return fmt.Errorf("save token for tenant %s: no refresh token (was offline_access requested?): %w", tenantID, xero.ErrInvalidRequest)
 	}
 	tenantID = canonicalID(tenantID)
 	now := s.now()
-	set := tokenSetFrom(tok, now)
+	set := xero.TokenSetFrom(tok, now)
 	sealed, err := s.seal(tenantID, set)
 	if err != nil {
 		return err
@@ -228,7 +232,7 @@ func (s *TokenStore) Disconnect(ctx context.Context, tenantID string, revoke fun
 			return fmt.Errorf("disconnect tenant %s: %w", tenantID, s.keyError(tenantID, err))
 		}
 		if err := revoke(ctx, set.RefreshToken.Reveal()); err != nil {
-			var auth *AuthError
+			var auth *xero.AuthError
 			// 400 invalid_grant/invalid token: already dead at Xero, which is the goal.
 			if !errors.As(err, &auth) {
 				return fmt.Errorf("disconnect tenant %s: revoke: %w", tenantID, err)
@@ -277,9 +281,25 @@ func (s *TokenStore) RefreshIdle(ctx context.Context, olderThan time.Duration) (
 	return n, errors.Join(errs...)
 }
 
-// Source returns the TokenSource of tenantID (a Softbooq tenant id) for Client.Org.
-func (s *TokenStore) Source(tenantID string) *StoredTokenSource {
+// Source returns the TokenSource of tenantID (a Softbooq tenant id) for Client.Org. It
+// returns the interface, not *StoredTokenSource, so that the dispatcher's small Tokens
+// interface (declared in outbox, which does not import this package) is met as is.
+func (s *TokenStore) Source(tenantID string) xero.TokenSource { return s.source(tenantID) }
+
+func (s *TokenStore) source(tenantID string) *StoredTokenSource {
 	return &StoredTokenSource{store: s, tenantID: canonicalID(tenantID)}
+}
+
+// MarkAuthFailed marks tenantID's connection auth_failed with reason as last_error, unless it
+// is no longer the connected one (a reconnect or disconnect meanwhile wins). The dispatcher
+// calls it when Xero refuses a tenant's token: an auth failure is a connection state, not a
+// row failure (SPEC §3), and only `xerosync connect` (or a key fix) revives it. reason is
+// stored as given: the caller bounds it.
+func (s *TokenStore) MarkAuthFailed(ctx context.Context, tenantID, reason string) error {
+	if _, err := s.db.Exec(ctx, markAuthFailedSQL, canonicalID(tenantID), reason, s.now()); err != nil {
+		return fmt.Errorf("mark tenant %s auth_failed: %w", tenantID, err)
+	}
+	return nil
 }
 
 // StoredTokenSource is one tenant's TokenSource backed by the store. It caches the current
@@ -290,12 +310,12 @@ type StoredTokenSource struct {
 	tenantID string
 
 	mu     sync.Mutex
-	cached Secret
+	cached xero.Secret
 	expiry time.Time
 }
 
 // AccessToken implements TokenSource.
-func (ts *StoredTokenSource) AccessToken(ctx context.Context) (Secret, error) {
+func (ts *StoredTokenSource) AccessToken(ctx context.Context) (xero.Secret, error) {
 	ts.mu.Lock()
 	if !ts.cached.IsZero() && ts.expiry.Sub(ts.store.now()) > ts.store.margin {
 		tok := ts.cached
@@ -307,19 +327,19 @@ func (ts *StoredTokenSource) AccessToken(ctx context.Context) (Secret, error) {
 }
 
 // RefreshRejected implements TokenSource.
-func (ts *StoredTokenSource) RefreshRejected(ctx context.Context, rejected Secret) (Secret, error) {
+func (ts *StoredTokenSource) RefreshRejected(ctx context.Context, rejected xero.Secret) (xero.Secret, error) {
 	ts.mu.Lock()
 	if ts.cached.Equal(rejected) {
-		ts.cached = Secret{}
+		ts.cached = xero.Secret{}
 	}
 	ts.mu.Unlock()
 	return ts.fetch(ctx, refreshRequest{rejected: rejected})
 }
 
-func (ts *StoredTokenSource) fetch(ctx context.Context, req refreshRequest) (Secret, error) {
+func (ts *StoredTokenSource) fetch(ctx context.Context, req refreshRequest) (xero.Secret, error) {
 	set, _, err := ts.store.refresh(ctx, ts.tenantID, req)
 	if err != nil {
-		return Secret{}, err
+		return xero.Secret{}, err
 	}
 	ts.mu.Lock()
 	ts.cached, ts.expiry = set.AccessToken, set.Expiry
@@ -329,8 +349,8 @@ func (ts *StoredTokenSource) fetch(ctx context.Context, req refreshRequest) (Sec
 
 // refreshRequest says why we look at the row.
 type refreshRequest struct {
-	rejected   Secret    // Xero rejected this access token: refresh unless the row already moved on
-	idleBefore time.Time // RefreshIdle: refresh if the refresh token was obtained before this
+	rejected   xero.Secret // Xero rejected this access token: refresh unless the row already moved on
+	idleBefore time.Time   // RefreshIdle: refresh if the refresh token was obtained before this
 }
 
 // lockedRow is what the refresh lock reads of a connection row.
@@ -357,17 +377,17 @@ func (s *TokenStore) lockRow(ctx context.Context, tenantID string) (pgx.Tx, lock
 
 // refresh is the refresh protocol described at the top of this file: it returns the usable
 // token set of tenantID, refreshed first if req calls for it, and reports whether it refreshed.
-func (s *TokenStore) refresh(ctx context.Context, tenantID string, req refreshRequest) (set TokenSet, refreshed bool, err error) {
+func (s *TokenStore) refresh(ctx context.Context, tenantID string, req refreshRequest) (set xero.TokenSet, refreshed bool, err error) {
 	tx, row, err := s.lockRow(ctx, tenantID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return TokenSet{}, false, &AuthError{Kind: NotConnected, Detail: "tenant " + tenantID + " has no Xero connection"}
+		return xero.TokenSet{}, false, &xero.AuthError{Kind: xero.NotConnected, Detail: "tenant " + tenantID + " has no Xero connection"}
 	}
 	if err != nil {
-		return TokenSet{}, false, fmt.Errorf("token of tenant %s: %w", tenantID, err)
+		return xero.TokenSet{}, false, fmt.Errorf("token of tenant %s: %w", tenantID, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if row.state != StateConnected || row.sealed == nil {
-		return TokenSet{}, false, &AuthError{Kind: NotConnected, Detail: "tenant " + tenantID + " connection is " + string(row.state)}
+		return xero.TokenSet{}, false, &xero.AuthError{Kind: xero.NotConnected, Detail: "tenant " + tenantID + " connection is " + string(row.state)}
 	}
 	now := s.now()
 	cur, err := s.open(tenantID, row.sealed)
@@ -377,13 +397,13 @@ func (s *TokenStore) refresh(ctx context.Context, tenantID string, req refreshRe
 		// the message names the key setting and file to fix.
 		kerr := s.keyError(tenantID, err)
 		if _, uerr := tx.Exec(ctx, markAuthFailedSQL, tenantID, clean(kerr.Detail, 500), now); uerr != nil {
-			return TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: %w (after %w)", tenantID, uerr, kerr)
+			return xero.TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: %w (after %w)", tenantID, uerr, kerr)
 		}
 		if cerr := tx.Commit(ctx); cerr != nil {
-			return TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: commit: %w (after %w)", tenantID, cerr, kerr)
+			return xero.TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: commit: %w (after %w)", tenantID, cerr, kerr)
 		}
 		s.log.LogAttrs(ctx, slog.LevelError, "xero tokens do not open with the token key", slog.String("tenant_id", tenantID), slog.String("key", s.keyName))
-		return TokenSet{}, false, kerr
+		return xero.TokenSet{}, false, kerr
 	}
 	fresh := cur.Expiry.Sub(now) > s.margin
 	need := !fresh
@@ -399,49 +419,49 @@ func (s *TokenStore) refresh(ctx context.Context, tenantID string, req refreshRe
 		return cur, false, tx.Commit(ctx)
 	}
 	if s.refresher == nil {
-		return TokenSet{}, false, fmt.Errorf("token of tenant %s: expired and no Refresher configured: %w", tenantID, ErrInvalidRequest)
+		return xero.TokenSet{}, false, fmt.Errorf("token of tenant %s: expired and no Refresher configured: %w", tenantID, xero.ErrInvalidRequest)
 	}
 
 	rctx, cancel := context.WithTimeout(ctx, s.timeout)
 	tok, err := s.refresher.Refresh(rctx, cur.RefreshToken.Reveal())
 	cancel()
 	if err != nil {
-		var auth *AuthError
-		if errors.As(err, &auth) && auth.Kind == InvalidGrant {
+		var auth *xero.AuthError
+		if errors.As(err, &auth) && auth.Kind == xero.InvalidGrant {
 			msg := "refresh token rejected (invalid_grant): " + auth.Detail + "; run xerosync connect again"
 			if _, uerr := tx.Exec(ctx, markAuthFailedSQL, tenantID, clean(msg, 500), now); uerr != nil {
-				return TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: %w (after %w)", tenantID, uerr, err)
+				return xero.TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: %w (after %w)", tenantID, uerr, err)
 			}
 			if cerr := tx.Commit(ctx); cerr != nil {
-				return TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: commit: %w (after %w)", tenantID, cerr, err)
+				return xero.TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: commit: %w (after %w)", tenantID, cerr, err)
 			}
 			s.log.LogAttrs(ctx, slog.LevelWarn, "xero connection auth failed", slog.String("tenant_id", tenantID), slog.String("reason", auth.Detail))
-			return TokenSet{}, false, fmt.Errorf("token of tenant %s: %w", tenantID, err)
+			return xero.TokenSet{}, false, fmt.Errorf("token of tenant %s: %w", tenantID, err)
 		}
 		// Lost response, timeout, 5xx: nothing stored, the same refresh token is presented
 		// next time, within Xero's 30-minute grace.
-		return TokenSet{}, false, fmt.Errorf("token of tenant %s: refresh: %w", tenantID, err)
+		return xero.TokenSet{}, false, fmt.Errorf("token of tenant %s: refresh: %w", tenantID, err)
 	}
 	if s.afterRefresh != nil {
 		if err := s.afterRefresh(); err != nil {
-			return TokenSet{}, false, err
+			return xero.TokenSet{}, false, err
 		}
 	}
-	next := tokenSetFrom(tok, now)
+	next := xero.TokenSetFrom(tok, now)
 	if next.RefreshToken.IsZero() {
 		next.RefreshToken = cur.RefreshToken // oauth2 does this too; Xero always rotates
 	}
 	newSealed, err := s.seal(tenantID, next)
 	if err != nil {
-		return TokenSet{}, false, err
+		return xero.TokenSet{}, false, err
 	}
 	if _, err := tx.Exec(ctx, storeRefreshedSQL, tenantID, newSealed, now, next.Expiry); err != nil {
-		return TokenSet{}, false, fmt.Errorf("token of tenant %s: store refreshed token: %w", tenantID, err)
+		return xero.TokenSet{}, false, fmt.Errorf("token of tenant %s: store refreshed token: %w", tenantID, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		// Possibly not durable: do not use the new token. If the commit did not happen, the
 		// old refresh token is still stored and within grace; if it did, the next read sees it.
-		return TokenSet{}, false, fmt.Errorf("token of tenant %s: commit refreshed token: %w", tenantID, err)
+		return xero.TokenSet{}, false, fmt.Errorf("token of tenant %s: commit refreshed token: %w", tenantID, err)
 	}
 	if s.afterCommit != nil {
 		s.afterCommit()
@@ -468,7 +488,7 @@ func additionalData(tenantID string) []byte {
 	return []byte("xerosync.connections.token_sealed:v1:" + tenantID)
 }
 
-func (s *TokenStore) seal(tenantID string, t TokenSet) ([]byte, error) {
+func (s *TokenStore) seal(tenantID string, t xero.TokenSet) ([]byte, error) {
 	plain, err := json.Marshal(sealedToken{
 		AccessToken: t.AccessToken.Reveal(), RefreshToken: t.RefreshToken.Reveal(),
 		TokenType: t.TokenType, Expiry: t.Expiry, Scope: t.Scope,
@@ -489,25 +509,63 @@ func (s *TokenStore) seal(tenantID string, t TokenSet) ([]byte, error) {
 // wrong key (token.key_file changed) or a tampered or moved row, which cannot be told apart.
 var ErrTokenKey = errors.New("sealed token does not open (wrong token key, or row tampered with or copied from another tenant)")
 
-func (s *TokenStore) open(tenantID string, sealed []byte) (TokenSet, error) {
+func (s *TokenStore) open(tenantID string, sealed []byte) (xero.TokenSet, error) {
 	ns := s.aead.NonceSize()
 	if len(sealed) < 1+ns+s.aead.Overhead() || sealed[0] != sealVersion {
-		return TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, ErrTokenKey)
+		return xero.TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, ErrTokenKey)
 	}
 	plain, err := s.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], additionalData(tenantID))
 	if err != nil {
-		return TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, ErrTokenKey)
+		return xero.TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, ErrTokenKey)
 	}
 	defer clear(plain)
 	var st sealedToken
 	if err := json.Unmarshal(plain, &st); err != nil {
-		return TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, ErrTokenKey)
+		return xero.TokenSet{}, fmt.Errorf("token of tenant %s: %w", tenantID, ErrTokenKey)
 	}
-	return TokenSet{
-		AccessToken: NewSecret(st.AccessToken), RefreshToken: NewSecret(st.RefreshToken),
+	return xero.TokenSet{
+		AccessToken: xero.NewSecret(st.AccessToken), RefreshToken: xero.NewSecret(st.RefreshToken),
 		TokenType: st.TokenType, Expiry: st.Expiry, Scope: st.Scope,
 	}, nil
 }
 
 // canonicalID lower-cases a UUID so the additional data matches Postgres's text form.
 func canonicalID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
+
+// clean makes text safe for last_error (one line in status output): valid UTF-8, no control
+// characters, at most n bytes. The same rule as xero's for server text, kept here because a
+// token store message is ours to bound.
+func clean(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		cut := n
+		for cut > 0 && s[cut]&0xC0 == 0x80 {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+// redacted is what every secret prints as (as xero.Secret does).
+const redacted = "[redacted]"
+
+// The store types hold secrets in unexported fields (a cached access token, the AEAD key
+// schedule) that fmt's reflection would print; these Format methods stop that.
+
+// Format prints only the tenant.
+func (ts *StoredTokenSource) Format(f fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(f, "StoredTokenSource{tenant:%s token:%s}", ts.tenantID, redacted)
+}
+
+// Format prints nothing of the key.
+func (s *TokenStore) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, "TokenStore{key:"+redacted+"}")
+}

@@ -1,5 +1,0 @@
--- An auth failure is a connection state, not a row failure (SPEC §3). Only a connection that
--- is still the connected one is marked: a reconnect meanwhile wins.
-UPDATE xerosync.connections
-   SET state = 'auth_failed', last_error = $2, updated_at = $3
- WHERE tenant_id = $1 AND state = 'connected'
