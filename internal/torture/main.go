@@ -224,7 +224,6 @@ quiesce:
 type failover struct {
 	syncWait     time.Duration // from the daemons' start until the standby held the slot, synced
 	promotedAt   time.Time
-	firstCapture time.Duration // from the promotion to the first outbox row written on the new primary
 }
 
 // waitSynced waits until the daemons' slot is synchronised to the standby: what an operator
