@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -226,12 +227,13 @@ func TestPollInterval(t *testing.T) {
 		}
 
 		rec := &recorder{}
-		var workErr error
+		var workErr atomic.Pointer[error]
 		e, err := leader.New(leader.Config{
 			ConnConfig: cfg, Key: db.Name, OnChange: rec.add, // Poll: the default, 1s
 			Lead: func(ctx context.Context) error {
 				<-ctx.Done()
-				workErr = context.Cause(ctx)
+				err := context.Cause(ctx)
+				workErr.Store(&err)
 				return nil
 			},
 		})
@@ -267,8 +269,12 @@ func TestPollInterval(t *testing.T) {
 		if s := e.Snapshot(); !errors.Is(s.Err, leader.ErrLost) {
 			t.Fatalf("lost with %v, want ErrLost", s.Err)
 		}
-		if workErr == nil {
-			t.Fatal("the leader's work was not cancelled when its connection was lost")
+		var cause error
+		if p := workErr.Load(); p != nil {
+			cause = *p
+		}
+		if !errors.Is(cause, leader.ErrLost) {
+			t.Fatalf("the leader's work ended with %v, want it cancelled because its connection was lost", cause)
 		}
 		time.Sleep(time.Second)
 		rec.want(t, start, []leader.State{leader.Standby, leader.Leading, leader.Lost, leader.Standby},
