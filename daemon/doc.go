@@ -13,7 +13,7 @@
 //     HTTP server (/healthz, /status, /metrics), the leadership loop and, while this process
 //     leads, capture; a clean stop (ctx cancelled, SIGTERM) returns exit code 0.
 //   - At most one daemon per slot does work. Leadership is a session advisory lock held on a
-//     dedicated connection (LESSONS 9); a standby polls for it every second. Capture runs only
+//     dedicated connection (LESSONS 9, internal/leader); a standby polls for it every second. Capture runs only
 //     while that connection is alive: when it drops, capture is cancelled at once and the
 //     daemon goes back to standby. The slot itself is the second fence: PostgreSQL lets only
 //     one process consume it.

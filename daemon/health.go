@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/softbooq/xerosync/internal/leader"
 )
 
 // Health is the body of GET /healthz (SPEC §4).
@@ -58,7 +60,10 @@ func (r *runner) health(ctx context.Context) Health {
 // an alert on the metric fires exactly when /healthz says so.
 func (r *runner) healthOf(st *Status, err error) Health {
 	h := Health{Role: "standby", Checks: map[string]Check{}, Tenants: []HealthTenant{}}
-	capture := r.capture.Load() // nil unless this daemon leads
+	lead := r.leadership()
+	// Set only while the elector is Leading (it runs lead only then), so a capture means
+	// this daemon leads and does the leader's work.
+	capture := r.capture.Load()
 	if capture != nil {
 		h.Role = "leader"
 	}
@@ -71,8 +76,8 @@ func (r *runner) healthOf(st *Status, err error) Health {
 			h.Tenants = append(h.Tenants, t.HealthTenant)
 		}
 	}
-	if msg := r.lockErr.Load(); msg != nil {
-		h.Checks["leadership"] = fail("%s", *msg)
+	if lead.State == leader.Lost {
+		h.Checks["leadership"] = fail("%s", lead.Err)
 	} else {
 		h.Checks["leadership"] = Check{State: CheckOK}
 	}
@@ -92,7 +97,7 @@ func (r *runner) healthOf(st *Status, err error) Health {
 		default:
 			h.Checks["replication"] = fail("replication stream not started yet")
 		}
-		h.Checks["heartbeat"] = heartbeatCheck(time.Now(), time.Unix(0, r.leaderSince.Load()), cs.LastHeartbeat)
+		h.Checks["heartbeat"] = heartbeatCheck(time.Now(), lead.Since, cs.LastHeartbeat)
 		switch {
 		case st == nil:
 			h.Checks["slot"] = fail("unknown: the database cannot be read")

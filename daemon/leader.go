@@ -8,107 +8,44 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/lmittmann/tint"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/softbooq/xerosync/cdc"
 	"github.com/softbooq/xerosync/config"
+	"github.com/softbooq/xerosync/internal/leader"
 	"github.com/softbooq/xerosync/internal/tenant"
 	"github.com/softbooq/xerosync/outbox"
 	"github.com/softbooq/xerosync/xero"
 )
 
-// errLockLost means the connection holding the leadership lock stopped answering: PostgreSQL
-// frees the lock when it notices the session is gone, so another daemon may lead already.
-var errLockLost = errors.New("leadership lock connection lost")
+// needsAdmin reports whether a leadership session's error needs an administrator: a
+// cdc.SetupError or a configuration error (a token key that opens nothing). The daemon then
+// stops, since another daemon taking over would hit it too; every other error is retried.
+func needsAdmin(err error) bool {
+	var setup *cdc.SetupError
+	var cfgErrs *config.Errors
+	return errors.As(err, &setup) || errors.As(err, &cfgErrs)
+}
 
-// lead runs leadership sessions until ctx ends. Only a cdc.SetupError or a configuration
-// error (a token key that opens nothing) ends it early: that needs an administrator, and
-// another daemon taking over would hit it too.
-func (r *runner) lead(ctx context.Context) error {
-	for {
-		err := r.lockSession(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		var setup *cdc.SetupError
-		var cfgErrs *config.Errors
-		if errors.As(err, &setup) || errors.As(err, &cfgErrs) { // a token key that opens nothing
-			return err
-		}
-		if err == nil { // only ctx ends a session cleanly; say so if that ever changes
-			err = errors.New("leadership session ended")
-		}
-		msg := err.Error()
-		r.lockErr.Store(&msg)
-		r.log.Warn("leadership connection lost, retrying", tint.Err(err), "in", lockPoll)
+// leadershipChanged logs the elector's moves and tells systemd; the leader's own status is
+// set by lead, once capture is built.
+func (r *runner) leadershipChanged(s leader.Snapshot) {
+	switch s.State {
+	case leader.Standby:
+		r.log.Info("standby: another xerosync leads this slot; waiting to take over", "slot", r.cfg.Database.Slot)
+		r.status("standby: another xerosync leads slot " + r.cfg.Database.Slot)
+	case leader.Lost:
+		msg := s.Err.Error()
+		r.log.Warn("leadership connection lost, retrying", tint.Err(s.Err), "in", lockPoll)
 		r.status("standby: leadership connection lost: " + oneLine(msg))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(lockPoll):
-		}
 	}
 }
 
-// lockSession is the life of one leadership connection: a direct session (never through a
-// transaction pooler, which would hand the lock to whoever shares the backend), polling for
-// the lock as standby, then holding it while leading. Closing the connection releases it.
-func (r *runner) lockSession(ctx context.Context) error {
-	r.stepped()
-	pcfg, err := connConfig(r.cfg, "xerosync leader")
-	if err != nil {
-		return err
-	}
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	conn, err := pgx.ConnectConfig(cctx, pcfg)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("leadership connection to %s: %w", r.cfg.Database.RedactedURL(), err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	r.lockErr.Store(nil)
-
-	t := time.NewTicker(lockPoll)
-	defer t.Stop()
-	announced := false
-	for {
-		r.stepped()
-		got, err := r.tryLock(ctx, conn)
-		if err != nil {
-			return err
-		}
-		if got {
-			return r.holdLead(ctx, conn)
-		}
-		if !announced {
-			r.log.Info("standby: another xerosync leads this slot; waiting to take over", "slot", r.cfg.Database.Slot)
-			r.status("standby: another xerosync leads slot " + r.cfg.Database.Slot)
-			announced = true
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
-}
-
-func (r *runner) tryLock(ctx context.Context, conn *pgx.Conn) (bool, error) {
-	qctx, cancel := context.WithTimeout(ctx, lockQueryTimeout)
-	defer cancel()
-	var got bool
-	if err := conn.QueryRow(qctx, leaderTryLockSQL, r.cfg.Database.Slot).Scan(&got); err != nil {
-		return false, fmt.Errorf("poll leadership lock: %w", err)
-	}
-	return got, nil
-}
-
-// holdLead does the leader's work while the lock connection lives. Capture and the lock
-// watcher share an errgroup: whichever ends first cancels the other, so capture never
-// outlives the lock by more than a poll and a query timeout.
-func (r *runner) holdLead(ctx context.Context, conn *pgx.Conn) error {
+// lead is the leader's work, run by the elector while this daemon holds the leadership lock:
+// ctx is cancelled when the lock's connection is lost, so capture never outlives the lock by
+// more than a poll and a query timeout (leader.Config.Lead).
+func (r *runner) lead(ctx context.Context) error {
 	capture, err := cdc.New(cdc.Config{
 		DB:                r.pool,
 		ConnString:        r.cfg.Database.URL.Reveal(),
@@ -122,7 +59,6 @@ func (r *runner) holdLead(ctx context.Context, conn *pgx.Conn) error {
 	if err != nil {
 		return fmt.Errorf("capture: %w", err)
 	}
-	r.leaderSince.Store(time.Now().UnixNano())
 	r.capture.Store(capture) // set while this daemon leads
 	defer r.capture.Store(nil)
 	dispatcher, tokens, err := r.newDispatcher()
@@ -137,9 +73,9 @@ func (r *runner) holdLead(ctx context.Context, conn *pgx.Conn) error {
 	r.log.Info("leader: took the leadership lock; capturing", "slot", r.cfg.Database.Slot, "delivering", dispatcher != nil)
 	r.status("leader: capturing from slot " + r.cfg.Database.Slot)
 
-	// Capture, delivery and the lock watcher share an errgroup: when the lock connection
-	// drops, the watcher's error cancels the others, so this process stops sending to Xero
-	// as soon as it may no longer be the leader (LESSONS 9).
+	// Capture and delivery share an errgroup under the elector's ctx: when the lock
+	// connection drops, the elector cancels ctx, so this process stops sending to Xero as
+	// soon as it may no longer be the leader (LESSONS 9).
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return capture.Run(gctx) })
 	if dispatcher != nil {
@@ -153,7 +89,6 @@ func (r *runner) holdLead(ctx context.Context, conn *pgx.Conn) error {
 		// Not in the rush of a start or a takeover: a minute in, then hourly.
 		g.Go(func() error { periodically(gctx, time.Minute, pruneInterval, r.prune); return nil })
 	}
-	g.Go(func() error { return r.watchLock(gctx, conn) })
 	return g.Wait()
 }
 
@@ -228,29 +163,5 @@ func (r *runner) refreshIdle(ctx context.Context, tokens *tenant.TokenStore) {
 		r.log.Warn("refresh of idle connections failed", tint.Err(err))
 	} else if n > 0 {
 		r.log.Info("refreshed idle connections", "count", n)
-	}
-}
-
-// watchLock pings the lock connection every lockPoll until ctx ends; a failed ping is
-// errLockLost.
-func (r *runner) watchLock(ctx context.Context, conn *pgx.Conn) error {
-	t := time.NewTicker(lockPoll)
-	defer t.Stop()
-	for {
-		r.stepped()
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		pctx, cancel := context.WithTimeout(ctx, lockQueryTimeout)
-		err := conn.Ping(pctx)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("%w: %w", errLockLost, err)
-		}
 	}
 }

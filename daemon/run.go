@@ -21,13 +21,15 @@ import (
 
 	"github.com/softbooq/xerosync/cdc"
 	"github.com/softbooq/xerosync/config"
+	"github.com/softbooq/xerosync/internal/leader"
 	"github.com/softbooq/xerosync/internal/migrate"
 	"github.com/softbooq/xerosync/xero"
 )
 
 const (
 	// lockPoll is how often a standby tries the leadership lock and a leader checks that
-	// its lock connection is alive: well inside the 15 s takeover SPEC §4 promises.
+	// its lock connection is alive (leader.Config.Poll): well inside the 15 s takeover
+	// SPEC §4 promises.
 	lockPoll = time.Second
 	// lockQueryTimeout bounds one lock query or ping; a connection that cannot answer in
 	// this time is treated as lost, so a hung network costs at most this long as leader.
@@ -56,24 +58,23 @@ func runFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 	}
 }
 
-// runner is one `xerosync run`. Its atomics are written by the leadership loop and read by
-// the HTTP handlers and the watchdog.
+// runner is one `xerosync run`. Its atomics are written by the leader's work and read by the
+// HTTP handlers; the elector's state is read through its Snapshot.
 type runner struct {
 	cfg      *config.Config
 	log      *slog.Logger
 	notify   *notifier
 	onListen func(net.Addr)
 	pool     *pgxpool.Pool
+	elector  *leader.Elector // set by run before the HTTP server starts
 
-	leaderSince atomic.Int64                // unix nanoseconds
-	capture     atomic.Pointer[cdc.Capture] // set while leading
-	lockErr     atomic.Pointer[string]      // why the leadership connection is down; nil when up
-	xeroClient  atomic.Pointer[xero.Client] // set while delivering: its rate budgets are metrics
+	capture    atomic.Pointer[cdc.Capture] // set while leading
+	xeroClient atomic.Pointer[xero.Client] // set while delivering: its rate budgets are metrics
 
 	// Counted as they happen (the other metrics are read at scrape time).
 	xeroCalls  *prometheus.CounterVec // xerosync_xero_calls_total{operation,status}
 	deliveries *prometheus.CounterVec // xerosync_delivery_attempts_total{entity,result,code}
-	progress   atomic.Int64           // unix nanoseconds of the leadership loop's last step
+	progress   atomic.Int64           // unix nanoseconds of start's last step (the elector keeps its own)
 }
 
 // run is the daemon: it returns nil when ctx ends, or the error that stopped it.
@@ -107,6 +108,25 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	defer pool.Close()
 	r.pool = pool
+	lockCfg, err := connConfig(r.cfg, "xerosync leader")
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	r.elector, err = leader.New(leader.Config{
+		ConnConfig:   lockCfg,
+		Target:       r.cfg.Database.RedactedURL(),
+		Key:          r.cfg.Database.Slot,
+		Lead:         r.lead,
+		Fatal:        needsAdmin,
+		OnChange:     r.leadershipChanged,
+		Poll:         lockPoll,
+		QueryTimeout: lockQueryTimeout,
+	})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("leadership: %w", err)
+	}
 
 	handler, err := r.handler()
 	if err != nil {
@@ -141,7 +161,7 @@ func (r *runner) run(ctx context.Context) error {
 		if err := r.start(gctx); err != nil || gctx.Err() != nil {
 			return err
 		}
-		return r.lead(gctx)
+		return r.elector.Run(gctx)
 	})
 	if r.notify.watchdog > 0 {
 		g.Go(func() error { return r.watchdog(gctx) })
@@ -230,7 +250,12 @@ func (r *runner) watchdog(ctx context.Context) error {
 	t := time.NewTicker(r.notify.watchdog)
 	defer t.Stop()
 	for {
-		if stalled := time.Since(time.Unix(0, r.progress.Load())); stalled < stallLimit {
+		// start steps until the elector runs; then the elector's loop does.
+		last := time.Unix(0, r.progress.Load())
+		if s := r.leadership().Stepped; s.After(last) {
+			last = s
+		}
+		if stalled := time.Since(last); stalled < stallLimit {
 			r.sendNotify("WATCHDOG=1")
 		} else {
 			r.log.Error("leadership loop stalled; withholding the watchdog ping so that systemd restarts xerosync", "stalled", stalled.Round(time.Second))
@@ -244,6 +269,15 @@ func (r *runner) watchdog(ctx context.Context) error {
 }
 
 func (r *runner) stepped() { r.progress.Store(time.Now().UnixNano()) }
+
+// leadership is the elector's state; a runner without one (a test's) is a standby that has
+// not started.
+func (r *runner) leadership() leader.Snapshot {
+	if r.elector == nil {
+		return leader.Snapshot{}
+	}
+	return r.elector.Snapshot()
+}
 
 func (r *runner) status(s string) { r.sendNotify("STATUS=" + s) }
 

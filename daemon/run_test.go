@@ -150,10 +150,24 @@ func testLockLostStopsCapture(t *testing.T) {
 	a.waitHealth(t, 10*time.Second, "a to be standby", func(code int, h daemon.Health) bool {
 		return code == http.StatusOK && h.Role == "standby"
 	})
-	// And still standby a few polls later: it must not capture without the lock.
-	time.Sleep(3 * time.Second) // a negative can only be shown by waiting
+	// And still standby after trying the lock three more times: it must not capture without
+	// the lock. Counted in polls, not seconds: each shows in pg_stat_activity as the lock
+	// connection's last query, with its own query_start.
+	polls := map[time.Time]bool{}
+	waitFor(t, 30*time.Second, "a to try the lock three more times", func() bool {
+		var at time.Time
+		err := db.Pool.QueryRow(ctx, `SELECT query_start FROM pg_stat_activity
+			WHERE datname = $1 AND application_name = 'xerosync leader' AND query LIKE '%pg_try_advisory_lock%'`, db.Name).Scan(&at)
+		if err == nil {
+			polls[at] = true
+		}
+		return len(polls) > 3
+	}, nil)
 	if slotActive(t, db) {
 		t.Fatal("a captures although the test holds the lock")
+	}
+	if _, h := a.health(t); h.Role != "standby" {
+		t.Fatalf("a is %s although the test holds the lock", h.Role)
 	}
 
 	if err := thief.Close(ctx); err != nil {

@@ -28,8 +28,6 @@ var (
 	retryIDSQL string
 	//go:embed sql/retry_code.sql
 	retryCodeSQL string
-	//go:embed sql/leader_try_lock.sql
-	leaderTryLockSQL string
 )
 
 // DBTX is what the status queries need: a connection, a pool or a transaction.

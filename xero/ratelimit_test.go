@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -54,15 +55,22 @@ func acquireAsync(l *limiter, tenant string) <-chan error {
 	return done
 }
 
+// mustBlock checks that acquire is still waiting after the limiter has re-read the clock
+// three times. The tests run in a synctest bubble, so those polls take no wall time, and
+// once every goroutine in it is blocked a call that has not returned is waiting, not slow.
 func mustBlock(t *testing.T, done <-chan error) {
 	t.Helper()
+	time.Sleep(3 * pollInterval)
+	synctest.Wait()
 	select {
 	case err := <-done:
 		t.Fatalf("acquire returned (%v) while the budget was exhausted", err)
-	case <-time.After(3 * pollInterval):
+	default:
 	}
 }
 
+// mustFinish waits for acquire to return; the bubble's clock runs the limiter's polls
+// meanwhile, so 5 s is of that clock, not the wall's.
 func mustFinish(t *testing.T, done <-chan error) {
 	t.Helper()
 	select {
@@ -77,42 +85,46 @@ func mustFinish(t *testing.T, done <-chan error) {
 
 func TestLimiterWaitsForMinuteReset(t *testing.T) {
 	t.Parallel()
-	clk := newFakeClock()
-	l := newLimiter(clk.Now, 5, 2*time.Minute)
-	rel, err := l.acquire(context.Background(), "t1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rel(budgetHeaders(0, 900, 9000))
-	if s := l.snapshot("t1"); s.MinuteRemaining != 0 || s.DayRemaining != 900 || s.AppMinuteRemaining != 9000 || s.MinuteResetAt.IsZero() {
-		t.Fatalf("snapshot = %+v", s)
-	}
-	done := acquireAsync(l, "t1")
-	mustBlock(t, done)
-	// Another tenant is not affected.
-	mustFinish(t, acquireAsync(l, "t2"))
-	clk.Advance(30 * time.Second)
-	mustBlock(t, done)
-	clk.Advance(31 * time.Second)
-	mustFinish(t, done)
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock()
+		l := newLimiter(clk.Now, 5, 2*time.Minute)
+		rel, err := l.acquire(context.Background(), "t1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel(budgetHeaders(0, 900, 9000))
+		if s := l.snapshot("t1"); s.MinuteRemaining != 0 || s.DayRemaining != 900 || s.AppMinuteRemaining != 9000 || s.MinuteResetAt.IsZero() {
+			t.Fatalf("snapshot = %+v", s)
+		}
+		done := acquireAsync(l, "t1")
+		mustBlock(t, done)
+		// Another tenant is not affected.
+		mustFinish(t, acquireAsync(l, "t2"))
+		clk.Advance(30 * time.Second)
+		mustBlock(t, done)
+		clk.Advance(31 * time.Second)
+		mustFinish(t, done)
+	})
 }
 
 func TestLimiterCountsCallsInFlight(t *testing.T) {
 	t.Parallel()
-	clk := newFakeClock()
-	l := newLimiter(clk.Now, 5, 2*time.Minute)
-	rel, _ := l.acquire(context.Background(), "t")
-	rel(budgetHeaders(2, 100, 100))
-	a, _ := l.acquire(context.Background(), "t")
-	b, _ := l.acquire(context.Background(), "t")
-	third := acquireAsync(l, "t") // 2 remaining, 2 in flight: must wait
-	mustBlock(t, third)
-	a(budgetHeaders(1, 99, 99))
-	mustBlock(t, third) // 1 remaining, 1 in flight
-	b(budgetHeaders(0, 98, 98))
-	mustBlock(t, third)
-	clk.Advance(61 * time.Second)
-	mustFinish(t, third)
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock()
+		l := newLimiter(clk.Now, 5, 2*time.Minute)
+		rel, _ := l.acquire(context.Background(), "t")
+		rel(budgetHeaders(2, 100, 100))
+		a, _ := l.acquire(context.Background(), "t")
+		b, _ := l.acquire(context.Background(), "t")
+		third := acquireAsync(l, "t") // 2 remaining, 2 in flight: must wait
+		mustBlock(t, third)
+		a(budgetHeaders(1, 99, 99))
+		mustBlock(t, third) // 1 remaining, 1 in flight
+		b(budgetHeaders(0, 98, 98))
+		mustBlock(t, third)
+		clk.Advance(61 * time.Second)
+		mustFinish(t, third)
+	})
 }
 
 func TestLimiterNewWindowDetected(t *testing.T) {
@@ -155,109 +167,115 @@ func TestLimiterDayBudgetIsPredictedRateLimit(t *testing.T) {
 
 func TestLimiterConcurrency(t *testing.T) {
 	t.Parallel()
-	l := newLimiter(time.Now, 5, time.Minute)
-	first, _ := l.acquire(context.Background(), "t")
-	first(budgetHeaders(50, 1000, 1000))
-	var rels []release
-	for range 5 {
-		r, err := l.acquire(context.Background(), "t")
-		if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(time.Now, 5, time.Minute)
+		first, _ := l.acquire(context.Background(), "t")
+		first(budgetHeaders(50, 1000, 1000))
+		var rels []release
+		for range 5 {
+			r, err := l.acquire(context.Background(), "t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rels = append(rels, r)
 		}
-		rels = append(rels, r)
-	}
-	sixth := acquireAsync(l, "t")
-	mustBlock(t, sixth)
-	if s := l.snapshot("t"); s.InFlight != 5 {
-		t.Fatalf("in flight = %d", s.InFlight)
-	}
-	rels[0](nil)
-	rels[0](nil) // a second call is a no-op, not a double release
-	mustFinish(t, sixth)
-	for _, r := range rels[1:] {
-		r(nil)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	for range 5 {
-		r, _ := l.acquire(context.Background(), "t")
-		defer r(nil)
-	}
-	if _, err := l.acquire(ctx, "t"); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled acquire: %v", err)
-	}
+		sixth := acquireAsync(l, "t")
+		mustBlock(t, sixth)
+		if s := l.snapshot("t"); s.InFlight != 5 {
+			t.Fatalf("in flight = %d", s.InFlight)
+		}
+		rels[0](nil)
+		rels[0](nil) // a second call is a no-op, not a double release
+		mustFinish(t, sixth)
+		for _, r := range rels[1:] {
+			r(nil)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		for range 5 {
+			r, _ := l.acquire(context.Background(), "t")
+			defer r(nil)
+		}
+		if _, err := l.acquire(ctx, "t"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled acquire: %v", err)
+		}
+	})
 }
 
 // A slow answer overtaken by many quick ones carries a higher count; it must not be taken
 // for a new window (the bug this guards against let 64 calls into a 60-call window).
 func TestLimiterStaleAnswerIsNotANewWindow(t *testing.T) {
 	t.Parallel()
-	clk := newFakeClock()
-	l := newLimiter(clk.Now, 5, 2*time.Minute)
-	rel, _ := l.acquire(context.Background(), "t")
-	rel(budgetHeaders(50, 1000, 1000))
-	clk.Advance(time.Second)
-	slow, _ := l.acquire(context.Background(), "t") // admitted at 49, answered last
-	for i := range 40 {
-		clk.Advance(100 * time.Millisecond)
-		r, err := l.acquire(context.Background(), "t")
-		if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock()
+		l := newLimiter(clk.Now, 5, 2*time.Minute)
+		rel, _ := l.acquire(context.Background(), "t")
+		rel(budgetHeaders(50, 1000, 1000))
+		clk.Advance(time.Second)
+		slow, _ := l.acquire(context.Background(), "t") // admitted at 49, answered last
+		for i := range 40 {
+			clk.Advance(100 * time.Millisecond)
+			r, err := l.acquire(context.Background(), "t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r(budgetHeaders(48-i, 1000, 1000))
 		}
-		r(budgetHeaders(48-i, 1000, 1000))
-	}
-	clk.Advance(100 * time.Millisecond)
-	slow(budgetHeaders(49, 1000, 1000))
-	if s := l.snapshot("t"); s.MinuteRemaining != 9 {
-		t.Fatalf("remaining = %d, want 9", s.MinuteRemaining)
-	}
-	// Once the estimate ends, answers to calls sent before the end are ignored, and only one
-	// probe is in flight until a fresh count arrives.
-	clk.Advance(2 * time.Minute)
-	probe, _ := l.acquire(context.Background(), "t")
-	second := acquireAsync(l, "t")
-	mustBlock(t, second)
-	probe(budgetHeaders(59, 999, 1000))
-	mustFinish(t, second)
-	if s := l.snapshot("t"); s.MinuteRemaining != 59 {
-		t.Fatalf("after probe: %+v", s)
-	}
+		clk.Advance(100 * time.Millisecond)
+		slow(budgetHeaders(49, 1000, 1000))
+		if s := l.snapshot("t"); s.MinuteRemaining != 9 {
+			t.Fatalf("remaining = %d, want 9", s.MinuteRemaining)
+		}
+		// Once the estimate ends, answers to calls sent before the end are ignored, and only one
+		// probe is in flight until a fresh count arrives.
+		clk.Advance(2 * time.Minute)
+		probe, _ := l.acquire(context.Background(), "t")
+		second := acquireAsync(l, "t")
+		mustBlock(t, second)
+		probe(budgetHeaders(59, 999, 1000))
+		mustFinish(t, second)
+		if s := l.snapshot("t"); s.MinuteRemaining != 59 {
+			t.Fatalf("after probe: %+v", s)
+		}
+	})
 }
 
 func TestLimiterHit(t *testing.T) {
 	t.Parallel()
-	clk := newFakeClock()
-	l := newLimiter(clk.Now, 5, 2*time.Minute)
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock()
+		l := newLimiter(clk.Now, 5, 2*time.Minute)
 
-	// App minute: no Retry-After from Xero, so our doubling backoff.
-	rl := &RateLimitError{Limit: LimitAppMinute}
-	l.hit("t", rl)
-	if rl.RetryAfter != time.Second {
-		t.Fatalf("first app backoff = %s", rl.RetryAfter)
-	}
-	rl2 := &RateLimitError{Limit: LimitAppMinute}
-	l.hit("t", rl2)
-	if rl2.RetryAfter != 2*time.Second {
-		t.Fatalf("second app backoff = %s, want the first doubled", rl2.RetryAfter)
-	}
-	if s := l.snapshot("t"); s.BlockedLimit != LimitAppMinute || s.BlockedUntil.IsZero() {
-		t.Fatalf("snapshot = %+v", s)
-	}
+		// App minute: no Retry-After from Xero, so our doubling backoff.
+		rl := &RateLimitError{Limit: LimitAppMinute}
+		l.hit("t", rl)
+		if rl.RetryAfter != time.Second {
+			t.Fatalf("first app backoff = %s", rl.RetryAfter)
+		}
+		rl2 := &RateLimitError{Limit: LimitAppMinute}
+		l.hit("t", rl2)
+		if rl2.RetryAfter != 2*time.Second {
+			t.Fatalf("second app backoff = %s, want the first doubled", rl2.RetryAfter)
+		}
+		if s := l.snapshot("t"); s.BlockedLimit != LimitAppMinute || s.BlockedUntil.IsZero() {
+			t.Fatalf("snapshot = %+v", s)
+		}
 
-	// Minute with Retry-After: calls wait for it.
-	rl3 := &RateLimitError{Limit: LimitMinute, RetryAfter: 20 * time.Second}
-	l.hit("u", rl3)
-	done := acquireAsync(l, "u")
-	mustBlock(t, done)
-	clk.Advance(21 * time.Second)
-	mustFinish(t, done)
+		// Minute with Retry-After: calls wait for it.
+		rl3 := &RateLimitError{Limit: LimitMinute, RetryAfter: 20 * time.Second}
+		l.hit("u", rl3)
+		done := acquireAsync(l, "u")
+		mustBlock(t, done)
+		clk.Advance(21 * time.Second)
+		mustFinish(t, done)
 
-	// Unknown problem header: treated as the minute limit with an estimated wait.
-	rl4 := &RateLimitError{}
-	l.hit("v", rl4)
-	if rl4.Limit != LimitMinute || rl4.RetryAfter != time.Minute {
-		t.Fatalf("unknown limit → %+v", rl4)
-	}
+		// Unknown problem header: treated as the minute limit with an estimated wait.
+		rl4 := &RateLimitError{}
+		l.hit("v", rl4)
+		if rl4.Limit != LimitMinute || rl4.RetryAfter != time.Minute {
+			t.Fatalf("unknown limit → %+v", rl4)
+		}
+	})
 }
 
 // readHeaderFixture reads the response headers of a recorded Xero call (testdata/README.md).
@@ -284,55 +302,57 @@ func readHeaderFixture(t *testing.T, name string) http.Header {
 // must not hold calls to one at a time; the minute budget it did report still paces them.
 func TestLimiterMissingHeaderIsUnknownNotZero(t *testing.T) {
 	t.Parallel()
-	clk := newFakeClock()
-	l := newLimiter(clk.Now, 5, 2*time.Minute)
-	real := readHeaderFixture(t, "xero-python-get-organisations-2020.headers.json")
-	if real.Get("X-AppMinLimit-Remaining") != "" || real.Get("X-MinLimit-Remaining") != "58" {
-		t.Fatalf("fixture is not the recorded answer: %v", real)
-	}
-	rel, err := l.acquire(context.Background(), "t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rel(real)
-	if s := l.snapshot("t"); s.AppMinuteRemaining != -1 || s.MinuteRemaining != 58 || s.DayRemaining != 4983 {
-		t.Fatalf("snapshot = %+v", s)
-	}
-	// Five at once (the concurrent limit), each still unanswered.
-	var rels []release
-	for i := range 5 {
-		done := make(chan release, 1)
-		go func() {
-			r, err := l.acquire(context.Background(), "t")
-			if err != nil {
-				t.Error(err)
-			}
-			done <- r
-		}()
-		select {
-		case r := <-done:
-			rels = append(rels, r)
-		case <-time.After(5 * time.Second):
-			t.Fatalf("call %d waited: a missing header throttled the tenant to one call at a time", i+2)
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock()
+		l := newLimiter(clk.Now, 5, 2*time.Minute)
+		real := readHeaderFixture(t, "xero-python-get-organisations-2020.headers.json")
+		if real.Get("X-AppMinLimit-Remaining") != "" || real.Get("X-MinLimit-Remaining") != "58" {
+			t.Fatalf("fixture is not the recorded answer: %v", real)
 		}
-	}
-	sixth := acquireAsync(l, "t")
-	mustBlock(t, sixth) // the concurrent limit, not the missing header
-	h := real.Clone()
-	h.Set("X-MinLimit-Remaining", "0")
-	for _, r := range rels {
-		r(h)
-	}
-	mustBlock(t, sixth) // the reported minute budget is spent: wait for its reset
-	clk.Advance(61 * time.Second)
-	mustFinish(t, sixth)
+		rel, err := l.acquire(context.Background(), "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel(real)
+		if s := l.snapshot("t"); s.AppMinuteRemaining != -1 || s.MinuteRemaining != 58 || s.DayRemaining != 4983 {
+			t.Fatalf("snapshot = %+v", s)
+		}
+		// Five at once (the concurrent limit), each still unanswered.
+		var rels []release
+		for i := range 5 {
+			done := make(chan release, 1)
+			go func() {
+				r, err := l.acquire(context.Background(), "t")
+				if err != nil {
+					t.Error(err)
+				}
+				done <- r
+			}()
+			select {
+			case r := <-done:
+				rels = append(rels, r)
+			case <-time.After(5 * time.Second):
+				t.Fatalf("call %d waited: a missing header throttled the tenant to one call at a time", i+2)
+			}
+		}
+		sixth := acquireAsync(l, "t")
+		mustBlock(t, sixth) // the concurrent limit, not the missing header
+		h := real.Clone()
+		h.Set("X-MinLimit-Remaining", "0")
+		for _, r := range rels {
+			r(h)
+		}
+		mustBlock(t, sixth) // the reported minute budget is spent: wait for its reset
+		clk.Advance(61 * time.Second)
+		mustFinish(t, sixth)
 
-	// Every header missing at once (a proxy's answer, or a Xero that stopped sending them):
-	// still not one at a time.
-	l2 := newLimiter(clk.Now, 5, 2*time.Minute)
-	rel, _ = l2.acquire(context.Background(), "u")
-	rel(http.Header{"Content-Type": {"application/json"}})
-	a, _ := l2.acquire(context.Background(), "u")
-	mustFinish(t, acquireAsync(l2, "u"))
-	a(nil)
+		// Every header missing at once (a proxy's answer, or a Xero that stopped sending them):
+		// still not one at a time.
+		l2 := newLimiter(clk.Now, 5, 2*time.Minute)
+		rel, _ = l2.acquire(context.Background(), "u")
+		rel(http.Header{"Content-Type": {"application/json"}})
+		a, _ := l2.acquire(context.Background(), "u")
+		mustFinish(t, acquireAsync(l2, "u"))
+		a(nil)
+	})
 }

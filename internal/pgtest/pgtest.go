@@ -34,6 +34,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/goleak"
 
 	"github.com/softbooq/xerosync/internal/migrate"
 )
@@ -56,12 +57,25 @@ var (
 	dbSeq      atomic.Int64
 )
 
-// Main runs the package's tests and then stops the shared cluster, if one was started.
+// Main runs the package's tests, stops the shared cluster, if one was started, and then
+// fails the run if the tests left goroutines behind (STYLE 4: every goroutine has an owner
+// that joins it), as goleak.VerifyTestMain does for packages without PostgreSQL.
 func Main(m *testing.M) {
 	code := m.Run()
 	if shared != nil {
 		if err := shared.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest: stop cluster:", err)
+		}
+	}
+	// Only after a passing run: a failed test may leave goroutines behind (a t.Fatal
+	// before its cleanup), and that failure is already reported.
+	// No goroutine is ignored: pgx starts none that live with the process (a pool's health
+	// checker and a connection's readers end with Close, which New's cleanup calls), and
+	// the cluster's waiter on the server process ends when Close has stopped it.
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: goroutines left running after the tests: %v\n", err)
+			code = 1
 		}
 	}
 	os.Exit(code)

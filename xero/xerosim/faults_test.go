@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/softbooq/xerosync/xero/xerosim"
@@ -172,27 +174,30 @@ func TestTimeoutDuringLatencyStillApplies(t *testing.T) {
 	cid := e.addContact(map[string]any{"Name": "Slow Ltd"})
 	body, _ := json.Marshal(map[string]any{"Invoices": []any{invoiceBody(cid, "T-1")}})
 	e.sim.FailNext(xerosim.Endpoint(http.MethodPut, "/api.xro/2.0/Invoices"), xerosim.FaultLatency)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, e.base+"/api.xro/2.0/Invoices", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+e.tokens.Access)
-	req.Header.Set("Xero-Tenant-Id", e.tenant)
-	req.Header.Set("Idempotency-Key", "T-1-key")
-	if resp, err := e.client.Do(req); err == nil {
-		resp.Body.Close()
-		t.Fatalf("want a timeout, got %d", resp.StatusCode)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for e.sim.InvoiceCreations(e.tenant, "T-1") == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the timed-out request was never applied")
+	// Called in-process under synctest: the handler returns when it has finished with the
+	// request, so whether it applied the invoice is known then, and the client's 100 ms are
+	// up exactly when they are (see env.inProcess).
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		req := httptest.NewRequestWithContext(ctx, http.MethodPut, "/api.xro/2.0/Invoices", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+e.tokens.Access)
+		req.Header.Set("Xero-Tenant-Id", e.tenant)
+		req.Header.Set("Idempotency-Key", "T-1-key")
+		start := time.Now()
+		e.sim.ServeHTTP(httptest.NewRecorder(), req)
+		if d := time.Since(start); d != 100*time.Millisecond {
+			t.Errorf("the handler took %s; want it to stop waiting when the client gave up, at 100ms", d)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	r := e.call(http.MethodPut, "Invoices", string(body), withKey("T-1-key")).mustOK(t)
-	if got := r.items(t, "Invoices")[0]["InvoiceID"]; got != e.sim.Invoices(e.tenant)[0].InvoiceID {
-		t.Errorf("retry answered %v", got)
-	}
+		if n := e.sim.InvoiceCreations(e.tenant, "T-1"); n != 1 {
+			t.Fatalf("the timed-out request was applied %d times, want once", n)
+		}
+		// The retry is in the bubble too: the key's record was made in it.
+		r := e.inProcess(t).call(http.MethodPut, "Invoices", string(body), withKey("T-1-key")).mustOK(t)
+		if got := r.items(t, "Invoices")[0]["InvoiceID"]; got != e.sim.Invoices(e.tenant)[0].InvoiceID {
+			t.Errorf("retry answered %v", got)
+		}
+	})
 	if n := e.sim.InvoiceCreations(e.tenant, "T-1"); n != 1 {
 		t.Errorf("created %d times", n)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -127,6 +128,36 @@ func setup(t *testing.T, opts ...option) *env {
 	}
 	e.tokens = e.connect(clientID, secret, allScopes)
 	return e
+}
+
+// inProcess is e for use inside a synctest bubble, failing t: its client calls the
+// simulator's handler in the calling goroutine, with no network. A bubble's clock moves only
+// when every goroutine in it waits on a timer or a channel, which a goroutine reading a
+// connection never does; in-process, a latency fault's wait is such a timer, so a test can
+// let it run out, or hold a call in it, exactly.
+func (e *env) inProcess(t *testing.T) *env {
+	local := *e
+	local.t, local.tr = t, nil
+	local.client = &http.Client{
+		Transport:     &validatingTransport{t: t, next: serveTransport{e.sim}},
+		CheckRedirect: e.client.CheckRedirect,
+	}
+	return &local
+}
+
+// serveTransport answers a request by calling h, as a server would.
+type serveTransport struct{ h http.Handler }
+
+func (s serveTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	if r.Body == nil {
+		r.Body = http.NoBody
+	}
+	r.RequestURI = req.URL.RequestURI()
+	r.RemoteAddr = "192.0.2.1:1234"
+	rec := httptest.NewRecorder()
+	s.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
 }
 
 // pkce returns a verifier and its S256 challenge.

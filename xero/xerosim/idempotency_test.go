@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/softbooq/xerosync/xero/xerosim"
@@ -126,20 +127,20 @@ func TestIdempotencyConcurrentDuplicateWaits(t *testing.T) {
 	cid := e.addContact(map[string]any{"Name": "Rita"})
 	body := map[string]any{"Invoices": []any{invoiceBody(cid, "INV-400")}}
 	e.sim.FailNext(xerosim.Endpoint(http.MethodPut, "/api.xro/2.0/Invoices"), xerosim.FaultLatency)
-	var wg sync.WaitGroup
-	var slow *result
-	before := len(e.sim.Requests())
-	wg.Go(func() { slow = e.call(http.MethodPut, "Invoices", body, withKey("K-conc")) })
-	for len(e.sim.Requests()) == before {
-		time.Sleep(2 * time.Millisecond)
-	}
-	fast := e.call(http.MethodPut, "Invoices", body, withKey("K-conc"))
-	wg.Wait()
-	slow.mustOK(t)
-	fast.mustOK(t)
-	if !bytes.Equal(slow.Body, fast.Body) {
-		t.Errorf("duplicate got a different response")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		e := e.inProcess(t)
+		var wg sync.WaitGroup
+		var slow *result
+		wg.Go(func() { slow = e.call(http.MethodPut, "Invoices", body, withKey("K-conc")) })
+		synctest.Wait() // the first call is in its latency, its key in flight
+		fast := e.call(http.MethodPut, "Invoices", body, withKey("K-conc"))
+		wg.Wait()
+		slow.mustOK(t)
+		fast.mustOK(t)
+		if !bytes.Equal(slow.Body, fast.Body) {
+			t.Errorf("duplicate got a different response")
+		}
+	})
 	if n := e.sim.InvoiceCreations(e.tenant, "INV-400"); n != 1 {
 		t.Errorf("created %d times", n)
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/softbooq/xerosync/xero/xerosim"
@@ -124,22 +125,19 @@ func TestConcurrentLimit(t *testing.T) {
 		c.Faults = xerosim.Faults{Latency: 400 * time.Millisecond}
 	}))
 	e.sim.FailNext(xerosim.AnyRequest, xerosim.FaultLatency)
-	var wg sync.WaitGroup
-	var slow *result
-	wg.Go(func() { slow = e.call(http.MethodGet, "Organisation", nil) })
-	deadline := time.Now().Add(5 * time.Second)
-	for e.sim.Stats().PeakConcurrency[e.tenant] < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("slow call never started")
+	synctest.Test(t, func(t *testing.T) {
+		e := e.inProcess(t)
+		var wg sync.WaitGroup
+		var slow *result
+		wg.Go(func() { slow = e.call(http.MethodGet, "Organisation", nil) })
+		synctest.Wait() // the slow call is in its latency, in the tenant's one concurrent slot
+		r := e.call(http.MethodGet, "Organisation", nil)
+		wg.Wait()
+		if r.Status != http.StatusTooManyRequests || r.Header.Get("X-Rate-Limit-Problem") != "concurrent" || r.Header.Get("Retry-After") != "" {
+			t.Fatalf("second concurrent call: %d %v", r.Status, r.Header)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	r := e.call(http.MethodGet, "Organisation", nil)
-	wg.Wait()
-	if r.Status != http.StatusTooManyRequests || r.Header.Get("X-Rate-Limit-Problem") != "concurrent" || r.Header.Get("Retry-After") != "" {
-		t.Fatalf("second concurrent call: %d %v", r.Status, r.Header)
-	}
-	slow.mustOK(t)
+		slow.mustOK(t)
+	})
 	e.call(http.MethodGet, "Organisation", nil).mustOK(t)
 	if got := e.sim.Stats().PeakConcurrency[e.tenant]; got != 1 {
 		t.Errorf("peak concurrency %d", got)

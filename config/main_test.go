@@ -1,0 +1,11 @@
+package config
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the run if a test leaves a goroutine behind (STYLE 4). config starts none;
+// the check keeps it so.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
