@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -35,25 +34,12 @@ var (
 	fetchInvoicesSQL string
 	//go:embed sql/fetch_lines.sql
 	fetchLinesSQL string
-	//go:embed sql/store_entities.sql
-	storeEntitiesSQL string
-	//go:embed sql/notify.sql
-	notifySQL string
 	//go:embed sql/invisible_xids.sql
 	invisibleXidsSQL string
 )
 
 // visibilityLogEvery is how often a wait for commits to become visible is logged.
 const visibilityLogEvery = 10 * time.Second
-
-// outboxColumns are what the enqueuer COPYs into the outbox, in copyWriter's binary form
-// (chunk.write writes them in this order).
-var (
-	outboxColumns = []string{"tenant_id", "entity", "entity_id", "action", "depends_entity",
-		"depends_entity_id", "payload", "payload_hash", "commit_lsn", "commit_idx"} // source: its default, 'wal'
-
-	outboxCopySQL = "COPY xerosync.outbox (" + strings.Join(outboxColumns, ", ") + ") FROM STDIN (FORMAT binary)"
-)
 
 // EnqueuerConfig configures an Enqueuer.
 type EnqueuerConfig struct {
@@ -96,8 +82,9 @@ type row struct {
 	dependsEntity, dependsID   string
 	body                       []byte // the payload's JSON
 	hash                       []byte
-	lsn                        pglogrepl.LSN
+	lsn                        pglogrepl.LSN // 0: none (backfill), since no commit is at 0/0
 	idx                        int
+	source                     string // "": sourceWAL
 }
 
 // chunk is the work of one Apply call.
@@ -443,16 +430,16 @@ func (c *chunk) fetchInvoices(ctx context.Context, tx pgx.Tx, ids []string) erro
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read invoices: %w", err)
 	}
-	return ReadInvoiceLines(ctx, tx, ids, func(id string, l InvoiceLine) {
+	return readInvoiceLines(ctx, tx, ids, func(id string, l InvoiceLine) {
 		if p := c.invoices[id]; p != nil {
 			p.Lines = append(p.Lines, l)
 		}
 	})
 }
 
-// ReadInvoiceLines reads the lines of the invoices ids, in position order, and hands each
+// readInvoiceLines reads the lines of the invoices ids, in position order, and hands each
 // to add with its invoice's id. Capture and backfill build invoice payloads with it.
-func ReadInvoiceLines(ctx context.Context, db Querier, ids []string, add func(invoiceID string, l InvoiceLine)) error {
+func readInvoiceLines(ctx context.Context, db Querier, ids []string, add func(invoiceID string, l InvoiceLine)) error {
 	rows, err := db.Query(ctx, fetchLinesSQL, ids)
 	if err != nil {
 		return readError("finance.invoice_lines", err)
@@ -469,14 +456,6 @@ func ReadInvoiceLines(ctx context.Context, db Querier, ids []string, add func(in
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read invoice lines: %w", err)
-	}
-	return nil
-}
-
-// Notify wakes the dispatcher of the tenants when tx commits (NOTIFY is transactional).
-func Notify(ctx context.Context, tx pgx.Tx, tenants []string) error {
-	if _, err := tx.Exec(ctx, notifySQL, tenants); err != nil {
-		return fmt.Errorf("notify the dispatcher: %w", err)
 	}
 	return nil
 }
@@ -684,51 +663,17 @@ func (c *chunk) payment(ch *cdc.Change, tenant string) {
 
 // write stores the rows, the wake-up and the entity states: three statements per chunk.
 func (c *chunk) write(ctx context.Context, tx pgx.Tx) error {
-	if len(c.rows) > 0 {
-		// COPY: the bulk path, several times cheaper per row than INSERT for PostgreSQL.
-		woken := set{}
-		w := newCopyWriter(len(c.rows), 512)
-		for i := range c.rows {
-			r := &c.rows[i]
-			w.tuple(len(outboxColumns))
-			w.uuid(r.tenant)
-			w.text(r.entity)
-			w.uuid(r.id)
-			w.text(r.action)
-			w.optText(r.dependsEntity)
-			w.uuid(r.dependsID)
-			w.bytes(r.body)
-			w.bytes(r.hash)
-			w.int8(uint64(r.lsn))
-			w.int4(int32(r.idx))
-			woken.add(r.tenant)
-		}
-		data, err := w.finish()
-		if err != nil {
-			return fmt.Errorf("outbox rows: %w", err)
-		}
-		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), outboxCopySQL); err != nil {
-			return fmt.Errorf("insert outbox rows: %w", err)
-		}
-		if err := Notify(ctx, tx, woken.list()); err != nil {
-			return err
-		}
+	if err := writeRows(ctx, tx, c.rows); err != nil {
+		return err
 	}
 	// Invoice states, new and known, in one statement.
-	var es, ids, tenants []string
-	var issued, voided []bool
+	var s entityStates
 	for k, st := range c.states {
 		if st.dirty {
-			es, ids, tenants = append(es, k.entity), append(ids, k.id), append(tenants, st.tenant)
-			issued, voided = append(issued, st.issued), append(voided, st.voided)
+			s.add(k.entity, k.id, st.tenant, st.issued, st.voided)
 		}
 	}
-	if len(es) > 0 {
-		if _, err := tx.Exec(ctx, storeEntitiesSQL, es, ids, tenants, issued, voided); err != nil {
-			return fmt.Errorf("store entity states: %w", err)
-		}
-	}
-	return nil
+	return storeEntityStates(ctx, tx, s)
 }
 
 // set is a small string set; list gives its members (in no order) for query arguments.

@@ -1,4 +1,4 @@
--- `backfill`: records that an issue (and for a void invoice, its void) is queued, and returns
+-- Backfill (claimInvoices in entities.go): records that an issue (and for a void invoice, its void) is queued, and returns
 -- the invoices this transaction claimed (backfill_candidates.sql says which qualify). An invoice whose issue capture queued in the
 -- meantime is not returned: if capture's transaction is still open, this insert waits for it
 -- and then finds the row issued. Capture reads the same flags, so it never queues these
