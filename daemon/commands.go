@@ -15,6 +15,7 @@ import (
 
 	"github.com/softbooq/xerosync/config"
 	"github.com/softbooq/xerosync/internal/migrate"
+	"github.com/softbooq/xerosync/outbox"
 )
 
 // tenantFlag registers --tenant, required unless optional.
@@ -118,28 +119,26 @@ func retryFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 		if byID {
 			return retryID(ctx, inv, conn, *id)
 		}
-		tag, err := conn.Exec(ctx, retryCodeSQL, *tenant, *code)
+		n, err := outbox.RetryByCode(ctx, conn, *tenant, *code)
 		if err != nil {
-			return fmt.Errorf("retry: flag rows: %w", err)
+			return fmt.Errorf("retry: %w", err)
 		}
-		if tag.RowsAffected() == 0 {
+		if n == 0 {
 			fmt.Fprintf(inv.p.Stdout, "no failed or pending rows of tenant %s have last_error_code %s; nothing to retry (see xerosync status --tenant %s)\n", *tenant, *code, *tenant)
 			return nil
 		}
-		fmt.Fprintf(inv.p.Stdout, "%d rows flagged for retry; the running daemon sends them again within 2 seconds\n", tag.RowsAffected())
+		fmt.Fprintf(inv.p.Stdout, "%d rows flagged for retry; the running daemon sends them again within 2 seconds\n", n)
 		return nil
 	}
 }
 
 func retryID(ctx context.Context, inv *invocation, conn *pgx.Conn, id int64) error {
-	var state string
-	var flagged bool
-	err := conn.QueryRow(ctx, retryIDSQL, id).Scan(&state, &flagged)
+	state, flagged, err := outbox.RetryByID(ctx, conn, id)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case errors.Is(err, outbox.ErrNoRow):
 		return fmt.Errorf("retry: there is no outbox row %d (see xerosync status, or SELECT id FROM xerosync.outbox WHERE state = 'failed')", id)
 	case err != nil:
-		return fmt.Errorf("retry: flag row %d: %w", id, err)
+		return fmt.Errorf("retry: %w", err)
 	case !flagged:
 		return fmt.Errorf("retry: outbox row %d is %s, so there is nothing to retry; only failed or pending rows can be retried", id, state)
 	}
