@@ -190,17 +190,16 @@ func (l *loaded) loadStates(ctx context.Context, tx pgx.Tx, contacts, invoices [
 		if err != nil {
 			return fmt.Errorf("read last queued contacts: %w", err)
 		}
-		for rows.Next() {
-			st := &entityState{}
-			var id string
-			if err := rows.Scan(&id, &st.hash); err != nil {
-				rows.Close()
-				return fmt.Errorf("read last queued contacts: %w", err)
-			}
-			l.states[entityKey{EntityContact, id}] = st
+		type lastHash struct {
+			ID   string
+			Hash []byte
 		}
-		if err := rows.Err(); err != nil {
+		hashes, err := pgx.CollectRows(rows, pgx.RowToStructByPos[lastHash])
+		if err != nil {
 			return fmt.Errorf("read last queued contacts: %w", err)
+		}
+		for _, h := range hashes {
+			l.states[entityKey{EntityContact, h.ID}] = &entityState{hash: h.Hash}
 		}
 	}
 	if len(contacts) == 0 && len(invoices) == 0 {
@@ -210,21 +209,24 @@ func (l *loaded) loadStates(ctx context.Context, tx pgx.Tx, contacts, invoices [
 	if err != nil {
 		return fmt.Errorf("load entities: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var k entityKey
-		var issued, voided bool
-		if err := rows.Scan(&k.entity, &k.id, &issued, &voided); err != nil {
-			return fmt.Errorf("load entities: %w", err)
-		}
+	type stored struct {
+		Entity, ID     string
+		Issued, Voided bool
+	}
+	entities, err := pgx.CollectRows(rows, pgx.RowToStructByPos[stored])
+	if err != nil {
+		return fmt.Errorf("load entities: %w", err)
+	}
+	for _, e := range entities {
+		k := entityKey{e.Entity, e.ID}
 		st := l.states[k]
 		if st == nil {
 			st = &entityState{}
 			l.states[k] = st
 		}
-		st.stored, st.issued, st.voided = true, issued, voided
+		st.stored, st.issued, st.voided = true, e.Issued, e.Voided
 	}
-	return rows.Err()
+	return nil
 }
 
 func (l *loaded) loadConnections(ctx context.Context, tx pgx.Tx, tenants []string) error {
@@ -279,16 +281,16 @@ func (l *loaded) fetchInvoices(ctx context.Context, tx pgx.Tx, ids []string) err
 	if err != nil {
 		return readError("finance.invoices", err)
 	}
-	for rows.Next() {
+	headers, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*InvoicePayload, error) {
 		p := &InvoicePayload{Lines: []InvoiceLine{}}
-		if err := rows.Scan(&p.InvoiceID, &p.Number, &p.Currency, &p.IssueDate, &p.DueDate, &p.Reference, &p.AmountsTax); err != nil {
-			rows.Close()
-			return fmt.Errorf("read invoices: %w", err)
-		}
-		l.invoices[p.InvoiceID] = p
-	}
-	if err := rows.Err(); err != nil {
+		err := r.Scan(&p.InvoiceID, &p.Number, &p.Currency, &p.IssueDate, &p.DueDate, &p.Reference, &p.AmountsTax)
+		return p, err
+	})
+	if err != nil {
 		return fmt.Errorf("read invoices: %w", err)
+	}
+	for _, p := range headers {
+		l.invoices[p.InvoiceID] = p
 	}
 	return readInvoiceLines(ctx, tx, ids, func(id string, line InvoiceLine) {
 		if p := l.invoices[id]; p != nil {
@@ -304,18 +306,22 @@ func readInvoiceLines(ctx context.Context, db Querier, ids []string, add func(in
 	if err != nil {
 		return readError("finance.invoice_lines", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var l InvoiceLine
-		if err := rows.Scan(&id, &l.Position, &l.Description, &l.Quantity, &l.UnitPrice, &l.DiscountRate,
-			&l.RevenueCategory, &l.TaxComponent, &l.ItemCode); err != nil {
-			return fmt.Errorf("read invoice lines: %w", err)
-		}
-		add(id, l)
+	type invoiceLine struct {
+		invoiceID string
+		line      InvoiceLine
 	}
-	if err := rows.Err(); err != nil {
+	lines, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (invoiceLine, error) {
+		var il invoiceLine
+		l := &il.line
+		err := r.Scan(&il.invoiceID, &l.Position, &l.Description, &l.Quantity, &l.UnitPrice, &l.DiscountRate,
+			&l.RevenueCategory, &l.TaxComponent, &l.ItemCode)
+		return il, err
+	})
+	if err != nil {
 		return fmt.Errorf("read invoice lines: %w", err)
+	}
+	for _, il := range lines {
+		add(il.invoiceID, il.line)
 	}
 	return nil
 }
