@@ -15,8 +15,8 @@ import (
 	"github.com/softbooq/xerosync/cdc"
 )
 
-// NotifyChannel is the channel the enqueuer notifies (payload: tenant id) when it queues rows;
-// the notification is delivered when the capture transaction commits.
+// NotifyChannel is the channel notified (payload: tenant id) when rows are queued, by capture or
+// backfill (writeRows); the notification is delivered when the queueing transaction commits.
 const NotifyChannel = "xerosync_outbox"
 
 var (
