@@ -23,8 +23,6 @@ var (
 	backfillLockSQL string
 	//go:embed sql/backfill_invoices.sql
 	backfillInvoicesSQL string
-	//go:embed sql/backfill_customers.sql
-	backfillCustomersSQL string
 	//go:embed sql/backfill_payment_ids.sql
 	backfillPaymentIDsSQL string
 	//go:embed sql/backfill_payments.sql
@@ -171,11 +169,7 @@ func (b *backfill) invoiceBatch(ctx context.Context, tx pgx.Tx, ids []string) er
 	if err != nil {
 		return err
 	}
-	customers := make([]string, 0, len(invoices))
-	for _, inv := range invoices {
-		customers = append(customers, inv.p.CustomerID)
-	}
-	contacts, err := readBackfillContacts(ctx, tx, customers)
+	contacts, err := readUnknownContacts(ctx, tx, invoices)
 	if err != nil {
 		return err
 	}
@@ -267,27 +261,31 @@ func readBackfillInvoices(ctx context.Context, tx pgx.Tx, ids []string) ([]*back
 	return out, nil
 }
 
-// readBackfillContacts returns the fields of the customers whose contact must be queued first.
-func readBackfillContacts(ctx context.Context, tx pgx.Tx, ids []string) (map[string]ContactFields, error) {
-	rows, err := tx.Query(ctx, backfillCustomersSQL, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read customers: %w", err)
+// readUnknownContacts returns the fields of the invoices' customers whose contact must be
+// queued first: those never queued nor linked, decided as capture decides it (load's states,
+// entityState.known), so "a contact before its first invoice" is one rule.
+func readUnknownContacts(ctx context.Context, tx pgx.Tx, invoices []*backfillInvoice) (map[string]ContactFields, error) {
+	customers := set{}
+	for _, inv := range invoices {
+		customers.add(inv.p.CustomerID)
 	}
-	defer rows.Close()
-	out := map[string]ContactFields{}
-	for rows.Next() {
-		var id string
-		var f ContactFields
-		if err := rows.Scan(&id, &f.Name, &f.FirstName, &f.LastName, &f.Email, &f.Phone, &f.TaxNumber,
-			&f.AddressLine1, &f.AddressLine2, &f.City, &f.Region, &f.PostalCode, &f.CountryCode, &f.Archived); err != nil {
-			return nil, fmt.Errorf("read customers: %w", err)
+	l := &loaded{states: map[entityKey]*entityState{}}
+	if err := l.loadStates(ctx, tx, customers.list(), nil); err != nil {
+		return nil, err
+	}
+	var unknown []string
+	for id := range customers {
+		if st := l.states[entityKey{EntityContact, id}]; st == nil || !st.known() {
+			unknown = append(unknown, id)
 		}
-		out[id] = f
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read customers: %w", err)
+	if len(unknown) == 0 {
+		return nil, nil
 	}
-	return out, nil
+	if err := l.fetchCustomers(ctx, tx, unknown); err != nil {
+		return nil, err
+	}
+	return l.customers, nil
 }
 
 // queuePayments queues the payments of the invoices whose issue is queued and that have no
