@@ -11,7 +11,7 @@ import (
 	"github.com/softbooq/xerosync/daemon"
 )
 
-// main runs the command line exactly as given (runCmd adds a --config of its own).
+// mainArgs runs the command line exactly as given (runCmd adds a --config of its own).
 func mainArgs(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
 	stdout, stderr := &tlog{t: t}, &tlog{t: t, name: "stderr"}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/softbooq/xerosync/config"
 	"github.com/softbooq/xerosync/internal/migrate"
+	"github.com/softbooq/xerosync/outbox"
 )
 
 // tenantFlag registers --tenant, required unless optional.
@@ -118,28 +119,26 @@ func retryFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 		if byID {
 			return retryID(ctx, inv, conn, *id)
 		}
-		tag, err := conn.Exec(ctx, retryCodeSQL, *tenant, *code)
+		n, err := outbox.RetryByCode(ctx, conn, *tenant, *code)
 		if err != nil {
-			return fmt.Errorf("retry: flag rows: %w", err)
+			return fmt.Errorf("retry: %w", err)
 		}
-		if tag.RowsAffected() == 0 {
+		if n == 0 {
 			fmt.Fprintf(inv.p.Stdout, "no failed or pending rows of tenant %s have last_error_code %s; nothing to retry (see xerosync status --tenant %s)\n", *tenant, *code, *tenant)
 			return nil
 		}
-		fmt.Fprintf(inv.p.Stdout, "%d rows flagged for retry; the running daemon sends them again within 2 seconds\n", tag.RowsAffected())
+		fmt.Fprintf(inv.p.Stdout, "%d rows flagged for retry; the running daemon sends them again within 2 seconds\n", n)
 		return nil
 	}
 }
 
 func retryID(ctx context.Context, inv *invocation, conn *pgx.Conn, id int64) error {
-	var state string
-	var flagged bool
-	err := conn.QueryRow(ctx, retryIDSQL, id).Scan(&state, &flagged)
+	state, flagged, err := outbox.RetryByID(ctx, conn, id)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case errors.Is(err, outbox.ErrNoRow):
 		return fmt.Errorf("retry: there is no outbox row %d (see xerosync status, or SELECT id FROM xerosync.outbox WHERE state = 'failed')", id)
 	case err != nil:
-		return fmt.Errorf("retry: flag row %d: %w", id, err)
+		return fmt.Errorf("retry: %w", err)
 	case !flagged:
 		return fmt.Errorf("retry: outbox row %d is %s, so there is nothing to retry; only failed or pending rows can be retried", id, state)
 	}
@@ -147,8 +146,6 @@ func retryID(ctx context.Context, inv *invocation, conn *pgx.Conn, id int64) err
 	return nil
 }
 
-// connect opens one plain session for a command. Its errors say which database (redacted)
-// and what to check.
 // setupDB is setup plus one database connection, for the commands that need only that; the
 // caller closes the connection.
 func (inv *invocation) setupDB(ctx context.Context) (*config.Config, *slog.Logger, *pgx.Conn, error) {
@@ -187,6 +184,8 @@ func poolConfig(cfg *config.Config) (*pgxpool.Config, error) {
 	return pcfg, nil
 }
 
+// connect opens one plain session for a command. Its errors say which database (redacted)
+// and what to check.
 func connect(ctx context.Context, cfg *config.Config) (*pgx.Conn, error) {
 	pcfg, err := connConfig(cfg, "xerosync")
 	if err != nil {
@@ -209,11 +208,4 @@ func connectError(cfg *config.Config, err error) error {
 	}
 	return fmt.Errorf("cannot connect to the database %s: %w; %s",
 		cfg.Database.RedactedURL(), err, strings.TrimSuffix(hint, "."))
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

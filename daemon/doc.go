@@ -42,8 +42,10 @@
 //     does not revoke when the same Xero user authorised an organisation another tenant
 //     uses, because Xero's revocation removes all of that user's connections
 //     (tenant.PlanDisconnect).
-//   - backfill is idempotent and resumable: an invoice is queued once (xerosync.entities,
-//     shared with capture), a payment once (it waits until capture has read past the
-//     payments it queues, so capture and backfill never both queue one).
+//   - backfill refuses a start date on or before Xero's lock dates unless forced, then calls
+//     outbox.Backfill, which queues (idempotent and resumable: an invoice once, shared with
+//     capture, a payment once, after capture has read past it), and prints its progress
+//     and summary. Like retry, it writes no outbox or entity row itself: package outbox is
+//     their only writer.
 //   - check only reads; it exits 1 when it prints a problem.
 package daemon

@@ -24,10 +24,6 @@ var (
 	statusConnectionsSQL string
 	//go:embed sql/status_slot.sql
 	statusSlotSQL string
-	//go:embed sql/retry_id.sql
-	retryIDSQL string
-	//go:embed sql/retry_code.sql
-	retryCodeSQL string
 )
 
 // DBTX is what the status queries need: a connection, a pool or a transaction.

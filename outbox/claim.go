@@ -90,13 +90,12 @@ func (l *lane) claim(ctx context.Context) ([]*claimedRow, *mappings, error) {
 		if err != nil {
 			return err
 		}
-		for q.Next() {
+		rows, err = pgx.CollectRows(q, func(q pgx.CollectableRow) (*claimedRow, error) {
 			r := &claimedRow{}
 			var own, parent, code *string
 			if err := q.Scan(&r.id, &r.entity, &r.entityID, &r.action, &r.payload, &r.folded, &r.attempts,
 				&r.generation, &r.reconcile, &code, &own, &parent); err != nil {
-				q.Close()
-				return err
+				return nil, err
 			}
 			if own != nil {
 				r.ownXeroID = *own
@@ -108,9 +107,9 @@ func (l *lane) claim(ctx context.Context) ([]*claimedRow, *mappings, error) {
 				r.lastCode = *code
 			}
 			r.attempts++
-			rows = append(rows, r)
-		}
-		if err := q.Err(); err != nil {
+			return r, nil
+		})
+		if err != nil {
 			return err
 		}
 		if len(rows) == 0 {
@@ -278,17 +277,13 @@ func (l *lane) write(outs []outcome, timeout time.Duration) error {
 		if err != nil {
 			return err
 		}
-		applied := map[int64]bool{}
-		for q.Next() {
-			var id int64
-			if err := q.Scan(&id); err != nil {
-				q.Close()
-				return err
-			}
-			applied[id] = true
-		}
-		if err := q.Err(); err != nil {
+		appliedIDs, err := pgx.CollectRows(q, pgx.RowTo[int64])
+		if err != nil {
 			return err
+		}
+		applied := make(map[int64]bool, len(appliedIDs))
+		for _, id := range appliedIDs {
+			applied[id] = true
 		}
 		var folded []int64
 		var foldedXero []*string

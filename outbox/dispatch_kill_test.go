@@ -112,6 +112,8 @@ func TestDispatchKillNineCreatesNothingTwice(t *testing.T) {
 	const kills = 20
 	for range kills {
 		cmd := child()
+		// Chaos timing on purpose, not a wait for a state: the kill lands at a random
+		// moment of the child's dispatch (claim, request, record), which is what is tested.
 		time.Sleep(time.Duration(150+rng.IntN(700)) * time.Millisecond)
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()

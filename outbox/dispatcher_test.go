@@ -39,6 +39,7 @@ type dsetup struct {
 	org    string
 	log    *slog.Logger
 	seq    int
+	d      *outbox.Dispatcher // the one start runs
 }
 
 type dsetupConfig struct {
@@ -117,6 +118,7 @@ func (s *dsetup) start(mutate func(*outbox.DispatcherConfig)) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	s.d = d
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -249,17 +251,22 @@ func readRow(t testing.TB, db *pgtest.DB, id int64) rowState {
 func (s *dsetup) wait(state string, ids ...int64) {
 	s.t.Helper()
 	for _, id := range ids {
-		deadline := time.Now().Add(60 * time.Second)
-		for r := s.row(id); r.State != state; r = s.row(id) {
-			if time.Now().After(deadline) {
-				s.t.Fatalf("timed out waiting for row %d to be %s: %+v", id, state, r)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		func() {
+			var r rowState
+			defer func() { // Eventually's Fatalf unwinds through here
+				if r.State != state {
+					s.t.Logf("row %d last seen: %+v", id, r)
+				}
+			}()
+			pgtest.Eventually(s.t, 60*time.Second, fmt.Sprintf("row %d to be %s", id, state), func() bool {
+				r = s.row(id)
+				return r.State == state
+			})
+		}()
 	}
 }
 
-// puts lists the bodies of successful writes to an endpoint, in arrival order.
+// writes lists the bodies of successful method requests to endpoint, in arrival order.
 func (s *dsetup) writes(method, endpoint string) []map[string]any {
 	var out []map[string]any
 	for _, r := range s.sim.Requests() {
@@ -627,6 +634,10 @@ func TestDispatchAuthFailureAndReconnect(t *testing.T) {
 
 	s.sim.RemoveConnection(s.org) // the organisation is disconnected in Xero
 	_, parked := s.contact("Parked", "")
+	lane := s.d.LaneOf(s.tenant) // the lane that meets the auth failure
+	if lane == nil {
+		t.Fatal("no lane runs for the tenant")
+	}
 	waitFor(t, 30*time.Second, "connection auth_failed", func() bool {
 		return s.scalar("SELECT state FROM xerosync.connections WHERE tenant_id = $1", s.tenant) == "auth_failed"
 	})
@@ -634,7 +645,13 @@ func TestDispatchAuthFailureAndReconnect(t *testing.T) {
 	for _, id := range []int64{parked, later} {
 		waitFor(t, 10*time.Second, "row back to pending", func() bool { return s.row(id).State == outbox.StatePending })
 	}
-	time.Sleep(1500 * time.Millisecond) // a lane that did not stop would have retried by now
+	// The negative, proven by the state that makes it true rather than by waiting: the lane
+	// that met the failure has returned, and no lane runs for the tenant (an auth_failed
+	// tenant gets none), so nothing can retry the rows before the reconnect.
+	waitFor(t, 30*time.Second, "the tenant's lane to stop", lane.Exited)
+	if s.d.LaneOf(s.tenant) != nil {
+		t.Fatal("a lane runs for an auth_failed tenant")
+	}
 	for _, id := range []int64{parked, later} {
 		if r := s.row(id); r.State != outbox.StatePending || r.Attempts != 0 {
 			t.Errorf("row %d of an auth_failed tenant: %+v", id, r)

@@ -1,13 +1,26 @@
-// Package outbox owns xerosync.outbox: the enqueuer that turns captured Softbooq changes into
-// outbox rows (it implements cdc.Sink), and the dispatcher that drains them to Xero.
+// Package outbox owns xerosync.outbox and xerosync.entities: the enqueuer that turns captured
+// Softbooq changes into outbox rows (it implements cdc.Sink), Backfill that queues a tenant's
+// history, the operators' retry flags (RetryByCode, RetryByID), and the dispatcher that drains
+// the rows to Xero.
+//
+// It is the only writer of both tables (STYLE 13): no other package inserts, updates or
+// deletes their rows, so the rules about them live here once. Every row enters through one
+// COPY writer (writeRows), which also wakes the dispatcher on commit; "an invoice is issued
+// once" is kept by the entity states capture stores and backfill claims side by side
+// (entities.go); "a contact before its first invoice" and "only Xero-held fields count" are
+// decided by the pure planning functions (plan.go, and planBackfillInvoices), table-tested
+// without PostgreSQL like the mapping (mapping.go) and the matching (match.go). Operators may
+// still set retry_requested and cancel_requested by hand in SQL (SPEC §3): those are their
+// flags, which the dispatcher applies.
 //
 // The enqueuer's guarantees:
 //   - Rows are written in the capture transaction, so they commit with the WAL position that
 //     produced them: exactly once. Each row carries (commit_lsn, commit_idx), unique.
 //   - Only what Xero holds counts: a customer update queues a contact upsert only when a
-//     Xero-held field differs from what was last queued (kept in xerosync.entities, because
-//     the WAL carries no old values under Softbooq's default replica identity); unchanged
-//     TOASTed values are taken from that copy, never read as NULL.
+//     Xero-held field differs from what was last queued (the hash of its fields, kept on
+//     the contact's outbox rows, because the WAL carries no old values under Softbooq's
+//     default replica identity); unchanged TOASTed values are read from the table, never
+//     taken as NULL.
 //   - An invoice is issued once, when it first becomes issued (or arrives already paid), with
 //     its lines read in the same transaction; a void follows only an issue; a payment only
 //     for an issued invoice. Each row records what it waits for: an invoice its customer's
@@ -15,6 +28,13 @@
 //   - Tenants without a Xero connection, or disconnected, queue nothing.
 //   - Memory is bounded by the chunk cdc hands over; every database round trip is per chunk,
 //     not per change.
+//
+// Backfill's guarantees: it is idempotent and resumable. An invoice is queued once, whether
+// by capture or by backfill (its claim in xerosync.entities is the one capture reads), its
+// customer's contact first when that was never queued nor linked, a void after the issue of
+// an invoice voided since; a payment once, because backfill queues only the payments capture
+// has read past in the WAL and left alone. Each batch is one transaction under a per-tenant
+// advisory lock; a failure keeps what was committed, and a second run continues.
 //
 // The dispatcher's guarantees (Dispatcher.Run; state machine pending → in_flight → done |
 // failed | pending, and cancelled by an operator):

@@ -195,8 +195,7 @@ func TestOutcomeWaitsForAnOperatorsLock(t *testing.T) {
 	// tried (and timed out) several times over, the row stays in flight.
 	// Seen as writes waiting on our lock, a later one after an earlier one timed out.
 	var first time.Time
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	waitFor(t, 30*time.Second, "the outcome's write to be tried again after it timed out", func() bool {
 		var started *time.Time
 		if err := s.db.Pool.QueryRow(ctx, `SELECT max(query_start) FROM pg_stat_activity
 			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE xerosync.outbox%'`).Scan(&started); err != nil {
@@ -205,14 +204,8 @@ func TestOutcomeWaitsForAnOperatorsLock(t *testing.T) {
 		if started != nil && first.IsZero() {
 			first = *started
 		}
-		if started != nil && started.After(first) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the outcome's write was not tried again after it timed out")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return started != nil && started.After(first)
+	})
 	if n := s.sim.InvoiceCreations(s.org, number); n != 1 {
 		t.Fatalf("invoice created %d times", n)
 	}

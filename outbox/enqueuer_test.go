@@ -43,7 +43,7 @@ type setup struct {
 	handed, applied map[uint32]bool
 }
 
-// xidsState reports whether the enqueuer was handed changes of xid, and whether that Apply
+// xidState reports whether the enqueuer was handed changes of xid, and whether that Apply
 // returned.
 func (s *setup) xidState(xid uint32) (handed, applied bool) {
 	s.mu.Lock()

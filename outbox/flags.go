@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/lmittmann/tint"
 )
 
@@ -36,16 +37,8 @@ func (d *Dispatcher) applyFlags(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("apply flags: %w", err)
 	}
-	var tenants []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return fmt.Errorf("apply flags: %w", err)
-		}
-		tenants = append(tenants, t)
-	}
-	if err := rows.Err(); err != nil {
+	tenants, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		return fmt.Errorf("apply flags: %w", err)
 	}
 	for _, t := range tenants {

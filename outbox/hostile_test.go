@@ -122,18 +122,21 @@ func (h *hsetup) rowOf(t *testing.T, id int64) rowState {
 // settle waits for a row to end (done, failed or cancelled) and returns it.
 func (h *hsetup) settle(t *testing.T, id int64) rowState {
 	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
-	for {
-		r := h.rowOf(t, id)
+	var r rowState
+	defer func() { // Eventually's Fatalf unwinds through here
+		if t.Failed() {
+			t.Logf("row %d last seen: %+v", id, r)
+		}
+	}()
+	pgtest.Eventually(t, 45*time.Second, fmt.Sprintf("row %d to settle", id), func() bool {
+		r = h.rowOf(t, id)
 		switch r.State {
 		case outbox.StateDone, outbox.StateFailed, outbox.StateCancelled:
-			return r
+			return true
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("row %d did not settle: %+v", id, r)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
+	return r
 }
 
 func (h *hsetup) wantDone(t *testing.T, id int64) rowState {

@@ -145,6 +145,8 @@ func TestKillNineLosesAndRepeatsNothing(t *testing.T) {
 				}
 			}
 			mu.Unlock()
+			// Chaos timing on purpose: changes arrive unevenly, so kills land between
+			// and inside source transactions.
 			time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
 		}
 	}()
@@ -153,7 +155,8 @@ func TestKillNineLosesAndRepeatsNothing(t *testing.T) {
 	const kills = 25
 	for k := range kills {
 		cmd := child()
-		// Kill at a random moment: during set-up, mid-stream, mid-chunk, mid-commit.
+		// Kill at a random moment: during set-up, mid-stream, mid-chunk, mid-commit. Chaos
+		// timing on purpose, not a wait for a state.
 		time.Sleep(time.Duration(50+rng.IntN(600)) * time.Millisecond)
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()

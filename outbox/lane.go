@@ -35,6 +35,9 @@ type lane struct {
 	// stopped is set by the first auth failure of a cycle: requests not yet sent are not
 	// sent, and the lane ends after the cycle.
 	stopped atomic.Bool
+	// exited is set once run has returned: a test then knows the lane sends nothing more,
+	// instead of waiting long enough to hope so.
+	exited atomic.Bool
 
 	mu         sync.Mutex
 	unrecorded []outcome // outcomes record could not write yet (claim.go)
@@ -61,6 +64,7 @@ func (l *lane) nudge() {
 
 // run loops until the lane's context ends or the connection fails.
 func (l *lane) run() {
+	defer l.exited.Store(true) // deferred first: set last, after the final record
 	defer l.cancel()
 	defer func() {
 		// A last try; what still cannot be written stays in_flight, shown by /healthz

@@ -100,3 +100,55 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// unlinkedPayments returns the payments of found that can still be ours: not deleted, and not
+// linked (their id in linked, any case) to a Softbooq payment already. Two equal payments of
+// one invoice are two payments, and each Xero payment reconciles one row.
+func unlinkedPayments(found []xero.Payment, linked []string) []xero.Payment {
+	known := make(map[string]bool, len(linked))
+	for _, id := range linked {
+		known[strings.ToLower(id)] = true
+	}
+	var out []xero.Payment
+	for _, f := range found {
+		if !known[strings.ToLower(f.PaymentID)] && f.Status != "DELETED" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// matchPayment finds the payment a lost request made: same amount, date and reference (found
+// are the payments of its invoice).
+func matchPayment(found []xero.Payment, want xero.Payment) int {
+	for i, f := range found {
+		if f.Amount.Equal(want.Amount) && f.Date == want.Date && strings.TrimSpace(f.Reference) == strings.TrimSpace(want.Reference) {
+			return i
+		}
+	}
+	return -1
+}
+
+// matchPayments matches the payments we sent of one invoice, in order, with found, the
+// invoice's unlinked payments in Xero: the result holds for each of want the index in found
+// of its match, or -1. A found payment matches one of want at most: two equal payments sent
+// are two payments, and one Xero payment is proof of one of them only.
+func matchPayments(found []xero.Payment, want []xero.Payment) []int {
+	left := make([]int, len(found)) // indexes into found of those still unmatched
+	for i := range left {
+		left[i] = i
+	}
+	out := make([]int, len(want))
+	for i, w := range want {
+		out[i] = -1
+		cands := make([]xero.Payment, len(left))
+		for j, k := range left {
+			cands[j] = found[k]
+		}
+		if j := matchPayment(cands, w); j >= 0 {
+			out[i] = left[j]
+			left = append(left[:j], left[j+1:]...)
+		}
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,4 +73,78 @@ func mustDate(t *testing.T, s string) xero.Date {
 		t.Fatal(err)
 	}
 	return d
+}
+
+func TestMatchPayment(t *testing.T) {
+	t.Parallel()
+	pay := func(id, amount, date, ref string) xero.Payment {
+		return xero.Payment{PaymentID: id, Amount: xero.MustDecimal(amount), Date: mustDate(t, date), Reference: ref}
+	}
+	sent := pay("", "100.25", "2026-02-10", "first")
+	for _, tc := range []struct {
+		name  string
+		found []xero.Payment
+		want  int
+	}{
+		{name: "none found", want: -1},
+		{name: "the same", found: []xero.Payment{pay("x1", "100.25", "2026-02-10", "first")}, want: 0},
+		{name: "trailing zeros and spaces are the same", found: []xero.Payment{pay("x1", "100.2500", "2026-02-10", " first ")}, want: 0},
+		{name: "another amount", found: []xero.Payment{pay("x1", "100.26", "2026-02-10", "first")}, want: -1},
+		{name: "another date", found: []xero.Payment{pay("x1", "100.25", "2026-02-11", "first")}, want: -1},
+		{name: "another reference", found: []xero.Payment{pay("x1", "100.25", "2026-02-10", "second")}, want: -1},
+		{name: "no reference is not ours", found: []xero.Payment{pay("x1", "100.25", "2026-02-10", "")}, want: -1},
+		{name: "the first that matches", found: []xero.Payment{pay("x1", "1", "2026-02-10", "first"),
+			pay("x2", "100.25", "2026-02-10", "first"), pay("x3", "100.25", "2026-02-10", "first")}, want: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := matchPayment(tc.found, sent); got != tc.want {
+				t.Errorf("matchPayment = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMatchPayments(t *testing.T) {
+	t.Parallel()
+	pay := func(id, amount string) xero.Payment {
+		return xero.Payment{PaymentID: id, Amount: xero.MustDecimal(amount), Date: mustDate(t, "2026-02-10")}
+	}
+	for _, tc := range []struct {
+		name        string
+		found, sent []xero.Payment
+		want        []int
+	}{
+		{name: "nothing sent", found: []xero.Payment{pay("x1", "10")}, want: []int{}},
+		{name: "nothing found", sent: []xero.Payment{pay("", "10")}, want: []int{-1}},
+		{name: "one each", found: []xero.Payment{pay("x1", "20"), pay("x2", "10")}, sent: []xero.Payment{pay("", "10"), pay("", "20")}, want: []int{1, 0}},
+		{name: "two equal payments sent, one in Xero: one matched, one sent again",
+			found: []xero.Payment{pay("x1", "10")}, sent: []xero.Payment{pay("", "10"), pay("", "10")}, want: []int{0, -1}},
+		{name: "two equal payments sent, both in Xero", found: []xero.Payment{pay("x1", "10"), pay("x2", "10")},
+			sent: []xero.Payment{pay("", "10"), pay("", "10")}, want: []int{0, 1}},
+		{name: "a gap between", found: []xero.Payment{pay("x1", "10"), pay("x2", "30"), pay("x3", "10")},
+			sent: []xero.Payment{pay("", "10"), pay("", "20"), pay("", "10")}, want: []int{0, -1, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := matchPayments(tc.found, tc.sent); !slices.Equal(got, tc.want) {
+				t.Errorf("matchPayments = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnlinkedPayments(t *testing.T) {
+	t.Parallel()
+	found := []xero.Payment{{PaymentID: "AAA"}, {PaymentID: "bbb", Status: "DELETED"}, {PaymentID: "ccc"}, {PaymentID: "ddd", Status: "AUTHORISED"}}
+	var ids []string
+	for _, p := range unlinkedPayments(found, []string{"aaa", "CCC"}) {
+		ids = append(ids, p.PaymentID)
+	}
+	if !slices.Equal(ids, []string{"ddd"}) {
+		t.Errorf("unlinked %q, want [ddd]: linked ones (any case) and deleted ones dropped", ids)
+	}
+	if got := unlinkedPayments(nil, nil); len(got) != 0 {
+		t.Errorf("%v", got)
+	}
 }

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/softbooq/xerosync/xero"
 )
 
@@ -104,20 +107,19 @@ func (p *preparer) add(o ...outcome) {
 
 // each runs f for every row, a few at a time.
 func (p *preparer) each(rows []*claimedRow, f func(*claimedRow)) {
-	sem := make(chan struct{}, lookupConcurrency)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(lookupConcurrency)
 	for _, r := range rows {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		g.Go(func() error {
 			if p.l.stopped.Load() {
 				p.add(refundRows([]*claimedRow{r})...)
-				return
+				return nil
 			}
 			f(r)
+			return nil // f records its outcome, failures included, with p.add
 		})
 	}
-	wg.Wait()
+	_ = g.Wait() // no goroutine returns an error
 }
 
 // parentMissing is the failure of a dependent whose parent has no Xero id although nothing
@@ -470,7 +472,7 @@ func (p *preparer) payments(rows []*claimedRow) {
 		pds := byInvoice[invoiceID]
 		found, err := p.l.org.FindPaymentsByInvoice(p.ctx, invoiceID)
 		if err == nil {
-			found, err = p.unlinkedPayments(found)
+			found, err = p.readUnlinkedPayments(found)
 		}
 		if err != nil {
 			for _, pd := range pds {
@@ -478,10 +480,14 @@ func (p *preparer) payments(rows []*claimedRow) {
 			}
 			continue
 		}
-		for _, pd := range pds {
-			if i := matchPayment(found, pd.el); i >= 0 {
-				p.done(pd.r, found[i].PaymentID, true)
-				found = append(found[:i], found[i+1:]...) // one Xero payment reconciles one row
+		want := make([]xero.Payment, len(pds))
+		for i, pd := range pds {
+			want[i] = pd.el
+		}
+		matched := matchPayments(found, want)
+		for i, pd := range pds {
+			if m := matched[i]; m >= 0 {
+				p.done(pd.r, found[m].PaymentID, true)
 				continue
 			}
 			if pd.err != nil {
@@ -493,9 +499,9 @@ func (p *preparer) payments(rows []*claimedRow) {
 	}
 }
 
-// unlinkedPayments drops the payments already linked to a Softbooq payment: two equal
-// payments of one invoice are two payments, and each Xero payment reconciles one row.
-func (p *preparer) unlinkedPayments(found []xero.Payment) ([]xero.Payment, error) {
+// readUnlinkedPayments drops the payments already linked to a Softbooq payment
+// (unlinkedPayments).
+func (p *preparer) readUnlinkedPayments(found []xero.Payment) ([]xero.Payment, error) {
 	if len(found) == 0 {
 		return nil, nil
 	}
@@ -507,35 +513,11 @@ func (p *preparer) unlinkedPayments(found []xero.Payment) ([]xero.Payment, error
 	if err != nil {
 		return nil, fmt.Errorf("read linked payments: %w", err)
 	}
-	known := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read linked payments: %w", err)
-		}
-		known[strings.ToLower(id)] = true
-	}
-	if err := rows.Err(); err != nil {
+	linked, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		return nil, fmt.Errorf("read linked payments: %w", err)
 	}
-	var out []xero.Payment
-	for _, f := range found {
-		if !known[strings.ToLower(f.PaymentID)] && f.Status != "DELETED" {
-			out = append(out, f)
-		}
-	}
-	return out, nil
-}
-
-// matchPayment finds the payment a lost request made: same amount, date and reference.
-func matchPayment(found []xero.Payment, want xero.Payment) int {
-	for i, f := range found {
-		if f.Amount.Equal(want.Amount) && f.Date == want.Date && strings.TrimSpace(f.Reference) == strings.TrimSpace(want.Reference) {
-			return i
-		}
-	}
-	return -1
+	return unlinkedPayments(found, linked), nil
 }
 
 // checkPayment refuses what the client would refuse for the whole batch.

@@ -278,8 +278,8 @@ func refundRows(rows []*claimedRow) []outcome {
 	return outs
 }
 
-// nameHolder says who holds a contact name Xero refused as in use (ContactNameInUse): the
-// contact of another Softbooq customer we pushed with that name, or one made in Xero itself.
+// nameHolderIn is nameHolder that first looks among this request's own elements, one of which
+// may have been created just before r.
 func nameHolderIn[T any](l *lane, r *claimedRow, name string, batch []*item, res []xero.ElementResult[T]) string {
 	// The holder may be an element of this very request, created just before this one.
 	for i, it := range batch {
@@ -295,6 +295,8 @@ func nameHeld(name, contactID, customer string) string {
 		name, contactID, customer)
 }
 
+// nameHolder says who holds a contact name Xero refused as in use (ContactNameInUse): the
+// contact of another Softbooq customer we pushed with that name, or one made in Xero itself.
 func (l *lane) nameHolder(r *claimedRow, name string) string {
 	ctx, cancel := l.detached()
 	defer cancel()

@@ -2,6 +2,19 @@
 // order, each in its own transaction, under a session advisory lock so that two daemons (or a
 // daemon and `xerosync migrate`) starting together never apply one twice. It never touches
 // Softbooq's schemas.
+//
+// Each table it creates has exactly one package that writes it (inserts, updates, deletes or
+// copies into it); every other package reads it or calls that package, so a rule about a
+// table lives in one place. TestOneWriterPerTable reads the code and holds it so:
+//
+//	xerosync.checkpoint         cdc              the stream's position, stored with the rows
+//	xerosync.outbox             outbox           enqueuer, backfill, retry, dispatcher, prune
+//	xerosync.entities           outbox           which source rows Xero holds, and their ids
+//	xerosync.connections        internal/tenant  tokens (sealed), capture window, connect rules
+//	xerosync.schema_migrations  internal/migrate applied migrations
+//
+// An administrator's UPDATE that raises retry_requested or cancel_requested (SPEC §3) is the
+// one write from outside: the dispatcher applies the flag.
 package migrate
 
 import (

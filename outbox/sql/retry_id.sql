@@ -1,4 +1,4 @@
--- `xerosync retry --id N`: exactly what an operator's UPDATE does; the dispatcher picks the
+-- RetryByID (`xerosync retry --id N`): exactly what an operator's UPDATE does; the dispatcher picks the
 -- flag up, puts the row back to pending and clears it (SPEC §3). Only a row that can still be
 -- sent (failed, or pending in backoff) is flagged; the state predicate is the current-state
 -- guard of LESSONS 8. The row's state is returned whether or not it was flagged.

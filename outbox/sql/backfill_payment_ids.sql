@@ -4,7 +4,7 @@
 -- known) and have no unfinished or cancelled row of their own (a cancelled payment stays
 -- cancelled). In invoice
 -- order, then by payment date. Also returns the WAL position now, after this statement's
--- snapshot was taken: every payment listed committed before it (see backfill.go).
+-- snapshot was taken: every payment listed committed before it (see queuePayments in backfill.go).
 SELECT coalesce(array_agg(p.id::text ORDER BY coalesce(i.issue_date, i.issued_at::date), i.id,
                                             p.paid_on, p.created_at, p.id), '{}'),
        pg_current_wal_lsn()::text

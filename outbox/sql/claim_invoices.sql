@@ -1,8 +1,9 @@
--- `backfill`: records that an issue (and for a void invoice, its void) is queued, and returns
--- the invoices this transaction claimed (backfill_candidates.sql says which qualify). An invoice whose issue capture queued in the
--- meantime is not returned: if capture's transaction is still open, this insert waits for it
--- and then finds the row issued. Capture reads the same flags, so it never queues these
--- invoices' issue or void again.
+-- Backfill (claimInvoices in entities.go): records that an issue (and for a void invoice, its
+-- void) is queued, and returns the invoices this transaction claimed (backfill_candidates.sql
+-- says which qualify). An invoice whose issue capture queued in the meantime is not returned:
+-- if capture's transaction is still open, this insert waits for it and then finds the row
+-- issued. Capture reads the same flags (store_entities.sql writes them), so it never queues
+-- these invoices' issue or void again.
 INSERT INTO xerosync.entities AS x (entity, entity_id, tenant_id, issued, voided, updated_at)
 SELECT 'invoice', i.id, i.tenant_id, true, i.status = 'void', now()
   FROM finance.invoices i
