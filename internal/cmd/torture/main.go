@@ -222,8 +222,8 @@ quiesce:
 
 // failover is what failOver saw.
 type failover struct {
-	syncWait     time.Duration // from the daemons' start until the standby held the slot, synced
-	promotedAt   time.Time
+	syncWait   time.Duration // from the daemons' start until the standby held the slot, synced
+	promotedAt time.Time
 }
 
 // waitSynced waits until the daemons' slot is synchronised to the standby: what an operator
