@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -40,25 +41,9 @@ func checkTenant(cmd string, tenant *string, required bool) error {
 	return nil
 }
 
-// isUUID accepts the canonical 8-4-4-4-12 hex form, which is how tenant ids are printed.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
-			}
-		default:
-			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// isUUID accepts the canonical 8-4-4-4-12 hex form, which is how tenant ids are printed
+// (google/uuid also reads the braced, urn: and undashed forms, which we do not print).
+func isUUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
 
 func migrateFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 	return func(ctx context.Context) error {

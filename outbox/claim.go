@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/lmittmann/tint"
+
+	"github.com/softbooq/xerosync/xero"
 )
 
 var (
@@ -259,7 +261,7 @@ func (l *lane) write(outs []outcome, timeout time.Duration) error {
 			t := o.nextAt
 			nextAts[i] = &t
 		}
-		codes[i], errs[i], xeroIDs[i] = optional(o.code), optional(truncate(o.err, 4000)), optional(o.xeroID)
+		codes[i], errs[i], xeroIDs[i] = optional(o.code), optional(xero.Clip(o.err, 4000)), optional(o.xeroID)
 		if o.history != nil {
 			b, _ := json.Marshal(o.history) // strings and numbers only
 			s := string(b)

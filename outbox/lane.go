@@ -246,19 +246,10 @@ func (l *lane) authFailed(err error) {
 	}
 	ctx, cancel := l.detached()
 	defer cancel()
-	msg := truncate("dispatcher: "+err.Error()+"; run xerosync connect again", 500)
+	msg := xero.Clip("dispatcher: "+err.Error()+"; run xerosync connect again", 500)
 	if dberr := l.d.cfg.Tokens.MarkAuthFailed(ctx, l.tenant, msg); dberr != nil {
 		l.log.Error("mark connection auth_failed", tint.Err(dberr))
 	}
 	l.log.Warn("xero connection auth failed", tint.Err(err))
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
-}

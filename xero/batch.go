@@ -41,7 +41,7 @@ func messages(ves []ValidationError) []string {
 	var out []string
 	for _, v := range ves {
 		if m := strings.TrimSpace(v.Message); m != "" {
-			out = append(out, clean(m, 1000))
+			out = append(out, OneLine(m, 1000))
 		}
 	}
 	return out

@@ -48,8 +48,8 @@ type DeleteConnectionParams struct {
 // A 404 (already gone) is returned as an error matching ErrNotFound, which a disconnect
 // flow may treat as success.
 func (c *Client) DeleteConnection(ctx context.Context, tokens TokenSource, p DeleteConnectionParams) error {
-	if !guidRE.MatchString(p.ConnectionID) {
-		return fmt.Errorf("DELETE /connections: %q is not a connection id: %w", truncate(p.ConnectionID, 40), ErrInvalidRequest)
+	if !isGUID(p.ConnectionID) {
+		return fmt.Errorf("DELETE /connections: %q is not a connection id: %w", Clip(p.ConnectionID, 40), ErrInvalidRequest)
 	}
 	_, err := c.do(ctx, tokens, call{
 		method: http.MethodDelete, url: c.connections + "/" + p.ConnectionID, op: "DELETE /connections/{id}", key: p.IdempotencyKey,

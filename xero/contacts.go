@@ -118,7 +118,7 @@ func CheckContact(c Contact) error {
 		return fmt.Errorf("contact Name is %d characters, over Xero's limit of %d: %w", n, maxContactName, ErrInvalidRequest)
 	}
 	if n := utf8.RuneCountInString(c.ContactNumber); n > maxContactNumber {
-		return fmt.Errorf("contact ContactNumber %q is %d characters, over Xero's limit of %d: %w", truncate(c.ContactNumber, 60), n, maxContactNumber, ErrInvalidRequest)
+		return fmt.Errorf("contact ContactNumber %q is %d characters, over Xero's limit of %d: %w", Clip(c.ContactNumber, 60), n, maxContactNumber, ErrInvalidRequest)
 	}
 	return nil
 }
@@ -138,7 +138,7 @@ func (o *Org) UpdateContacts(ctx context.Context, p UpdateContactsParams) ([]Ele
 		return nil, err
 	}
 	for i, c := range p.Contacts {
-		if !guidRE.MatchString(c.ContactID) {
+		if !isGUID(c.ContactID) {
 			return nil, fmt.Errorf("%s: element %d has no valid ContactID: %w", op, i, ErrInvalidRequest)
 		}
 		if err := CheckContact(c); err != nil {

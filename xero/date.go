@@ -46,7 +46,7 @@ func ParseDate(s string) (Date, error) {
 			return DateOf(t), nil
 		}
 	}
-	return Date{}, fmt.Errorf("parse date %q: %w", truncate(s, 40), ErrDateSyntax)
+	return Date{}, fmt.Errorf("parse date %q: %w", Clip(s, 40), ErrDateSyntax)
 }
 
 // IsZero reports whether d is unset.
@@ -101,7 +101,7 @@ func ParseTime(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("parse time %q: %w", truncate(s, 40), ErrDateSyntax)
+	return time.Time{}, fmt.Errorf("parse time %q: %w", Clip(s, 40), ErrDateSyntax)
 }
 
 // MarshalJSON writes RFC 3339 (we never send instants to Xero; this is for our own logs).
@@ -120,7 +120,7 @@ var msDateRE = regexp.MustCompile(`^/Date\((-?\d{1,15})([+-]\d{4})?\)/$`)
 func parseMSDate(s string) (time.Time, error) {
 	m := msDateRE.FindStringSubmatch(s)
 	if m == nil {
-		return time.Time{}, fmt.Errorf("parse date %q: %w", truncate(s, 40), ErrDateSyntax)
+		return time.Time{}, fmt.Errorf("parse date %q: %w", Clip(s, 40), ErrDateSyntax)
 	}
 	ms, _ := strconv.ParseInt(m[1], 10, 64) // at most 15 digits: always fits
 	// The milliseconds are UTC; the optional offset only says where it was displayed.

@@ -29,7 +29,7 @@ var ErrDecimalSyntax = errors.New("invalid decimal syntax")
 func ParseDecimal(s string) (Decimal, error) {
 	c, ok := canonicalDecimal(s)
 	if !ok {
-		return Decimal{}, fmt.Errorf("parse decimal %q: %w", truncate(s, 40), ErrDecimalSyntax)
+		return Decimal{}, fmt.Errorf("parse decimal %q: %w", Clip(s, 40), ErrDecimalSyntax)
 	}
 	return Decimal{s: c}, nil
 }
@@ -112,7 +112,7 @@ func (d *Decimal) UnmarshalJSON(b []byte) error {
 	// json.Number's own validity rules are exactly the JSON number grammar.
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("decimal %q: %w", truncate(string(b), 40), ErrDecimalSyntax)
+		return fmt.Errorf("decimal %q: %w", Clip(string(b), 40), ErrDecimalSyntax)
 	}
 	v, err := ParseDecimal(n.String())
 	if err != nil {
@@ -198,9 +198,3 @@ func allDigits(s string) bool {
 	return true
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}

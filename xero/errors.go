@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // Sentinels. Test with errors.Is.
@@ -330,13 +329,13 @@ func fillFromBody(ae *APIError, contentType string, body []byte) {
 	if strings.Contains(strings.ToLower(contentType), "x-www-form-urlencoded") || looksFormEncoded(trimmed) {
 		if q, err := url.ParseQuery(string(trimmed)); err == nil && len(q) > 0 {
 			ae.Type = firstNonEmpty(q.Get("oauth_problem"), q.Get("error"))
-			ae.Message = clean(firstNonEmpty(q.Get("oauth_problem_advice"), q.Get("error_description")), 500)
+			ae.Message = OneLine(firstNonEmpty(q.Get("oauth_problem_advice"), q.Get("error_description")), 500)
 			if ae.Type != "" || ae.Message != "" {
 				return
 			}
 		}
 	}
-	ae.Message = clean(string(trimmed), 500)
+	ae.Message = OneLine(string(trimmed), 500)
 }
 
 func looksFormEncoded(b []byte) bool {
@@ -360,7 +359,7 @@ func fillFromJSON(ae *APIError, v any) {
 	}
 	str := func(key string) string {
 		if s, ok := get(key).(string); ok {
-			return clean(s, 1000)
+			return OneLine(s, 1000)
 		}
 		return ""
 	}
@@ -422,12 +421,12 @@ func appendMessages(out []string, v any) []string {
 		case map[string]any:
 			for _, mk := range slices.Sorted(maps.Keys(it)) {
 				if s, ok := it[mk].(string); ok && strings.EqualFold(mk, "Message") && s != "" {
-					out = append(out, clean(s, 1000))
+					out = append(out, OneLine(s, 1000))
 				}
 			}
 		case string:
 			if it != "" {
-				out = append(out, clean(it, 1000))
+				out = append(out, OneLine(it, 1000))
 			}
 		}
 	}
@@ -455,27 +454,6 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// clean makes server text safe for one log line: valid UTF-8, no control characters, bounded.
-func clean(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if len(s) > n {
-		cut := n
-		for cut > 0 && !isRuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 func firstNonEmpty(ss ...string) string {
 	for _, s := range ss {

@@ -168,7 +168,7 @@ var maxLineAmount = big.NewRat(999_999_999_999, 100)
 func checkInvoiceNumber(n string) error {
 	for i, r := range n {
 		if r < 0x20 || r > 0x7e {
-			return fmt.Errorf("invoice InvoiceNumber %q has %q at byte %d; Xero takes printable ASCII only: %w", truncate(n, 40), r, i, ErrInvalidRequest)
+			return fmt.Errorf("invoice InvoiceNumber %q has %q at byte %d; Xero takes printable ASCII only: %w", Clip(n, 40), r, i, ErrInvalidRequest)
 		}
 	}
 	// ASCII from here: bytes are characters.
@@ -224,8 +224,8 @@ func (o *Org) VoidInvoices(ctx context.Context, p VoidInvoicesParams) ([]Element
 	}
 	sent := make([]Invoice, len(p.InvoiceIDs))
 	for i, id := range p.InvoiceIDs {
-		if !guidRE.MatchString(id) {
-			return nil, fmt.Errorf("%s: element %d: %q is not an InvoiceID: %w", op, i, truncate(id, 40), ErrInvalidRequest)
+		if !isGUID(id) {
+			return nil, fmt.Errorf("%s: element %d: %q is not an InvoiceID: %w", op, i, Clip(id, 40), ErrInvalidRequest)
 		}
 		sent[i] = Invoice{InvoiceID: id, Status: "VOIDED"}
 	}

@@ -62,7 +62,7 @@ func paymentView(p Payment) elementView {
 // CheckPayment reports what CreatePayments refuses in pm alone (the whole batch with it), so
 // that a caller can fail that one payment instead.
 func CheckPayment(pm Payment) error {
-	if pm.Invoice == nil || !guidRE.MatchString(pm.Invoice.InvoiceID) {
+	if pm.Invoice == nil || !isGUID(pm.Invoice.InvoiceID) {
 		return fmt.Errorf("has no valid Invoice.InvoiceID: %w", ErrInvalidRequest)
 	}
 	if pm.Account == nil || (pm.Account.Code == "" && pm.Account.AccountID == "") {

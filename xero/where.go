@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 // Builders for Xero's `where` query parameter.
@@ -31,7 +33,9 @@ import (
 
 var fieldPathRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$`)
 
-var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+// isGUID accepts Xero's GUIDs in their one written form, 8-4-4-4-12 hex digits (google/uuid
+// also reads braced, urn: and undashed forms, which Xero's Guid("…") does not take).
+func isGUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
 
 // checkField panics on a field path that is not an identifier path. Field names are constants
 // in our code, never user input, so a bad one is a programming error.
@@ -48,7 +52,7 @@ func checkField(field string) {
 func WhereEquals(field, value string) (string, error) {
 	checkField(field)
 	if !WhereLiteralOK(value) {
-		return "", fmt.Errorf("where %s: %q cannot be a where literal (quote, backslash or control character): %w", field, truncate(value, 40), ErrInvalidRequest)
+		return "", fmt.Errorf("where %s: %q cannot be a where literal (quote, backslash or control character): %w", field, Clip(value, 40), ErrInvalidRequest)
 	}
 	return field + `=="` + value + `"`, nil
 }
@@ -72,8 +76,8 @@ func WhereLiteralOK(value string) bool {
 // which also guarantees the id cannot break out of the literal.
 func WhereGUID(field, id string) (string, error) {
 	checkField(field)
-	if !guidRE.MatchString(id) {
-		return "", fmt.Errorf("where %s: %q is not a GUID: %w", field, truncate(id, 40), ErrInvalidRequest)
+	if !isGUID(id) {
+		return "", fmt.Errorf("where %s: %q is not a GUID: %w", field, Clip(id, 40), ErrInvalidRequest)
 	}
 	return field + `==Guid("` + strings.ToLower(id) + `")`, nil
 }

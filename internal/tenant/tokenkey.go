@@ -136,7 +136,7 @@ func (s *TokenStore) VerifyKey(ctx context.Context) (KeyReport, error) {
 	for _, k := range list {
 		switch {
 		case !k.opens && k.state == StateConnected:
-			tag, err := s.db.Exec(ctx, keyMarkSQL, k.tenant, clean(s.keyMessage(k.tenant), 500), now, k.sealed)
+			tag, err := s.db.Exec(ctx, keyMarkSQL, k.tenant, xero.OneLine(s.keyMessage(k.tenant), 500), now, k.sealed)
 			if err != nil {
 				return rep, fmt.Errorf("check token key: mark tenant %s auth_failed: %w", k.tenant, err)
 			}

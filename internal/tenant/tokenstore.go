@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -396,7 +395,7 @@ func (s *TokenStore) refresh(ctx context.Context, tenantID string, req refreshRe
 		// connection needs an operator, so it is a connection state like invalid_grant, and
 		// the message names the key setting and file to fix.
 		kerr := s.keyError(tenantID, err)
-		if _, uerr := tx.Exec(ctx, markAuthFailedSQL, tenantID, clean(kerr.Detail, 500), now); uerr != nil {
+		if _, uerr := tx.Exec(ctx, markAuthFailedSQL, tenantID, xero.OneLine(kerr.Detail, 500), now); uerr != nil {
 			return xero.TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: %w (after %w)", tenantID, uerr, kerr)
 		}
 		if cerr := tx.Commit(ctx); cerr != nil {
@@ -429,7 +428,7 @@ func (s *TokenStore) refresh(ctx context.Context, tenantID string, req refreshRe
 		var auth *xero.AuthError
 		if errors.As(err, &auth) && auth.Kind == xero.InvalidGrant {
 			msg := "refresh token rejected (invalid_grant): " + auth.Detail + "; run xerosync connect again"
-			if _, uerr := tx.Exec(ctx, markAuthFailedSQL, tenantID, clean(msg, 500), now); uerr != nil {
+			if _, uerr := tx.Exec(ctx, markAuthFailedSQL, tenantID, xero.OneLine(msg, 500), now); uerr != nil {
 				return xero.TokenSet{}, false, fmt.Errorf("token of tenant %s: mark auth_failed: %w (after %w)", tenantID, uerr, err)
 			}
 			if cerr := tx.Commit(ctx); cerr != nil {
@@ -532,27 +531,6 @@ func (s *TokenStore) open(tenantID string, sealed []byte) (xero.TokenSet, error)
 // canonicalID lower-cases a UUID so the additional data matches Postgres's text form.
 func canonicalID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
 
-// clean makes text safe for last_error (one line in status output): valid UTF-8, no control
-// characters, at most n bytes. The same rule as xero's for server text, kept here because a
-// token store message is ours to bound.
-func clean(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if len(s) > n {
-		cut := n
-		for cut > 0 && s[cut]&0xC0 == 0x80 {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
 
 // redacted is what every secret prints as (as xero.Secret does).
 const redacted = "[redacted]"
