@@ -252,4 +252,3 @@ func (l *lane) authFailed(err error) {
 	}
 	l.log.Warn("xero connection auth failed", tint.Err(err))
 }
-

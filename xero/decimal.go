@@ -197,4 +197,3 @@ func allDigits(s string) bool {
 	}
 	return true
 }
-

@@ -454,7 +454,6 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-
 func firstNonEmpty(ss ...string) string {
 	for _, s := range ss {
 		if s != "" {
