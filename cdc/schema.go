@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
 )
 
 //go:embed sql/source_oids.sql
@@ -40,17 +41,13 @@ func readSourceOIDs(ctx context.Context, db DBTX) (map[uint32]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read source table OIDs: %w", err)
 	}
-	defer rows.Close()
 	oids := map[uint32]string{}
-	for rows.Next() {
-		var name string
-		var oid int64
-		if err := rows.Scan(&name, &oid); err != nil {
-			return nil, fmt.Errorf("read source table OIDs: %w", err)
-		}
+	var name string
+	var oid int64
+	if _, err := pgx.ForEachRow(rows, []any{&name, &oid}, func() error {
 		oids[uint32(oid)] = name
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("read source table OIDs: %w", err)
 	}
 	return oids, nil

@@ -163,15 +163,11 @@ func (d *Dispatcher) syncLanes(ctx context.Context, wg *sync.WaitGroup) error {
 		return err
 	}
 	want := map[string]string{}
-	for rows.Next() {
-		var tenant, xeroTenant string
-		if err := rows.Scan(&tenant, &xeroTenant); err != nil {
-			rows.Close()
-			return err
-		}
+	var tenant, xeroTenant string
+	if _, err := pgx.ForEachRow(rows, []any{&tenant, &xeroTenant}, func() error {
 		want[tenant] = xeroTenant
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return err
 	}
 	d.mu.Lock()

@@ -269,15 +269,11 @@ func (l *Links) linkedOrgs(ctx context.Context) (map[string]string, error) {
 		return nil, fmt.Errorf("read linked organisations: %w", err)
 	}
 	out := map[string]string{}
-	for rows.Next() {
-		var org, tenant string
-		if err := rows.Scan(&org, &tenant); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read linked organisations: %w", err)
-		}
+	var org, tenant string
+	if _, err := pgx.ForEachRow(rows, []any{&org, &tenant}, func() error {
 		out[org] = tenant
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("read linked organisations: %w", err)
 	}
 	return out, nil
