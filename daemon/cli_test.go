@@ -219,6 +219,9 @@ func testStatus(t *testing.T) {
 	if st.Slot.Name != db.Name || st.Slot.Exists {
 		t.Errorf("slot = %+v, want %s, not yet created", st.Slot, db.Name)
 	}
+	if f := st.Slot.Failover; f.Ready || f.Reason == "" {
+		t.Errorf("failover = %+v, want not ready, with the reason", f)
+	}
 
 	r = runCmd(t, env, "status", "--tenant", tenantA)
 	for _, want := range []string{"Acme Ltd", "auth_failed", "PeriodLocked 2", "xerosync connect --tenant " + tenantA} {

@@ -22,6 +22,9 @@ type Health struct {
 	Role    string           `json:"role"` // leader or standby
 	Checks  map[string]Check `json:"checks"`
 	Tenants []HealthTenant   `json:"tenants"`
+	// Failover says whether the slot would survive a failover to a standby (the leader
+	// reports it). It is information, not a check: most databases have no such standby.
+	Failover *FailoverStatus `json:"failover,omitempty"`
 }
 
 // Check is one health check. State is ok, fail or skip (not applicable in this role).
@@ -98,6 +101,9 @@ func (r *runner) healthOf(st *Status, err error) Health {
 			h.Checks["replication"] = fail("replication stream not started yet")
 		}
 		h.Checks["heartbeat"] = heartbeatCheck(time.Now(), lead.Since, cs.LastHeartbeat)
+		if st != nil {
+			h.Failover = &st.Slot.Failover
+		}
 		switch {
 		case st == nil:
 			h.Checks["slot"] = fail("unknown: the database cannot be read")

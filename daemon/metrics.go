@@ -23,6 +23,7 @@ type metricsCollector struct {
 	oldestInFlight                        *prometheus.Desc
 	captureLag, heartbeatAge              *prometheus.Desc
 	retainedWAL, confirmedLag, slotActive *prometheus.Desc
+	failoverReady                         *prometheus.Desc
 	walStatus, safeWAL                    *prometheus.Desc
 	spillBytes, spillTxns                 *prometheus.Desc
 	captureChanges, captureTxns           *prometheus.Desc
@@ -48,6 +49,7 @@ func newMetricsCollector(r *runner) *metricsCollector {
 		retainedWAL:    d("xerosync_replication_slot_retained_wal_bytes", "WAL the slot keeps on disk: pg_current_wal_lsn() - restart_lsn."),
 		confirmedLag:   d("xerosync_replication_slot_confirmed_lag_bytes", "pg_current_wal_lsn() - confirmed_flush_lsn."),
 		slotActive:     d("xerosync_replication_slot_active", "1 if a process is consuming the slot."),
+		failoverReady:  d("xerosync_replication_slot_failover_ready", "1 if the slot would survive a failover to a standby (PostgreSQL 17+: a failover slot, every slot in synchronized_standby_slots streamed); xerosync status says why not."),
 		walStatus:      d("xerosync_replication_slot_wal_status", "1 for the slot's current wal_status (missing: no such slot).", "status"),
 		safeWAL:        d("xerosync_replication_safe_wal_size_bytes", "WAL that may still be written before the slot is lost (absent when max_slot_wal_keep_size is unlimited)."),
 		spillBytes:     d("xerosync_replication_spill_bytes_total", "Bytes of decoded transactions spilled to disk (pg_stat_replication_slots.spill_bytes)."),
@@ -89,7 +91,7 @@ func (r *runner) collectors() []prometheus.Collector {
 func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.databaseUp, c.leader, c.streaming, c.outboxRows, c.oldestPending, c.oldestInFlight, c.captureLag,
-		c.heartbeatAge, c.retainedWAL, c.confirmedLag, c.slotActive, c.walStatus, c.safeWAL,
+		c.heartbeatAge, c.retainedWAL, c.confirmedLag, c.slotActive, c.failoverReady, c.walStatus, c.safeWAL,
 		c.spillBytes, c.spillTxns, c.captureChanges, c.captureTxns, c.rateRemaining, c.tokenExpiry,
 		c.healthStatus, c.connection, c.failedRows,
 	} {
@@ -167,6 +169,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.walStatus, boolValue(ws == current), ws)
 	}
 	gauge(c.slotActive, boolValue(s.Active))
+	gauge(c.failoverReady, boolValue(s.Failover.Ready))
 	optional := func(d *prometheus.Desc, v *float64, kind prometheus.ValueType) {
 		if v != nil {
 			ch <- prometheus.MustNewConstMetric(d, kind, *v)

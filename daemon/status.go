@@ -63,6 +63,8 @@ type SlotStatus struct {
 	// heartbeat is one, so this stays small when all is well and the tables are idle).
 	CaptureLagSeconds   *float64 `json:"capture_lag_seconds,omitempty"`
 	HeartbeatAgeSeconds *float64 `json:"heartbeat_age_seconds,omitempty"`
+	// Failover says whether the slot would survive a failover to a standby.
+	Failover FailoverStatus `json:"failover"`
 }
 
 // HealthTenant is a tenant as /healthz reports it (SPEC §4), and the head of its status.
@@ -172,6 +174,9 @@ func readSlotStatus(ctx context.Context, db DBTX, slot string) (*SlotStatus, err
 	}
 	if lsn != nil {
 		s.CapturedLSN = *lsn
+	}
+	if s.Failover, err = readFailoverStatus(ctx, db, slot, s.Exists); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -285,6 +290,15 @@ func printStatus(w io.Writer, st *Status, withSlot bool) {
 					fmt.Fprintf(w, ", last heartbeat %s ago", secondsText(*s.HeartbeatAgeSeconds))
 				}
 				fmt.Fprintln(w)
+			}
+			if s.Failover.Ready {
+				var names []string
+				for _, sb := range s.Failover.StandbySlots {
+					names = append(names, sb.Name)
+				}
+				fmt.Fprintf(w, "  failover: ready (a failover slot; standby slots %s are streaming)\n", strings.Join(names, ", "))
+			} else {
+				fmt.Fprintf(w, "  failover: not ready: %s\n", s.Failover.Reason)
 			}
 		}
 	}

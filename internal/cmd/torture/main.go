@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -142,7 +143,11 @@ func run(ctx context.Context, p params) error {
 
 	var fo *failover
 	if p.failover {
-		if fo, err = waitSynced(ctx, st); err != nil {
+		if fo, err = waitSynced(ctx, st, func() []*harness.Daemon {
+			mu.Lock()
+			defer mu.Unlock()
+			return []*harness.Daemon{daemons["a"], daemons["b"]}
+		}); err != nil {
 			return err
 		}
 	}
@@ -229,7 +234,7 @@ type failover struct {
 // waitSynced waits until the daemons' slot is synchronised to the standby: what an operator
 // checks before relying on a failover (xerosync status shows it), and what must hold for an
 // unplanned one to lose nothing.
-func waitSynced(ctx context.Context, st *harness.Stack) (*failover, error) {
+func waitSynced(ctx context.Context, st *harness.Stack, daemons func() []*harness.Daemon) (*failover, error) {
 	fo := &failover{}
 	began := time.Now()
 	for {
@@ -247,6 +252,26 @@ func waitSynced(ctx context.Context, st *harness.Stack) (*failover, error) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	fo.syncWait = time.Since(began)
+	// What the operator sees before relying on it: the leader's /healthz says the slot would
+	// survive a failover (xerosync status says the same).
+	for {
+		ready := false
+		for _, d := range daemons() {
+			if _, body, err := d.Healthz(); err == nil {
+				var h struct {
+					Failover *struct{ Ready bool } `json:"failover"`
+				}
+				ready = ready || (json.Unmarshal([]byte(body), &h) == nil && h.Failover != nil && h.Failover.Ready)
+			}
+		}
+		if ready {
+			break
+		}
+		if time.Since(began) > 3*time.Minute {
+			return nil, errors.New("the slot is synced on the standby, but no daemon's /healthz says failover ready")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	logf("slot synced to the standby %s after the daemons started", fo.syncWait.Round(time.Millisecond))
 	return fo, nil
 }
