@@ -35,6 +35,8 @@ var (
 	roleCheckSQL string
 	//go:embed sql/publication_tables.sql
 	publicationTablesSQL string
+	//go:embed sql/missing_sources.sql
+	missingSourcesSQL string
 	//go:embed sql/table_privileges.sql
 	tablePrivilegesSQL string
 	//go:embed sql/heartbeat.sql
@@ -94,6 +96,9 @@ func CheckRole(ctx context.Context, db DBTX) error {
 			Fix:     fmt.Sprintf("ALTER ROLE %s REPLICATION;", ident(user)),
 		}
 	}
+	if err := checkSourcesExist(ctx, db); err != nil {
+		return err
+	}
 	rows, err := db.Query(ctx, tablePrivilegesSQL, SourceTables)
 	if err != nil {
 		return fmt.Errorf("check table privileges: %w", err)
@@ -109,6 +114,31 @@ func CheckRole(ctx context.Context, db DBTX) error {
 		}
 	}
 	return nil
+}
+
+// checkSourcesExist returns a SetupError naming a source table that no longer exists, and the
+// table it was probably renamed to: capture cannot go on (the WAL still carries its changes
+// under whichever name they were written with), and only the administrator can decide.
+func checkSourcesExist(ctx context.Context, db DBTX) error {
+	var table, others string
+	err := db.QueryRow(ctx, missingSourcesSQL, SourceTables).Scan(&table, &others)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("check the source tables: %w", err)
+	}
+	e := &SetupError{
+		Problem: fmt.Sprintf("source table %s does not exist: a Softbooq migration renamed or dropped it, and xerosync reads it", table),
+		Fix:     fmt.Sprintf("restore %s (xerosync reads it by that name), then start xerosync again; nothing after the change was captured", table),
+	}
+	if others != "" {
+		e.Problem += fmt.Sprintf(" (the publication now holds %s, which xerosync does not read: was it renamed?)", others)
+		if !strings.Contains(others, ",") {
+			e.Fix = fmt.Sprintf("ALTER TABLE %s RENAME TO %s; then start xerosync again (nothing after the rename was captured)", others, table[strings.IndexByte(table, '.')+1:])
+		}
+	}
+	return e
 }
 
 // EnsurePublication creates the publication over SourceTables when it is missing, or adds the

@@ -23,8 +23,10 @@ type load struct {
 	s    *setup
 	mu   sync.Mutex // held by the writer during a transaction, by pause in between
 	cols map[string]string
-	done chan struct{}
-	stop chan struct{}
+	// tables maps a table to the name the application now writes it by.
+	tables map[string]string
+	done   chan struct{}
+	stop   chan struct{}
 
 	n    int      // transactions committed
 	xids []uint32 // their transaction ids, in commit order
@@ -32,7 +34,7 @@ type load struct {
 }
 
 func startLoad(s *setup) *load {
-	l := &load{s: s, cols: map[string]string{}, done: make(chan struct{}), stop: make(chan struct{})}
+	l := &load{s: s, cols: map[string]string{}, tables: map[string]string{}, done: make(chan struct{}), stop: make(chan struct{})}
 	go l.run()
 	s.t.Cleanup(l.end)
 	return l
@@ -44,6 +46,14 @@ func (l *load) col(table, name string) string {
 		return c
 	}
 	return name
+}
+
+// tbl is table's name as the application now writes it.
+func (l *load) tbl(table string) string {
+	if t, ok := l.tables[table]; ok {
+		return t
+	}
+	return table
 }
 
 func (l *load) run() {
@@ -91,8 +101,8 @@ func (l *load) write(ctx context.Context, i int) (uint32, error) {
 		VALUES ($1, $2, 1, 'a', 10, 'consulting'), ($1, $2, 2, 'b', 5.5, 'consulting')`, inv, l.s.tenant); err != nil {
 		return 0, fmt.Errorf("lines: %w", err)
 	}
-	if _, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO finance.payments (%s, invoice_id, amount, paid_on, method)
-		VALUES ($1, $2, $3, '2026-11-02', 'card')`, l.col("finance.payments", "tenant_id")), l.s.tenant, inv, fmt.Sprintf("%d.25", i+1)); err != nil {
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (%s, invoice_id, amount, paid_on, method)
+		VALUES ($1, $2, $3, '2026-11-02', 'card')`, l.tbl("finance.payments"), l.col("finance.payments", "tenant_id")), l.s.tenant, inv, fmt.Sprintf("%d.25", i+1)); err != nil {
 		return 0, fmt.Errorf("payment: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -260,6 +270,92 @@ func TestRenamedColumnStopsCaptureUnderLoad(t *testing.T) {
 	}
 }
 
+// A column we read, dropped while Softbooq writes (crm.customers.phone: a Xero-held field),
+// stops capture with an error naming the table and the column, and nothing wrong is queued.
+// It stops where it first needs the column: at the first transaction written without it
+// (the relation no longer has it), or earlier, at a transaction written before the drop
+// whose capture reads the table (the column is gone from the table too). Either way nothing
+// from the drop on is queued, every row queued before the stop is right, and a restarted
+// capture stops at the same place.
+func TestDroppedColumnStopsCaptureUnderLoad(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, cdc.Config{ReconnectMax: 200 * time.Millisecond})
+	l := startLoad(s)
+	l.await(20)
+	var firstAfter int
+	l.while(func() {
+		s.db.Exec(t, `ALTER TABLE crm.customers DROP COLUMN phone`)
+		firstAfter = l.n
+	})
+	l.await(5)
+	l.end()
+	stopped := func(c *cdc.Capture) string {
+		var msg string
+		waitFor(t, time.Minute, "capture to stop on the dropped column", func() bool {
+			err := c.Status().Err
+			if err == nil {
+				return false
+			}
+			msg = err.Error()
+			return strings.Contains(msg, "crm.customers") && strings.Contains(msg, `"phone"`)
+		})
+		return msg
+	}
+	first := stopped(s.capture)
+	wantQueuedRight(t, s, 3*firstAfter)
+	s.stopCapture()
+	c, _ := startCapture(t, s.cfg)
+	if again := stopped(c); strings.SplitN(again, ":", 2)[0] != strings.SplitN(first, ":", 2)[0] {
+		t.Fatalf("after a restart capture stopped at %q, want where it stopped before: %q", again, first)
+	}
+	wantQueuedRight(t, s, 3*firstAfter)
+}
+
+// A watched table renamed out from under the publication while Softbooq writes (the
+// publication follows the table, so its changes keep coming under the new name) stops capture
+// at the first transaction that writes it under the new name, naming both names: the rows are
+// neither dropped as "not ours" nor read as another table's. A restarted capture, which learns
+// the relation afresh, stops at the same transaction.
+func TestRenamedTableStopsCaptureUnderLoad(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, cdc.Config{ReconnectMax: 200 * time.Millisecond})
+	l := startLoad(s)
+	l.await(20)
+	var firstAfter int
+	l.while(func() {
+		s.db.Exec(t, `ALTER TABLE finance.payments RENAME TO payments_v2`)
+		l.tables["finance.payments"] = "finance.payments_v2"
+		firstAfter = l.n
+	})
+	l.await(5)
+	l.end()
+	schemaErr := waitSchemaError(t, s.capture)
+	if schemaErr.Table != "finance.payments" || schemaErr.RenamedTo != "finance.payments_v2" {
+		t.Fatalf("capture stopped with %v, want finance.payments renamed to finance.payments_v2", schemaErr)
+	}
+	if want := l.xids[firstAfter]; schemaErr.Xid != want {
+		t.Fatalf("capture stopped at transaction %d, want %d (the first written after the rename)", schemaErr.Xid, want)
+	}
+	wantStoppedBefore(t, s, schemaErr.CommitLSN)
+	wantQueuedUpTo(t, s, l.xids[:firstAfter])
+	// A restarted capture does not get as far as the stream: the table it reads is gone, and
+	// it says so, with the rename that undoes it, for the daemon to stop on (a SetupError).
+	s.stopCapture()
+	c, err := cdc.New(s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var setupErr *cdc.SetupError
+	if err := c.Run(ctx); !errors.As(err, &setupErr) ||
+		!strings.Contains(setupErr.Problem, "source table finance.payments does not exist") ||
+		!strings.Contains(setupErr.Fix, "ALTER TABLE finance.payments_v2 RENAME TO payments") {
+		t.Fatalf("a restarted capture returned %v, want a SetupError naming finance.payments and the rename back", err)
+	}
+	wantStoppedBefore(t, s, schemaErr.CommitLSN)
+}
+
 // waitSchemaError waits until capture reports a *cdc.SchemaError and returns it.
 func waitSchemaError(t *testing.T, c *cdc.Capture) *cdc.SchemaError {
 	t.Helper()
@@ -289,11 +385,25 @@ func wantQueuedUpTo(t *testing.T, s *setup, xids []uint32) {
 	if got, want := s.one(`SELECT count(*)::text FROM xerosync.outbox`), strconv.Itoa(3*len(xids)); got != want {
 		t.Errorf("outbox holds %s rows, want %s: three for each of the %d transactions before the rename", got, want, len(xids))
 	}
+	wantQueuedRight(t, s, 3*len(xids))
+}
+
+// wantQueuedRight checks that at most max rows are queued and that each queued invoice and
+// payment is right.
+func wantQueuedRight(t *testing.T, s *setup, max int) {
+	t.Helper()
+	if got, _ := strconv.Atoi(s.one(`SELECT count(*)::text FROM xerosync.outbox`)); got > max {
+		t.Errorf("outbox holds %d rows, more than the %d of the transactions before the change", got, max)
+	}
+	payments := "finance.payments"
+	if s.one(`SELECT (to_regclass('finance.payments') IS NULL)::text`) == "true" {
+		payments = "finance.payments_v2" // TestRenamedTableStopsCaptureUnderLoad's
+	}
 	if n := s.one(`SELECT count(*)::text FROM xerosync.outbox o JOIN finance.invoices i ON i.id = o.entity_id
 		WHERE o.action = 'issue' AND (json_array_length(o.payload->'lines') <> 2 OR o.payload->>'number' <> i.number)`); n != "0" {
 		t.Errorf("%s issued invoices queued wrong", n)
 	}
-	if n := s.one(`SELECT count(*)::text FROM xerosync.outbox o JOIN finance.payments p ON p.id = o.entity_id
+	if n := s.one(`SELECT count(*)::text FROM xerosync.outbox o JOIN ` + payments + ` p ON p.id = o.entity_id
 		WHERE o.payload->>'amount' <> p.amount::text OR o.tenant_id <> p.tenant_id`); n != "0" {
 		t.Errorf("%s payments queued wrong", n)
 	}
