@@ -161,11 +161,44 @@ func (s *Sim) getContacts(a *apiRequest) *response {
 		return res
 	}
 	page, pg := pageOf(q, matched)
+	summary := strings.EqualFold(q.Get("summaryOnly"), "true")
 	items := make([]any, 0, len(page))
 	for _, c := range page {
+		if summary {
+			items = append(items, c.summaryJSON())
+			continue
+		}
 		items = append(items, c.json(""))
 	}
 	return jsonResponse(http.StatusOK, envelope(a.now, a.provider, "Contacts", items, pg))
+}
+
+// contactSummaryJSON is a contact under summaryOnly=true: "a smaller version of the
+// response object ... only lightweight fields, excluding computation-heavy fields" (spec
+// parameter summaryOnly). The spec does not list the fields; the identity, names, email,
+// numbers, status and UpdatedDateUTC are kept, and the lists (addresses, phones, persons,
+// groups) are left out, so a client that reads a list from a summary finds it missing here
+// as it may in Xero.
+type contactSummaryJSON struct {
+	ContactID      string `json:"ContactID"`
+	ContactNumber  string `json:"ContactNumber,omitempty"`
+	AccountNumber  string `json:"AccountNumber,omitempty"`
+	ContactStatus  string `json:"ContactStatus"`
+	Name           string `json:"Name"`
+	FirstName      string `json:"FirstName,omitempty"`
+	LastName       string `json:"LastName,omitempty"`
+	EmailAddress   string `json:"EmailAddress,omitempty"`
+	UpdatedDateUTC string `json:"UpdatedDateUTC"`
+	IsSupplier     bool   `json:"IsSupplier"`
+	IsCustomer     bool   `json:"IsCustomer"`
+}
+
+func (c *contact) summaryJSON() contactSummaryJSON {
+	return contactSummaryJSON{
+		ContactID: c.id, ContactNumber: c.number, AccountNumber: c.accountNumber, ContactStatus: c.status,
+		Name: c.name, FirstName: c.firstName, LastName: c.lastName, EmailAddress: c.email,
+		UpdatedDateUTC: msDate(c.updated), IsSupplier: c.isSupplier, IsCustomer: c.isCustomer,
+	}
 }
 
 // contactMatchesTerm is searchTerm: "a case-insensitive text search across

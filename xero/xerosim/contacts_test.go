@@ -1,11 +1,14 @@
 package xerosim_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestContactValidation(t *testing.T) {
@@ -225,5 +228,69 @@ func TestMalformedBody(t *testing.T) {
 		if r.Status != http.StatusBadRequest || r.JSON(t)["Type"] != "PostDataInvalidException" {
 			t.Errorf("body %q: %d %s", body, r.Status, r.Body)
 		}
+	}
+}
+
+// TestContactDirectoryRead is what the contact directory (issue 12) reads: summaryOnly=true
+// (spec parameter summaryOnly: "only lightweight fields"), page/pageSize up to 1,000 (spec
+// getContacts; XERO.md §2), includeArchived=true (spec getContacts), and If-Modified-Since
+// ("Only records created or modified since this timestamp will be returned", spec parameter
+// ifModifiedSince; XERO.md §2 "Use If-Modified-Since for incremental reads").
+func TestContactDirectoryRead(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	var cs []any
+	for i := range 45 {
+		cs = append(cs, map[string]any{"Name": "Person " + strconv.Itoa(i), "EmailAddress": "p" + strconv.Itoa(i) + "@example.com",
+			"Addresses": []any{map[string]any{"AddressType": "STREET", "City": "Wellington"}}})
+	}
+	e.call(http.MethodPut, "Contacts?summarizeErrors=false", map[string]any{"Contacts": cs}).mustOK(t)
+	gone := e.addContact(map[string]any{"Name": "Gone", "ContactStatus": "ARCHIVED"})
+
+	read := func(q string, opts ...callOpt) (ids []string, body map[string]any) {
+		r := e.call(http.MethodGet, "Contacts?"+q, nil, opts...).mustOK(t)
+		for _, c := range r.items(t, "Contacts") {
+			ids = append(ids, c["ContactID"].(string))
+			if _, ok := c["Addresses"]; ok && strings.Contains(q, "summaryOnly=true") {
+				t.Errorf("summaryOnly: a contact carries Addresses")
+			}
+		}
+		return ids, r.JSON(t)
+	}
+	// Pages of 20: 20, 20, 6 (the archived one included), and the pagination says so.
+	var all []string
+	for page := 1; page <= 3; page++ {
+		ids, body := read("summaryOnly=true&includeArchived=true&pageSize=20&page=" + strconv.Itoa(page))
+		pg, _ := body["pagination"].(map[string]any)
+		if pg == nil || fmt.Sprint(pg["pageCount"]) != "3" || fmt.Sprint(pg["itemCount"]) != "46" {
+			t.Fatalf("page %d: pagination %v", page, body["pagination"])
+		}
+		all = append(all, ids...)
+	}
+	if len(all) != 46 || !slices.Contains(all, gone) {
+		t.Fatalf("read %d contacts (archived included: %v), want 46", len(all), slices.Contains(all, gone))
+	}
+	if ids, _ := read("summaryOnly=true&page=1&pageSize=1000"); len(ids) != 45 || slices.Contains(ids, gone) {
+		t.Fatalf("without includeArchived: %d contacts, want the 45 active", len(ids))
+	}
+	// pageSize over 1,000 is read as 1,000.
+	if _, body := read("page=1&pageSize=5000"); fmt.Sprint(body["pagination"].(map[string]any)["pageSize"]) != "1000" {
+		t.Fatalf("pageSize 5000: %v", body["pagination"])
+	}
+
+	// An accountant edits one contact and adds another later: If-Modified-Since brings back
+	// those two only.
+	since := e.clock.Now()
+	e.clock.Advance(time.Minute)
+	e.call(http.MethodPost, "Contacts?summarizeErrors=false", map[string]any{"Contacts": []any{
+		map[string]any{"ContactID": all[3], "EmailAddress": "changed@example.com"}}}).mustOK(t)
+	added := e.addContact(map[string]any{"Name": "Typed in Xero"})
+	ids, _ := read("summaryOnly=true&includeArchived=true&page=1&pageSize=1000",
+		withHeader("If-Modified-Since", since.Format("2006-01-02T15:04:05.000Z07:00")))
+	slices.Sort(ids)
+	want := []string{all[3], added}
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
+		t.Fatalf("If-Modified-Since: got %v, want %v", ids, want)
 	}
 }
