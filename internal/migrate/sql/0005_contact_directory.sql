@@ -17,6 +17,7 @@ CREATE TABLE xerosync.contact_directory (
 
 CREATE INDEX contact_directory_email ON xerosync.contact_directory (xero_tenant_id, email) WHERE email <> '';
 CREATE INDEX contact_directory_number ON xerosync.contact_directory (xero_tenant_id, contact_number) WHERE contact_number <> '';
+CREATE INDEX contact_directory_name ON xerosync.contact_directory (xero_tenant_id, lower(name));
 
 -- Per organisation: whether the directory was filled (a complete paged read of all contacts,
 -- archived included), and the If-Modified-Since of the next refresh (the greatest
