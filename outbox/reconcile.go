@@ -11,17 +11,12 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/softbooq/xerosync/xero"
 )
 
 //go:embed sql/dispatch_known_payments.sql
 var knownPaymentsSQL string
-
-// lookupConcurrency bounds a lane's concurrent lookups (the client allows 5 calls in flight
-// per organisation; leaving room lets a batch write go out meanwhile).
-const lookupConcurrency = 4
 
 // prepare turns claimed rows of one kind into items ready to send, or into outcomes:
 //   - a row that cannot be mapped, or whose parent never reached Xero, fails before any call;
@@ -97,23 +92,6 @@ func (p *preparer) add(o ...outcome) {
 	p.mu.Lock()
 	p.outs = append(p.outs, o...)
 	p.mu.Unlock()
-}
-
-// each runs f for every row, a few at a time.
-func (p *preparer) each(rows []*claimedRow, f func(*claimedRow)) {
-	var g errgroup.Group
-	g.SetLimit(lookupConcurrency)
-	for _, r := range rows {
-		g.Go(func() error {
-			if p.l.stopped.Load() {
-				p.add(refundRows([]*claimedRow{r})...)
-				return nil
-			}
-			f(r)
-			return nil // f records its outcome, failures included, with p.add
-		})
-	}
-	_ = g.Wait() // no goroutine returns an error
 }
 
 // parentMissing is the failure of a dependent whose parent has no Xero id although nothing
@@ -365,31 +343,60 @@ func checkInvoice(inv xero.Invoice) error {
 }
 
 func (p *preparer) voids(rows []*claimedRow) {
-	p.each(rows, func(r *claimedRow) {
+	var recon []*claimedRow
+	for _, r := range rows {
 		var v VoidPayload
 		if err := decodePayload(r.payload, &v); err != nil {
 			p.fail(r, err)
-			return
+			continue
 		}
 		if r.parentXeroID == "" {
 			p.fail(r, parentMissing(r, "invoice"))
-			return
+			continue
 		}
-		if r.reconcile && v.Number != "" {
-			found, err := p.l.org.FindInvoicesByNumber(p.ctx, []string{v.Number})
-			if err != nil {
-				p.readFailed(r, err)
-				return
-			}
-			for _, inv := range found {
-				if strings.EqualFold(inv.InvoiceID, r.parentXeroID) && inv.Status == "VOIDED" {
-					p.done(r, inv.InvoiceID, false)
-					return
-				}
-			}
+		if r.reconcile {
+			recon = append(recon, r)
+			continue
 		}
 		p.ready(&item{row: r, kind: kindVoid, voidID: r.parentXeroID})
-	})
+	}
+	if len(recon) == 0 {
+		return
+	}
+	// Voids whose outcome is unknown: their invoices read together, by id (one call per
+	// 50), never one call a row. A voided invoice is done; any other is voided again.
+	found, err := p.invoicesByID(recon)
+	if err != nil {
+		for _, r := range recon {
+			p.readFailed(r, err)
+		}
+		return
+	}
+	for _, r := range recon {
+		if inv, ok := found[strings.ToLower(r.parentXeroID)]; ok && inv.Status == "VOIDED" {
+			p.done(r, inv.InvoiceID, false)
+			continue
+		}
+		p.ready(&item{row: r, kind: kindVoid, voidID: r.parentXeroID})
+	}
+}
+
+// invoicesByID reads the parent invoices of rows in one call per 50 (GET /Invoices?IDs=…),
+// with their payments, keyed by lower-cased InvoiceID.
+func (p *preparer) invoicesByID(rows []*claimedRow) (map[string]xero.Invoice, error) {
+	ids := make([]string, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.parentXeroID)
+	}
+	invs, err := p.l.org.FindInvoicesByID(p.ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]xero.Invoice, len(invs))
+	for _, inv := range invs {
+		out[strings.ToLower(inv.InvoiceID)] = inv
+	}
+	return out, nil
 }
 
 func (p *preparer) payments(rows []*claimedRow) {
@@ -400,6 +407,7 @@ func (p *preparer) payments(rows []*claimedRow) {
 	}
 	byInvoice := map[string][]pending{}
 	var order []string
+	var recon []*claimedRow
 	for _, r := range rows {
 		var pm PaymentPayload
 		if err := decodePayload(r.payload, &pm); err != nil {
@@ -422,17 +430,28 @@ func (p *preparer) payments(rows []*claimedRow) {
 			p.ready(&item{row: r, kind: kindPayment, payment: el})
 			continue
 		}
-		if _, ok := byInvoice[r.parentXeroID]; !ok {
-			order = append(order, r.parentXeroID)
+		key := strings.ToLower(r.parentXeroID)
+		if _, ok := byInvoice[key]; !ok {
+			order = append(order, key)
 		}
-		byInvoice[r.parentXeroID] = append(byInvoice[r.parentXeroID], pending{r: r, el: el, err: err})
+		byInvoice[key] = append(byInvoice[key], pending{r: r, el: el, err: err})
+		recon = append(recon, r)
+	}
+	if len(recon) == 0 {
+		return
+	}
+	// Payments whose outcome is unknown: their invoices read together with their payments
+	// (GET /Invoices?IDs=…, one call per 50 invoices), never one call a row or an invoice.
+	invs, err := p.invoicesByID(recon)
+	if err != nil {
+		for _, r := range recon {
+			p.readFailed(r, err)
+		}
+		return
 	}
 	for _, invoiceID := range order {
 		pds := byInvoice[invoiceID]
-		found, err := p.l.org.FindPaymentsByInvoice(p.ctx, invoiceID)
-		if err == nil {
-			found, err = p.readUnlinkedPayments(found)
-		}
+		found, err := p.readUnlinkedPayments(invs[invoiceID].Payments)
 		if err != nil {
 			for _, pd := range pds {
 				p.readFailed(pd.r, err)
