@@ -350,3 +350,61 @@ func TestReconcileInBatches(t *testing.T) {
 		}
 	}
 }
+
+// Voids whose outcome is unknown are checked together: their invoices read by id in one
+// call; the two Xero shows voided are done, the third is voided.
+func TestReconcileVoidsInBatches(t *testing.T) {
+	t.Parallel()
+	s := newDispatchSetup(t, dsetupConfig{})
+	ctx := context.Background()
+	org := s.client.Org(s.org, s.store.Source(s.tenant))
+	contactID := createXeroContact(t, s, "Voided Co", "")
+	customer := s.uuid()
+	s.db.Exec(t, "INSERT INTO xerosync.entities (entity, entity_id, tenant_id, xero_id) VALUES ('contact', $1, $2, $3)", customer, s.tenant, contactID)
+	date, _ := xero.ParseDate("2026-03-02")
+	var invs []xero.Invoice
+	var rows []int64
+	for range 3 {
+		invoice, number, r := s.invoice(customer)
+		rows = append(rows, r, s.void(invoice, number))
+		invs = append(invs, xero.Invoice{
+			Type: "ACCREC", Contact: &xero.ContactRef{ContactID: contactID}, InvoiceNumber: number, Status: "AUTHORISED",
+			CurrencyCode: "NZD", LineAmountTypes: "Exclusive", Date: date, Reference: "PO-7",
+			LineItems: []xero.LineItem{{Description: "Consulting", Quantity: xero.MustDecimal("2"), UnitAmount: xero.MustDecimal("100"), AccountCode: "200", TaxType: "OUTPUT2"}},
+		})
+	}
+	res, err := org.CreateInvoices(ctx, xero.CreateInvoicesParams{IdempotencyKey: "crashed", Invoices: invs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The crashed run voided the first two.
+	if _, err := org.VoidInvoices(ctx, xero.VoidInvoicesParams{IdempotencyKey: "crashed-void", InvoiceIDs: []string{res[0].XeroID, res[1].XeroID}}); err != nil {
+		t.Fatal(err)
+	}
+	s.db.Exec(t, "UPDATE xerosync.outbox SET state = 'in_flight', attempts = 1, idempotency_key = 'crashed' WHERE id = ANY($1)", rows)
+	before := len(s.sim.Requests())
+	s.start(nil)
+	s.wait(outbox.StateDone, rows...)
+
+	var byIDs, byNumbers, voids int
+	for _, r := range s.sim.Requests()[before:] {
+		switch {
+		case r.Method == "GET" && r.Endpoint == epInvoices && strings.Contains(r.Query, "IDs="):
+			byIDs++
+		case r.Method == "GET" && r.Endpoint == epInvoices && strings.Contains(r.Query, "InvoiceNumbers="):
+			byNumbers++
+		case r.Method == "POST" && r.Endpoint == epInvoices:
+			voids++
+		default:
+			t.Errorf("unexpected call %s %s?%s", r.Method, r.Endpoint, r.Query)
+		}
+	}
+	if byIDs != 1 || byNumbers != 1 || voids != 1 {
+		t.Errorf("%d reads by id, %d by number, %d void requests; want 1, 1, 1", byIDs, byNumbers, voids)
+	}
+	for _, inv := range s.sim.Invoices(s.org) {
+		if inv.Status != "VOIDED" {
+			t.Errorf("invoice %s is %s", inv.InvoiceNumber, inv.Status)
+		}
+	}
+}
