@@ -3,7 +3,9 @@ package outbox
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,7 +64,7 @@ func (l *lane) refreshDirectory(ctx context.Context) error {
 	var since *time.Time
 	err := l.d.cfg.DB.QueryRow(ctx, directoryStateSQL, l.xeroTenant).Scan(&since)
 	filled := err == nil
-	if err != nil && err != pgx.ErrNoRows {
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("read contact directory state: %w", err)
 	}
 	started := l.d.now()
@@ -104,6 +106,11 @@ func (l *lane) remember(ctx context.Context, cs []xero.Contact) error {
 	seen := make(map[string]int, len(cs)) // one row per contact in one statement: the last copy
 	var ids, names, emails, numbers, statuses []string
 	var updated []*time.Time
+	// In ContactID order: a refresh and a write's answer may upsert the same contacts at
+	// once, and one lock order keeps them from deadlocking.
+	cs = slices.SortedStableFunc(slices.Values(cs), func(a, b xero.Contact) int {
+		return strings.Compare(strings.ToLower(a.ContactID), strings.ToLower(b.ContactID))
+	})
 	for _, c := range cs {
 		if c.ContactID == "" {
 			continue
