@@ -156,9 +156,11 @@ func TestDirectoryRefreshSeesEditsInXero(t *testing.T) {
 	_, vRow := s.contact("V Ltd", "V@EXAMPLE.COM")
 	s.wait(outbox.StateDone, yRow, vRow)
 
+	// The two customers are queued one after the other while the dispatcher runs, so they
+	// may be taken in one step or two: one refresh and one update request a step.
 	c := countContactCalls(t, s, before)
-	if c.fills != 0 || c.refreshes != 1 || c.lookups != 0 || c.creates != 0 || c.updates != 1 {
-		t.Errorf("%+v: want one refresh, no lookup, no create, 1 update", c)
+	if c.fills != 0 || c.refreshes < 1 || c.refreshes > 2 || c.updates != c.refreshes || c.lookups != 0 || c.creates != 0 {
+		t.Errorf("%+v: want one refresh a step (one or two steps), no lookup, no create, one update a step", c)
 	}
 	if got := s.row(yRow).XeroID; got != x {
 		t.Errorf("Yvonne linked to %s, want the edited contact %s", got, x)

@@ -399,7 +399,7 @@ func TestDispatchPerEntityOrderAndLinking(t *testing.T) {
 // Xero's contacts: no call per contact (issue 12; before the directory this step cost ten
 // email searches and a ContactNumber query). The contact already in Xero under its customer
 // id is linked, not created again; the others go out in one create.
-func TestDispatchNewContactsShareOneNumberLookup(t *testing.T) {
+func TestDispatchNewContactsLinkFromDirectory(t *testing.T) {
 	t.Parallel()
 	s := newDispatchSetup(t, dsetupConfig{})
 	var rows []int64

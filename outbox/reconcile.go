@@ -159,7 +159,7 @@ func (p *preparer) contacts(rows []*claimedRow) {
 			p.ready(&item{row: r, kind: kindContactCreate, contact: contactElement(c, "")})
 			continue
 		}
-		if err := p.linkFound(r, c, m); err != nil {
+		if err := p.l.linkFound(p.ctx, r, c, m); err != nil {
 			p.readFailed(r, err)
 			continue
 		}
@@ -172,10 +172,10 @@ func (p *preparer) contacts(rows []*claimedRow) {
 // number), so it is done on purpose, and said. The link is stored before the update with our
 // fields is sent (SPEC §1): a crash between the two leaves the link, so the next attempt
 // updates the same contact.
-func (p *preparer) linkFound(r *claimedRow, c ContactPayload, m contactMatch) error {
-	p.l.log.Info("customer linked to an existing xero contact", "outbox_id", r.id, "customer_id", c.CustomerID,
+func (l *lane) linkFound(ctx context.Context, r *claimedRow, c ContactPayload, m contactMatch) error {
+	l.log.Info("customer linked to an existing xero contact", "outbox_id", r.id, "customer_id", c.CustomerID,
 		"xero_contact_id", m.contact.ContactID, "xero_contact_name", m.contact.Name, "matched_by", m.by)
-	if err := p.l.link(p.ctx, EntityContact, r.entityID, m.contact.ContactID); err != nil {
+	if err := l.link(ctx, EntityContact, r.entityID, m.contact.ContactID); err != nil {
 		return err
 	}
 	r.ownXeroID = m.contact.ContactID

@@ -214,8 +214,7 @@ func (l *lane) linkRefused(ctx context.Context, batch []*item, outs []outcome, k
 			continue
 		}
 		it := batch[i]
-		p := &preparer{l: l, ctx: ctx}
-		if err := p.linkFound(it.row, cs[j], m); err != nil {
+		if err := l.linkFound(ctx, it.row, cs[j], m); err != nil {
 			continue // the outcome stands: a number taken is reconciled, a name fails
 		}
 		msg := fmt.Sprintf("Xero refused the create (%s); linked instead to the existing contact %s (%q), found by %s; its update follows",
