@@ -41,6 +41,7 @@ type dirContact struct {
 	Email     string // lower-cased, trimmed
 	Number    string // ContactNumber
 	Status    string // ACTIVE, ARCHIVED, GDPRREQUEST
+	MergedTo  string // the contact it was merged into in Xero, or ""
 }
 
 // normEmail is the form emails are kept and compared in: SPEC §1 matches "case-insensitive,
@@ -106,6 +107,7 @@ func (l *lane) remember(ctx context.Context, cs []xero.Contact) error {
 	seen := make(map[string]int, len(cs)) // one row per contact in one statement: the last copy
 	var ids, names, emails, numbers, statuses []string
 	var updated []*time.Time
+	var merged []*string
 	// In ContactID order: a refresh and a write's answer may upsert the same contacts at
 	// once, and one lock order keeps them from deadlocking.
 	cs = slices.SortedStableFunc(slices.Values(cs), func(a, b xero.Contact) int {
@@ -124,16 +126,21 @@ func (l *lane) remember(ctx context.Context, cs []xero.Contact) error {
 		if status == "" {
 			status = "ACTIVE"
 		}
+		var mt *string
+		if c.MergedToContactID != "" {
+			m := strings.ToLower(c.MergedToContactID)
+			mt = &m
+		}
 		id := strings.ToLower(c.ContactID)
 		if i, ok := seen[id]; ok {
-			names[i], emails[i], numbers[i], statuses[i], updated[i] = c.Name, normEmail(c.EmailAddress), c.ContactNumber, status, u
+			names[i], emails[i], numbers[i], statuses[i], updated[i], merged[i] = c.Name, normEmail(c.EmailAddress), c.ContactNumber, status, u, mt
 			continue
 		}
 		seen[id] = len(ids)
 		ids, names, emails = append(ids, id), append(names, c.Name), append(emails, normEmail(c.EmailAddress))
-		numbers, statuses, updated = append(numbers, c.ContactNumber), append(statuses, status), append(updated, u)
+		numbers, statuses, updated, merged = append(numbers, c.ContactNumber), append(statuses, status), append(updated, u), append(merged, mt)
 	}
-	if _, err := l.d.cfg.DB.Exec(ctx, directoryUpsertSQL, l.xeroTenant, ids, names, emails, numbers, statuses, updated, l.d.now()); err != nil {
+	if _, err := l.d.cfg.DB.Exec(ctx, directoryUpsertSQL, l.xeroTenant, ids, names, emails, numbers, statuses, updated, l.d.now(), merged); err != nil {
 		return fmt.Errorf("store contacts in the directory: %w", err)
 	}
 	return nil
@@ -175,7 +182,7 @@ func (l *lane) lookupDirectory(ctx context.Context, cs []ContactPayload) ([]dirC
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dirContact, error) {
 		var d dirContact
-		err := r.Scan(&d.ContactID, &d.Name, &d.Email, &d.Number, &d.Status)
+		err := r.Scan(&d.ContactID, &d.Name, &d.Email, &d.Number, &d.Status, &d.MergedTo)
 		return d, err
 	})
 	if err != nil {
@@ -205,7 +212,29 @@ type contactMatch struct {
 // id). After an unknown outcome the number comes first: it can only be ours, and it is what
 // a lost create made. A contact that carries another customer's number is that customer's,
 // never a match; several contacts with the email are ambiguous and none is linked by email.
+// A contact merged into another in Xero stands for the one it was merged into (XERO.md §4,
+// MergedToContactID: "follow it"), which must be ours to link too; a merge whose end is not
+// in dir links nothing.
 func matchContact(dir []dirContact, c ContactPayload, numberFirst bool) contactMatch {
+	byID := make(map[string]dirContact, len(dir))
+	for _, d := range dir {
+		byID[strings.ToLower(d.ContactID)] = d
+	}
+	ours := func(d dirContact) bool { return d.Number == "" || d.Number == c.CustomerID }
+	// resolve follows d's merges to the contact that stands for it.
+	resolve := func(d dirContact) (dirContact, bool) {
+		for range len(dir) + 1 { // a chain of merges is at most as long as dir; a cycle ends
+			if d.MergedTo == "" {
+				return d, true
+			}
+			next, ok := byID[strings.ToLower(d.MergedTo)]
+			if !ok {
+				return d, false
+			}
+			d = next
+		}
+		return d, false
+	}
 	byEmail := func() contactMatch {
 		email := normEmail(c.Email)
 		if email == "" {
@@ -213,8 +242,12 @@ func matchContact(dir []dirContact, c ContactPayload, numberFirst bool) contactM
 		}
 		var match []dirContact
 		for _, d := range dir {
-			if d.Email == email && (d.Number == "" || d.Number == c.CustomerID) {
-				match = append(match, d)
+			if d.Email != email || !ours(d) {
+				continue
+			}
+			r, ok := resolve(d)
+			if ok && ours(r) && !slices.ContainsFunc(match, func(m dirContact) bool { return strings.EqualFold(m.ContactID, r.ContactID) }) {
+				match = append(match, r)
 			}
 		}
 		switch len(match) {
@@ -232,7 +265,10 @@ func matchContact(dir []dirContact, c ContactPayload, numberFirst bool) contactM
 	byNumber := func() contactMatch {
 		for _, d := range dir {
 			if c.CustomerID != "" && d.Number == c.CustomerID {
-				return contactMatch{contact: d, by: "contact_number"}
+				if r, ok := resolve(d); ok && ours(r) {
+					return contactMatch{contact: r, by: "contact_number"}
+				}
+				return contactMatch{}
 			}
 		}
 		return contactMatch{}

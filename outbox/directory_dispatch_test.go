@@ -125,17 +125,20 @@ func TestDirectoryFillPagedWithArchived(t *testing.T) {
 	}
 }
 
-// An accountant edits, archives and adds contacts in Xero directly: the next step's one
-// refresh (If-Modified-Since) brings the changes, and customers link by email in another
-// letter case from the directory with no lookup call.
+// An accountant edits, archives, merges and adds contacts in Xero directly: the next step's
+// one refresh (If-Modified-Since) brings the changes, and customers link by email in another
+// letter case from the directory with no lookup call (through a merge, to the contact that
+// remains).
 func TestDirectoryRefreshSeesEditsInXero(t *testing.T) {
 	t.Parallel()
 	s := newDispatchSetup(t, dsetupConfig{})
 	ids := seedContacts(t, s, []xero.Contact{
 		{Name: "Xavier", EmailAddress: "x@old.example.com"},
 		{Name: "Zed", EmailAddress: "z@example.com"},
+		{Name: "Mo (old card)", EmailAddress: "mo@example.com"},
+		{Name: "Mo", EmailAddress: "mo@newco.example"},
 	})
-	x, z := ids[0], ids[1]
+	x, z, moOld, mo := ids[0], ids[1], ids[2], ids[3]
 	_, first := s.contact("First Customer", "first@example.com")
 	s.start(nil)
 	s.wait(outbox.StateDone, first)
@@ -150,17 +153,24 @@ func TestDirectoryRefreshSeesEditsInXero(t *testing.T) {
 		t.Fatalf("accountant edit: %v %+v", err, res)
 	}
 	w := seedContacts(t, s, []xero.Contact{{Name: "Walter", EmailAddress: "v@example.com"}})[0]
+	if err := s.sim.MergeContact(s.org, moOld, mo); err != nil { // in Xero's UI
+		t.Fatal(err)
+	}
 
 	before := len(s.sim.Requests())
 	_, yRow := s.contact("Yvonne Ltd", "yvonne@example.com")
 	_, vRow := s.contact("V Ltd", "V@EXAMPLE.COM")
-	s.wait(outbox.StateDone, yRow, vRow)
+	_, mRow := s.contact("Mo Ltd", "MO@example.com")
+	s.wait(outbox.StateDone, yRow, vRow, mRow)
 
-	// The two customers are queued one after the other while the dispatcher runs, so they
-	// may be taken in one step or two: one refresh and one update request a step.
+	// The customers are queued one after the other while the dispatcher runs, so they may
+	// be taken in one step or more: one refresh and one update request a step.
 	c := countContactCalls(t, s, before)
-	if c.fills != 0 || c.refreshes < 1 || c.refreshes > 2 || c.updates != c.refreshes || c.lookups != 0 || c.creates != 0 {
-		t.Errorf("%+v: want one refresh a step (one or two steps), no lookup, no create, one update a step", c)
+	if c.fills != 0 || c.refreshes < 1 || c.refreshes > 3 || c.updates != c.refreshes || c.lookups != 0 || c.creates != 0 {
+		t.Errorf("%+v: want one refresh a step (one to three steps), no lookup, no create, one update a step", c)
+	}
+	if got := s.row(mRow).XeroID; got != mo {
+		t.Errorf("Mo linked to %s, want %s, into which the contact with the email was merged", got, mo)
 	}
 	if got := s.row(yRow).XeroID; got != x {
 		t.Errorf("Yvonne linked to %s, want the edited contact %s", got, x)

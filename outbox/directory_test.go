@@ -30,6 +30,22 @@ func TestMatchContact(t *testing.T) {
 		{name: "email first", dir: []dirContact{byNum, byMail}, want: "c-mail", by: "email"},
 		{name: "after an unknown outcome: number first", dir: []dirContact{byMail, byNum}, numberFirst: true, want: "c-num", by: "contact_number"},
 		{name: "number first, no number: then email", dir: []dirContact{byMail}, numberFirst: true, want: "c-mail", by: "email"},
+		// Merges made in Xero: the merged contact stands for the one it went into.
+		{name: "merged contact with the email: its survivor", dir: []dirContact{
+			{ContactID: "c-old", Email: "ada@example.com", Status: "ARCHIVED", MergedTo: "C-NEW"}, {ContactID: "c-new", Email: "ada@ltd.example"}},
+			want: "c-new", by: "email"},
+		{name: "merged and survivor both with the email: one contact, not ambiguous", dir: []dirContact{
+			{ContactID: "c-old", Email: "ada@example.com", Status: "ARCHIVED", MergedTo: "c-new"}, {ContactID: "c-new", Email: "ada@example.com"}},
+			want: "c-new", by: "email"},
+		{name: "merged into another customer's contact: nothing", dir: []dirContact{
+			{ContactID: "c-old", Email: "ada@example.com", Status: "ARCHIVED", MergedTo: "c-theirs"}, {ContactID: "c-theirs", Number: other}}},
+		{name: "merged into a contact not in the directory: nothing", dir: []dirContact{
+			{ContactID: "c-old", Email: "ada@example.com", Status: "ARCHIVED", MergedTo: "c-gone"}}},
+		{name: "our number on a merged contact: its survivor", dir: []dirContact{
+			{ContactID: "c-ours", Number: us, Status: "ARCHIVED", MergedTo: "c-mid"}, {ContactID: "c-mid", Status: "ARCHIVED", MergedTo: "c-end"}, {ContactID: "c-end"}},
+			numberFirst: true, want: "c-end", by: "contact_number"},
+		{name: "a cycle of merges: nothing", dir: []dirContact{
+			{ContactID: "c-a", Email: "ada@example.com", MergedTo: "c-b"}, {ContactID: "c-b", MergedTo: "c-a"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -27,6 +27,9 @@ type Contact struct {
 	Phones         []Phone   `json:"Phones,omitempty"`
 	Addresses      []Address `json:"Addresses,omitempty"`
 	UpdatedDateUTC Time      `json:"UpdatedDateUTC,omitzero"`
+	// MergedToContactID is set, in responses, on a contact an accountant merged into another
+	// (XERO.md §4: "follow it"); Xero returns it in paged reads and reads by id.
+	MergedToContactID string `json:"MergedToContactID,omitempty"`
 
 	HasValidationErrors   bool              `json:"HasValidationErrors,omitempty"`
 	StatusAttributeString string            `json:"StatusAttributeString,omitempty"`

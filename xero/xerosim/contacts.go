@@ -25,6 +25,7 @@ type contact struct {
 	addresses       jsonRaw // stored as sent
 	isCustomer      bool
 	isSupplier      bool
+	mergedTo        string // the contact this one was merged into (MergeContact)
 	updated         time.Time
 }
 
@@ -74,6 +75,7 @@ type contactJSON struct {
 	ContactPersons        []any             `json:"ContactPersons"`
 	HasAttachments        bool              `json:"HasAttachments"`
 	HasValidationErrors   bool              `json:"HasValidationErrors"`
+	MergedToContactID     string            `json:"MergedToContactID,omitempty"`
 	StatusAttributeString string            `json:"StatusAttributeString,omitempty"`
 	ValidationErrors      []validationError `json:"ValidationErrors,omitempty"`
 }
@@ -164,11 +166,21 @@ func (s *Sim) getContacts(a *apiRequest) *response {
 	summary := strings.EqualFold(q.Get("summaryOnly"), "true")
 	items := make([]any, 0, len(page))
 	for _, c := range page {
+		// MergedToContactID: "Only returned when using paging or when fetching a contact by
+		// ContactId or ContactNumber" (spec Contact.MergedToContactID).
+		merged := ""
+		if pg != nil {
+			merged = c.mergedTo
+		}
 		if summary {
-			items = append(items, c.summaryJSON())
+			j := c.summaryJSON()
+			j.MergedToContactID = merged
+			items = append(items, j)
 			continue
 		}
-		items = append(items, c.json(""))
+		j := c.json("")
+		j.MergedToContactID = merged
+		items = append(items, j)
 	}
 	return jsonResponse(http.StatusOK, envelope(a.now, a.provider, "Contacts", items, pg))
 }
@@ -191,6 +203,9 @@ type contactSummaryJSON struct {
 	UpdatedDateUTC string `json:"UpdatedDateUTC"`
 	IsSupplier     bool   `json:"IsSupplier"`
 	IsCustomer     bool   `json:"IsCustomer"`
+	// Not confirmed that Xero's summary carries it; kept, since without it a merged contact
+	// would look like any archived one.
+	MergedToContactID string `json:"MergedToContactID,omitempty"`
 }
 
 func (c *contact) summaryJSON() contactSummaryJSON {
@@ -234,7 +249,9 @@ func (s *Sim) getContact(a *apiRequest) *response {
 	if c == nil {
 		return notFoundResponse()
 	}
-	return jsonResponse(http.StatusOK, envelope(a.now, a.provider, "Contacts", []any{c.json("")}, nil))
+	j := c.json("")
+	j.MergedToContactID = c.mergedTo
+	return jsonResponse(http.StatusOK, envelope(a.now, a.provider, "Contacts", []any{j}, nil))
 }
 
 // writeContacts is PUT /Contacts (create), POST /Contacts (update by
@@ -402,4 +419,25 @@ func validEmail(s string) bool {
 	}
 	dot := strings.LastIndex(domain, ".")
 	return dot > 0 && dot < len(domain)-2 && !strings.Contains(domain, "..") && !strings.HasPrefix(domain, "-")
+}
+
+// MergeContact does what an accountant's merge in Xero's UI does (the API has no merge): the
+// contact from is archived and points at into (MergedToContactID, XERO.md §4 "set when a
+// contact was merged into another; follow it"); both count as modified now, so an
+// If-Modified-Since read returns them. The contacts' other fields are left as they were.
+func (s *Sim) MergeContact(tenantID, fromID, intoID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.org(tenantID)
+	if o == nil {
+		return fmt.Errorf("merge contact: no organisation %s", tenantID)
+	}
+	from, into := o.contactByID(fromID), o.contactByID(intoID)
+	if from == nil || into == nil || from == into {
+		return fmt.Errorf("merge contact: %s into %s: both must exist and differ", fromID, intoID)
+	}
+	now := s.clock.Now()
+	from.status, from.mergedTo, from.updated = "ARCHIVED", into.id, now
+	into.updated = now
+	return nil
 }

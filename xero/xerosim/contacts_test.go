@@ -294,3 +294,47 @@ func TestContactDirectoryRead(t *testing.T) {
 		t.Fatalf("If-Modified-Since: got %v, want %v", ids, want)
 	}
 }
+
+// A merge made in Xero's UI: the merged contact is archived and names the one it went into,
+// in paged reads and reads by id only (spec Contact.MergedToContactID), and both are
+// modified for If-Modified-Since.
+func TestMergeContact(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	from := e.addContact(map[string]any{"Name": "Jo Bloggs (old)", "EmailAddress": "jo@example.com"})
+	into := e.addContact(map[string]any{"Name": "Jo Bloggs", "EmailAddress": "jo.bloggs@example.com"})
+	since := e.clock.Now()
+	e.clock.Advance(time.Minute)
+	if err := e.sim.MergeContact(e.tenant, from, into); err != nil {
+		t.Fatal(err)
+	}
+	mergedTo := func(q string, opts ...callOpt) map[string]any {
+		out := map[string]any{}
+		for _, c := range e.call(http.MethodGet, q, nil, opts...).mustOK(t).items(t, "Contacts") {
+			out[c["ContactID"].(string)] = c["MergedToContactID"]
+		}
+		return out
+	}
+	paged := mergedTo("Contacts?includeArchived=true&summaryOnly=true&page=1&pageSize=1000",
+		withHeader("If-Modified-Since", since.Format("2006-01-02T15:04:05.000Z07:00")))
+	if len(paged) != 2 || paged[from] != into || paged[into] != nil {
+		t.Fatalf("paged read since the merge: %v", paged)
+	}
+	if unpaged := mergedTo("Contacts?includeArchived=true"); unpaged[from] != nil {
+		t.Fatalf("unpaged read carries MergedToContactID: %v", unpaged)
+	}
+	if byID := mergedTo("Contacts/" + from); byID[from] != into {
+		t.Fatalf("read by id: %v", byID)
+	}
+	if got := mergedTo("Contacts?page=1"); len(got) != 1 || !hasKey(got, into) {
+		t.Fatalf("the merged contact is archived: an active read returns %v", got)
+	}
+	if err := e.sim.MergeContact(e.tenant, from, from); err == nil {
+		t.Fatal("merging a contact into itself succeeded")
+	}
+}
+
+func hasKey(m map[string]any, k string) bool {
+	_, ok := m[k]
+	return ok
+}

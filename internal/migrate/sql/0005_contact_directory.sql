@@ -10,6 +10,7 @@ CREATE TABLE xerosync.contact_directory (
     email               text NOT NULL DEFAULT '',      -- lower-cased and trimmed: matched exactly
     contact_number      text NOT NULL DEFAULT '',
     contact_status      text NOT NULL DEFAULT 'ACTIVE', -- ACTIVE, ARCHIVED, GDPRREQUEST
+    merged_to           uuid,                           -- MergedToContactID: merged into that contact in Xero
     updated_date_utc    timestamptz,                    -- Xero's UpdatedDateUTC
     seen_at             timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (xero_tenant_id, contact_id)
