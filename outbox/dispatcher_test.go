@@ -395,10 +395,11 @@ func TestDispatchPerEntityOrderAndLinking(t *testing.T) {
 	}
 }
 
-// A step of new contacts is looked up by ContactNumber in one call, not one or two each:
-// a contact's first push costs its email search and a share of that call, then the batched
-// create. The contact already in Xero under its customer id is linked, not created again.
-func TestDispatchNewContactsShareOneNumberLookup(t *testing.T) {
+// A step of new contacts is looked up in the contact directory, filled by one read of
+// Xero's contacts: no call per contact (issue 12; before the directory this step cost ten
+// email searches and a ContactNumber query). The contact already in Xero under its customer
+// id is linked, not created again; the others go out in one create.
+func TestDispatchNewContactsLinkFromDirectory(t *testing.T) {
 	t.Parallel()
 	s := newDispatchSetup(t, dsetupConfig{})
 	var rows []int64
@@ -420,13 +421,11 @@ func TestDispatchNewContactsShareOneNumberLookup(t *testing.T) {
 	s.start(nil)
 	s.wait(outbox.StateDone, rows...)
 
-	var searches, numberLookups, creates, updates int
+	var reads, creates, updates int
 	for _, r := range s.sim.Requests()[before:] {
 		switch {
-		case r.Method == "GET" && r.Endpoint == epContacts && strings.Contains(r.Query, "searchTerm="):
-			searches++
-		case r.Method == "GET" && r.Endpoint == epContacts && strings.Contains(r.Query, "where="):
-			numberLookups++
+		case r.Method == "GET" && r.Endpoint == epContacts && strings.Contains(r.Query, "summaryOnly=true") && !strings.Contains(r.Query, "where="):
+			reads++
 		case r.Method == "GET":
 			t.Errorf("unexpected lookup %s %s?%s", r.Method, r.Path, r.Query)
 		case r.Method == "PUT" && r.Endpoint == epContacts:
@@ -435,9 +434,8 @@ func TestDispatchNewContactsShareOneNumberLookup(t *testing.T) {
 			updates++
 		}
 	}
-	if searches != 10 || numberLookups != 1 || creates != 1 || updates != 1 {
-		t.Errorf("%d email searches, %d number lookups, %d creates, %d updates; want 10, 1, 1, 1",
-			searches, numberLookups, creates, updates)
+	if reads != 1 || creates != 1 || updates != 1 {
+		t.Errorf("%d directory reads, %d creates, %d updates; want 1, 1, 1", reads, creates, updates)
 	}
 	if got := s.row(rows[3]).XeroID; got != res[0].XeroID {
 		t.Errorf("customer 03 linked to %s, want the existing contact %s", got, res[0].XeroID)

@@ -1,9 +1,13 @@
 // Package outbox owns xerosync.outbox and xerosync.entities: the enqueuer that turns captured
 // Softbooq changes into outbox rows (it implements cdc.Sink), Backfill that queues a tenant's
 // history, the operators' retry flags (RetryByCode, RetryByID), and the dispatcher that drains
-// the rows to Xero.
+// the rows to Xero. It also owns the contact directory (xerosync.contact_directory and
+// xerosync.contact_directory_state, directory.go): each organisation's Xero contacts, kept
+// fresh with If-Modified-Since, so that linking a new customer (SPEC §1) and reconciling a
+// contact are lookups in PostgreSQL, not calls to Xero; the linking decision itself is pure
+// (matchContact).
 //
-// It is the only writer of both tables (STYLE 13): no other package inserts, updates or
+// It is the only writer of these tables (STYLE 13): no other package inserts, updates or
 // deletes their rows, so the rules about them live here once. Every row enters through one
 // COPY writer (writeRows), which also wakes the dispatcher on commit; "an invoice is issued
 // once" is kept by the entity states capture stores and backfill claims side by side

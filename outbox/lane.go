@@ -134,8 +134,10 @@ func (l *lane) idleWait(ctx context.Context) time.Duration {
 	return min(max(next.Sub(now), time.Millisecond), poll)
 }
 
-// contactStep is how many contacts are prepared (looked up) and sent at a time.
-const contactStep = 10
+// contactStep is how many contacts are prepared and sent at a time: a full create batch.
+// Each step refreshes the contact directory once (If-Modified-Since) before it links or
+// creates, so a step is as large as one request may be.
+const contactStep = xero.MaxBatch
 
 // cycle claims ready heads, sends them and records the outcomes. It returns how many rows
 // it claimed.
@@ -157,9 +159,9 @@ func (l *lane) cycle(ctx context.Context) (int, error) {
 	var wg sync.WaitGroup
 	for k, rs := range groups {
 		if k == kindContact {
-			// A contact's first push costs lookups (email, ContactNumber) before its create:
-			// take them in small steps, each recorded before the next, so that a crash or a
-			// slow minute budget loses little work and later contacts do not wait for all.
+			// A contact's first push needs a directory refresh before its create: take them
+			// in steps of one batch, each recorded before the next, so that what an
+			// accountant changes in Xero meanwhile is seen before the next step decides.
 			wg.Go(func() {
 				for len(rs) > 0 && !l.stopped.Load() {
 					n := min(len(rs), contactStep)

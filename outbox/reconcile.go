@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/softbooq/xerosync/xero"
 )
@@ -19,14 +18,10 @@ import (
 //go:embed sql/dispatch_known_payments.sql
 var knownPaymentsSQL string
 
-// lookupConcurrency bounds a lane's concurrent lookups (the client allows 5 calls in flight
-// per organisation; leaving room lets a batch write go out meanwhile).
-const lookupConcurrency = 4
-
 // prepare turns claimed rows of one kind into items ready to send, or into outcomes:
 //   - a row that cannot be mapped, or whose parent never reached Xero, fails before any call;
-//   - a contact never linked is looked up in Xero (SPEC §1 linking) and becomes an update of
-//     the contact found, or a create;
+//   - a contact never linked is looked up in the contact directory, refreshed first (SPEC §1
+//     linking; directory.go), and becomes an update of the contact found, or a create;
 //   - a row whose last outcome is unknown is reconciled: found in Xero, it is done with that
 //     id; not found, it is sent again (under a new key, its generation having moved on);
 //   - an issue or payment whose entity already has a Xero id is done with it, unsent.
@@ -59,12 +54,6 @@ type preparer struct {
 	mu    sync.Mutex
 	items []*item
 	outs  []outcome
-
-	// byNumber holds the contacts found, in one call for the whole step, by the
-	// ContactNumbers (customer ids) of the contacts being looked up; numbersErr is that
-	// call's failure, which fails each of their lookups.
-	byNumber   map[string]xero.Contact
-	numbersErr error
 }
 
 func (p *preparer) ready(it *item) {
@@ -105,23 +94,6 @@ func (p *preparer) add(o ...outcome) {
 	p.mu.Unlock()
 }
 
-// each runs f for every row, a few at a time.
-func (p *preparer) each(rows []*claimedRow, f func(*claimedRow)) {
-	var g errgroup.Group
-	g.SetLimit(lookupConcurrency)
-	for _, r := range rows {
-		g.Go(func() error {
-			if p.l.stopped.Load() {
-				p.add(refundRows([]*claimedRow{r})...)
-				return nil
-			}
-			f(r)
-			return nil // f records its outcome, failures included, with p.add
-		})
-	}
-	_ = g.Wait() // no goroutine returns an error
-}
-
 // parentMissing is the failure of a dependent whose parent has no Xero id although nothing
 // of the parent is left to push: the parent's rows were cancelled, or never queued.
 func parentMissing(r *claimedRow, what string) error {
@@ -131,7 +103,7 @@ func parentMissing(r *claimedRow, what string) error {
 
 func (p *preparer) contacts(rows []*claimedRow) {
 	payloads := make(map[*claimedRow]ContactPayload, len(rows))
-	var numbers []string // of the contacts not linked yet: they are looked up
+	var unlinked []ContactPayload // their contacts are looked up in the directory
 	for _, r := range rows {
 		var c ContactPayload
 		if err := decodePayload(r.payload, &c); err != nil {
@@ -151,98 +123,63 @@ func (p *preparer) contacts(rows []*claimedRow) {
 		}
 		payloads[r] = c
 		if r.ownXeroID == "" {
-			numbers = append(numbers, c.CustomerID)
+			unlinked = append(unlinked, c)
 		}
 	}
-	if len(numbers) > 0 {
-		p.byNumber, p.numbersErr = p.l.org.FindContactsByNumbers(p.ctx, numbers)
+	// One refresh (If-Modified-Since) for the whole step, then local lookups: what an
+	// accountant changed in Xero since the last one is seen before anything is linked or
+	// created, and an unknown outcome of a create is reconciled by the same read (a contact
+	// we made shows up with our number).
+	var dir []dirContact
+	var dirErr error
+	if len(unlinked) > 0 {
+		dir, dirErr = p.l.directoryFor(p.ctx, unlinked)
 	}
-	p.each(rows, func(r *claimedRow) {
+	for _, r := range rows {
 		c, ok := payloads[r]
 		if !ok {
-			return // failed above
+			continue // failed above
 		}
 		if r.ownXeroID != "" {
 			// Linked: an update by ContactID. Updates are idempotent in effect, so an
 			// unknown outcome needs no lookup; the resend has a new key.
 			p.ready(&item{row: r, kind: kindContactUpdate, contact: contactElement(c, r.ownXeroID)})
-			return
+			continue
 		}
-		found, ok, err := p.findContact(c, r.reconcile)
-		if err != nil {
-			p.readFailed(r, err)
-			return
+		if dirErr != nil {
+			p.readFailed(r, dirErr)
+			continue
 		}
-		if !ok {
-			p.ready(&item{row: r, kind: kindContactCreate, contact: contactElement(c, "")})
-			return
-		}
-		// Linking a contact we may not have made is SPEC §1's rule (the same email, or our
-		// own customer id as its number), so it is done on purpose, and said.
-		p.l.log.Info("customer linked to an existing xero contact", "outbox_id", r.id, "customer_id", c.CustomerID,
-			"xero_contact_id", found.ContactID, "xero_contact_name", found.Name, "matched_by", matchedBy(found, c))
-		// Link first, then update it with our fields (SPEC §1): a crash between the two
-		// leaves the link, so the next attempt updates the same contact.
-		if err := p.l.link(p.ctx, EntityContact, r.entityID, found.ContactID); err != nil {
-			p.readFailed(r, err)
-			return
-		}
-		r.ownXeroID = found.ContactID
-		p.ready(&item{row: r, kind: kindContactUpdate, contact: contactElement(c, found.ContactID)})
-	})
-}
-
-// matchedBy says why a found contact was linked: its ContactNumber is the customer id, or
-// it has the customer's email.
-func matchedBy(x xero.Contact, c ContactPayload) string {
-	if x.ContactNumber == c.CustomerID {
-		return "contact_number"
-	}
-	return "email"
-}
-
-// findContact looks a customer's contact up in Xero: by email (case-insensitive, exact),
-// then by ContactNumber (the customer id), as SPEC §1 links. After an unknown outcome the
-// number comes first: it can only be ours, and it is what a lost create made. A contact that
-// carries another customer's number is that customer's, never a match; several matches by
-// email are ambiguous and match nothing.
-func (p *preparer) findContact(c ContactPayload, numberFirst bool) (xero.Contact, bool, error) {
-	byEmail := func() (xero.Contact, bool, error) {
-		email := strings.TrimSpace(c.Email)
-		if email == "" {
-			return xero.Contact{}, false, nil
-		}
-		cs, err := p.l.org.FindContactsByEmail(p.ctx, email)
-		if err != nil {
-			return xero.Contact{}, false, err
-		}
-		var match []xero.Contact
-		for _, x := range cs {
-			if x.ContactNumber == "" || x.ContactNumber == c.CustomerID {
-				match = append(match, x)
+		m := matchContact(dir, c, r.reconcile)
+		if m.by == "" {
+			if m.ambiguous > 1 {
+				p.l.log.Info("several xero contacts share the customer's email: none linked by email",
+					"customer_id", c.CustomerID, "matches", m.ambiguous)
 			}
+			p.ready(&item{row: r, kind: kindContactCreate, contact: contactElement(c, "")})
+			continue
 		}
-		if len(match) == 1 {
-			return match[0], true, nil
+		if err := p.l.linkFound(p.ctx, r, c, m); err != nil {
+			p.readFailed(r, err)
+			continue
 		}
-		if len(match) > 1 {
-			p.l.log.Info("several xero contacts share the customer's email: none linked by email",
-				"customer_id", c.CustomerID, "matches", len(match))
-		}
-		return xero.Contact{}, false, nil
+		p.ready(&item{row: r, kind: kindContactUpdate, contact: contactElement(c, m.contact.ContactID)})
 	}
-	byNumber := func() (xero.Contact, bool, error) {
-		x, ok := p.byNumber[c.CustomerID]
-		return x, ok, p.numbersErr
+}
+
+// linkFound links a customer to the contact the directory found for it. Linking a contact we
+// may not have made is SPEC §1's rule (the same email, or our own customer id as its
+// number), so it is done on purpose, and said. The link is stored before the update with our
+// fields is sent (SPEC §1): a crash between the two leaves the link, so the next attempt
+// updates the same contact.
+func (l *lane) linkFound(ctx context.Context, r *claimedRow, c ContactPayload, m contactMatch) error {
+	l.log.Info("customer linked to an existing xero contact", "outbox_id", r.id, "customer_id", c.CustomerID,
+		"xero_contact_id", m.contact.ContactID, "xero_contact_name", m.contact.Name, "matched_by", m.by)
+	if err := l.link(ctx, EntityContact, r.entityID, m.contact.ContactID); err != nil {
+		return err
 	}
-	first, second := byEmail, byNumber
-	if numberFirst {
-		first, second = byNumber, byEmail
-	}
-	if x, ok, err := first(); err != nil || ok {
-		return x, ok, err
-	}
-	return second()
+	r.ownXeroID = m.contact.ContactID
+	return nil
 }
 
 // invoiceCheck is an invoice row being reconciled: what we would send (or, when the row
@@ -406,31 +343,60 @@ func checkInvoice(inv xero.Invoice) error {
 }
 
 func (p *preparer) voids(rows []*claimedRow) {
-	p.each(rows, func(r *claimedRow) {
+	var recon []*claimedRow
+	for _, r := range rows {
 		var v VoidPayload
 		if err := decodePayload(r.payload, &v); err != nil {
 			p.fail(r, err)
-			return
+			continue
 		}
 		if r.parentXeroID == "" {
 			p.fail(r, parentMissing(r, "invoice"))
-			return
+			continue
 		}
-		if r.reconcile && v.Number != "" {
-			found, err := p.l.org.FindInvoicesByNumber(p.ctx, []string{v.Number})
-			if err != nil {
-				p.readFailed(r, err)
-				return
-			}
-			for _, inv := range found {
-				if strings.EqualFold(inv.InvoiceID, r.parentXeroID) && inv.Status == "VOIDED" {
-					p.done(r, inv.InvoiceID, false)
-					return
-				}
-			}
+		if r.reconcile {
+			recon = append(recon, r)
+			continue
 		}
 		p.ready(&item{row: r, kind: kindVoid, voidID: r.parentXeroID})
-	})
+	}
+	if len(recon) == 0 {
+		return
+	}
+	// Voids whose outcome is unknown: their invoices read together, by id (one call per
+	// 50), never one call a row. A voided invoice is done; any other is voided again.
+	found, err := p.invoicesByID(recon)
+	if err != nil {
+		for _, r := range recon {
+			p.readFailed(r, err)
+		}
+		return
+	}
+	for _, r := range recon {
+		if inv, ok := found[strings.ToLower(r.parentXeroID)]; ok && inv.Status == "VOIDED" {
+			p.done(r, inv.InvoiceID, false)
+			continue
+		}
+		p.ready(&item{row: r, kind: kindVoid, voidID: r.parentXeroID})
+	}
+}
+
+// invoicesByID reads the parent invoices of rows in one call per 50 (GET /Invoices?IDs=…),
+// with their payments, keyed by lower-cased InvoiceID.
+func (p *preparer) invoicesByID(rows []*claimedRow) (map[string]xero.Invoice, error) {
+	ids := make([]string, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.parentXeroID)
+	}
+	invs, err := p.l.org.FindInvoicesByID(p.ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]xero.Invoice, len(invs))
+	for _, inv := range invs {
+		out[strings.ToLower(inv.InvoiceID)] = inv
+	}
+	return out, nil
 }
 
 func (p *preparer) payments(rows []*claimedRow) {
@@ -441,6 +407,7 @@ func (p *preparer) payments(rows []*claimedRow) {
 	}
 	byInvoice := map[string][]pending{}
 	var order []string
+	var recon []*claimedRow
 	for _, r := range rows {
 		var pm PaymentPayload
 		if err := decodePayload(r.payload, &pm); err != nil {
@@ -463,17 +430,28 @@ func (p *preparer) payments(rows []*claimedRow) {
 			p.ready(&item{row: r, kind: kindPayment, payment: el})
 			continue
 		}
-		if _, ok := byInvoice[r.parentXeroID]; !ok {
-			order = append(order, r.parentXeroID)
+		key := strings.ToLower(r.parentXeroID)
+		if _, ok := byInvoice[key]; !ok {
+			order = append(order, key)
 		}
-		byInvoice[r.parentXeroID] = append(byInvoice[r.parentXeroID], pending{r: r, el: el, err: err})
+		byInvoice[key] = append(byInvoice[key], pending{r: r, el: el, err: err})
+		recon = append(recon, r)
+	}
+	if len(recon) == 0 {
+		return
+	}
+	// Payments whose outcome is unknown: their invoices read together with their payments
+	// (GET /Invoices?IDs=…, one call per 50 invoices), never one call a row or an invoice.
+	invs, err := p.invoicesByID(recon)
+	if err != nil {
+		for _, r := range recon {
+			p.readFailed(r, err)
+		}
+		return
 	}
 	for _, invoiceID := range order {
 		pds := byInvoice[invoiceID]
-		found, err := p.l.org.FindPaymentsByInvoice(p.ctx, invoiceID)
-		if err == nil {
-			found, err = p.readUnlinkedPayments(found)
-		}
+		found, err := p.readUnlinkedPayments(invs[invoiceID].Payments)
 		if err != nil {
 			for _, pd := range pds {
 				p.readFailed(pd.r, err)

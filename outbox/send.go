@@ -89,9 +89,11 @@ func (l *lane) send(ctx, callCtx context.Context, k kind, batch []*item) []outco
 		elems, call = cs, func(key string) []outcome {
 			if k == kindContactCreate {
 				res, err := l.org.CreateContacts(callCtx, xero.CreateContactsParams{Contacts: cs, IdempotencyKey: key})
-				return mapResults(l, batch, res, err, key)
+				rememberWritten(l, res)
+				return l.linkRefused(callCtx, batch, mapResults(l, batch, res, err, key), key)
 			}
 			res, err := l.org.UpdateContacts(callCtx, xero.UpdateContactsParams{Contacts: cs, IdempotencyKey: key})
+			rememberWritten(l, res)
 			return mapResults(l, batch, res, err, key)
 		}
 	case kindInvoice:
@@ -167,6 +169,58 @@ func mapResults[T any](l *lane, batch []*item, res []xero.ElementResult[T], err 
 		}
 		outs[i] = outcome{row: it.row, state: StateFailed, code: code, err: msg,
 			history: historyEntry(it.row, now, "permanent", code, msg, key)}
+	}
+	return outs
+}
+
+// linkRefused turns the creates Xero refused because a contact already holds their name
+// (ContactNameInUse) or number into links, when the refreshed directory shows a contact that
+// SPEC §1 lets us link (our number, or the customer's email): an accountant made it in Xero
+// meanwhile, or it is our own lost create. The row is then linked and stays pending; its next
+// attempt updates that contact. A name held by a contact we may not link still fails the row
+// (nameHolder says whose it is). One refresh serves the whole batch.
+func (l *lane) linkRefused(ctx context.Context, batch []*item, outs []outcome, key string) []outcome {
+	var refused []int
+	for i, o := range outs {
+		if (o.state == StateFailed && o.code == string(xero.CodeContactNameInUse)) ||
+			(o.unknown && reContactNumberTaken.MatchString(o.err)) {
+			refused = append(refused, i)
+		}
+	}
+	if len(refused) == 0 || ctx.Err() != nil {
+		return outs
+	}
+	cs := make([]ContactPayload, len(refused))
+	for j, i := range refused {
+		el := batch[i].contact
+		cs[j] = ContactPayload{CustomerID: el.ContactNumber, ContactFields: ContactFields{Name: el.Name, Email: el.EmailAddress}}
+	}
+	now := l.d.now()
+	dir, err := l.directoryFor(ctx, cs)
+	if err != nil {
+		// Not known yet whether a contact may be linked: try again later instead of
+		// failing a row that may link.
+		for _, i := range refused {
+			r := batch[i].row
+			outs[i] = outcome{row: r, state: StatePending, nextAt: now.Add(backoff(r.attempts, 0)), unknown: outs[i].unknown,
+				err:     outs[i].err + " (the contact directory could not be refreshed to look for a contact to link: " + err.Error() + ")",
+				history: historyEntry(r, now, "transient", outs[i].code, err.Error(), key)}
+		}
+		return outs
+	}
+	for j, i := range refused {
+		m := matchContact(dir, cs[j], true)
+		if m.by == "" {
+			continue
+		}
+		it := batch[i]
+		if err := l.linkFound(ctx, it.row, cs[j], m); err != nil {
+			continue // the outcome stands: a number taken is reconciled, a name fails
+		}
+		msg := fmt.Sprintf("Xero refused the create (%s); linked instead to the existing contact %s (%q), found by %s; its update follows",
+			outs[i].err, m.contact.ContactID, m.contact.Name, m.by)
+		outs[i] = outcome{row: it.row, state: StatePending, nextAt: now, err: msg,
+			history: historyEntry(it.row, now, "linked", outs[i].code, msg, key)}
 	}
 	return outs
 }

@@ -136,6 +136,33 @@ const pageSize = 100
 // 60 bytes a number, once encoded).
 const numbersPerLookup = 25
 
+// listPerLookup and listChars bound a lookup by a comma list (InvoiceNumbers=…, IDs=…): as
+// many as a batch holds, and a URL well under the 8 KB that common servers and proxies take
+// (the list's length once encoded).
+const (
+	listPerLookup = MaxBatch
+	listChars     = 4000
+)
+
+// chunkList cuts items into comma lists of at most listPerLookup items and listChars
+// encoded characters each.
+func chunkList(items []string) [][]string {
+	var out [][]string
+	var cur []string
+	n := 0
+	for _, it := range items {
+		l := len(url.QueryEscape(it)) + 3 // and its encoded comma
+		if len(cur) == listPerLookup || (len(cur) > 0 && n+l > listChars) {
+			out, cur, n = append(out, cur), nil, 0
+		}
+		cur, n = append(cur, it), n+l
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
 // maxPages bounds a paged read (100,000 records) so a misbehaving server cannot loop us.
 const maxPages = 1000
 

@@ -2,7 +2,9 @@ package xero
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -53,5 +55,24 @@ func TestMatchResultsByStatus(t *testing.T) {
 				t.Errorf("got ok=%v id=%q errors=%q warnings=%q code=%q", r.OK(), r.XeroID, r.ValidationErrors, r.Warnings, r.Code)
 			}
 		})
+	}
+}
+
+func TestChunkList(t *testing.T) {
+	t.Parallel()
+	var items []string
+	for i := range 120 {
+		items = append(items, fmt.Sprintf("INV-%03d", i))
+	}
+	chunks := chunkList(items)
+	if len(chunks) != 3 || len(chunks[0]) != 50 || len(chunks[2]) != 20 {
+		t.Fatalf("120 short numbers cut into %d lists", len(chunks))
+	}
+	long := []string{strings.Repeat("a", 3000), strings.Repeat("b", 3000), "c"}
+	if chunks := chunkList(long); len(chunks) != 2 || len(chunks[1]) != 2 {
+		t.Fatalf("long numbers cut into %v lists", len(chunks))
+	}
+	if chunkList(nil) != nil {
+		t.Fatal("no items, a list")
 	}
 }

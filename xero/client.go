@@ -155,6 +155,9 @@ type call struct {
 	body   any
 	key    string // Idempotency-Key
 	tenant string // xero-tenant-id; "" for identity calls
+	// modifiedSince, when set, is sent as If-Modified-Since: "only records created or
+	// modified since this timestamp will be returned" (spec parameter ifModifiedSince).
+	modifiedSince time.Time
 }
 
 // CallInfo describes one HTTP exchange with Xero, for OnCall.
@@ -268,6 +271,10 @@ func (c *Client) send(ctx context.Context, cl call, u string, tok Secret, body [
 	}
 	if write {
 		req.Header.Set("Idempotency-Key", cl.key)
+	}
+	if !cl.modifiedSince.IsZero() {
+		// The spec's own example form (date-time with milliseconds, "2020-02-06T12:17:43.202-08:00").
+		req.Header.Set("If-Modified-Since", cl.modifiedSince.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 	}
 	start := time.Now()
 	// net/http itself resends a request that carries an Idempotency-Key when a reused

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -25,6 +27,9 @@ type Contact struct {
 	Phones         []Phone   `json:"Phones,omitempty"`
 	Addresses      []Address `json:"Addresses,omitempty"`
 	UpdatedDateUTC Time      `json:"UpdatedDateUTC,omitzero"`
+	// MergedToContactID is set, in responses, on a contact an accountant merged into another
+	// (XERO.md §4: "follow it"); Xero returns it in paged reads and reads by id.
+	MergedToContactID string `json:"MergedToContactID,omitempty"`
 
 	HasValidationErrors   bool              `json:"HasValidationErrors,omitempty"`
 	StatusAttributeString string            `json:"StatusAttributeString,omitempty"`
@@ -229,4 +234,49 @@ func (o *Org) FindContactsByNumbers(ctx context.Context, numbers []string) (map[
 		}
 	}
 	return found, nil
+}
+
+// directoryPageSize is the page size of ListContacts: Xero's largest (spec getContacts
+// pageSize; XERO.md §2 "pageSize goes up to 1,000"), so an organisation of 2,000 contacts is
+// read in two or three calls.
+const directoryPageSize = 1000
+
+// ListContactsParams are the arguments of ListContacts.
+type ListContactsParams struct {
+	// ModifiedSince, when set, asks only for the contacts created or modified since then
+	// (If-Modified-Since); zero reads them all.
+	ModifiedSince time.Time
+}
+
+// ListContacts reads every contact of the organisation, archived ones included
+// (includeArchived=true), with summaryOnly=true (the light fields: what linking needs) in
+// pages of 1,000 (page, pageSize): the contact directory's fill and refresh (issue 12). A
+// page shorter than the page size, or the last of pagination.pageCount, ends the read.
+// Scope accounting.contacts or accounting.contacts.read.
+func (o *Org) ListContacts(ctx context.Context, p ListContactsParams) ([]Contact, error) {
+	const op = "GET /Contacts"
+	var all []Contact
+	for page := 1; page <= maxPages; page++ {
+		q := url.Values{
+			"summaryOnly": {"true"}, "includeArchived": {"true"},
+			"page": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(directoryPageSize)},
+		}
+		var resp struct {
+			Contacts   []Contact `json:"Contacts"`
+			Pagination *struct {
+				PageCount int `json:"pageCount"`
+			} `json:"pagination"`
+		}
+		if _, err := o.c.do(ctx, o.tokens, call{
+			method: http.MethodGet, url: o.c.apiBase + "/Contacts", op: op,
+			query: q, tenant: o.tenantID, modifiedSince: p.ModifiedSince,
+		}, &resp); err != nil {
+			return nil, err
+		}
+		all = append(all, resp.Contacts...)
+		if len(resp.Contacts) < directoryPageSize || (resp.Pagination != nil && page >= resp.Pagination.PageCount) {
+			break
+		}
+	}
+	return all, nil
 }

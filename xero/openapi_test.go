@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -162,6 +163,10 @@ func TestRequestsMatchOpenAPI(t *testing.T) {
 	must("FindContactsByEmail", err)
 	_, err = e.org.FindContactsByNumbers(ctx, []string{"CUST-1", "0b0e7a52-7c8e-4a0c-b4d5-2f5d3b1c9e11"})
 	must("FindContactsByNumbers", err)
+	_, err = e.org.ListContacts(ctx, ListContactsParams{})
+	must("ListContacts", err)
+	_, err = e.org.ListContacts(ctx, ListContactsParams{ModifiedSince: time.Date(2026, 5, 1, 9, 30, 0, 123e6, time.UTC)})
+	must("ListContacts(ModifiedSince)", err)
 	upd.ContactStatus = "ACTIVE"
 	_, err = e.org.UpdateContacts(ctx, UpdateContactsParams{Contacts: []Contact{upd}, IdempotencyKey: "c3"})
 	must("UpdateContacts", err)
@@ -175,6 +180,8 @@ func TestRequestsMatchOpenAPI(t *testing.T) {
 	must("CreatePayments", err)
 	_, err = e.org.FindPaymentsByInvoice(ctx, ires[0].XeroID)
 	must("FindPaymentsByInvoice", err)
+	_, err = e.org.FindInvoicesByID(ctx, []string{ires[0].XeroID, ires[1].XeroID})
+	must("FindInvoicesByID", err)
 	_, err = e.org.VoidInvoices(ctx, VoidInvoicesParams{InvoiceIDs: []string{ires[1].XeroID}, IdempotencyKey: "v1"})
 	must("VoidInvoices", err)
 	must("DeleteConnection", e.client.DeleteConnection(ctx, e.tokens, DeleteConnectionParams{ConnectionID: conns[0].ID, IdempotencyKey: "d1"}))

@@ -567,3 +567,97 @@ func TestSimElementShapes(t *testing.T) {
 		t.Fatalf("failed payment with an all-zero id: %+v, %v", pres, err)
 	}
 }
+
+// ListContacts, the contact directory's read: every contact, archived ones included, in
+// summary pages of 1,000 (a full last page costs no extra call when pagination says it is
+// the last), and with ModifiedSince only what changed since (If-Modified-Since).
+func TestListContactsPagesAndSince(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e := newSimEnv(t, xerosim.Config{Now: clock}, nil)
+	ctx := context.Background()
+	var cs []Contact
+	for i := range 2000 {
+		c := Contact{Name: fmt.Sprintf("Person %04d", i), EmailAddress: fmt.Sprintf("p%04d@example.com", i)}
+		if i == 1999 {
+			c.ContactStatus = "ARCHIVED"
+		}
+		cs = append(cs, c)
+	}
+	for start := 0; start < len(cs); start += MaxBatch {
+		if _, err := e.org.CreateContacts(ctx, CreateContactsParams{Contacts: cs[start : start+MaxBatch], IdempotencyKey: fmt.Sprint("seed-", start)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := e.sim.Calls("GET", "/api.xro/2.0/Contacts", 0)
+	all, err := e.org.ListContacts(ctx, ListContactsParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.sim.Calls("GET", "/api.xro/2.0/Contacts", 0) - before; len(all) != 2000 || got != 2 {
+		t.Fatalf("read %d contacts in %d calls, want 2000 in 2", len(all), got)
+	}
+	if all[1999].ContactStatus != "ARCHIVED" || all[5].UpdatedDateUTC.IsZero() || all[5].EmailAddress != "p0005@example.com" {
+		t.Fatalf("contacts read: %+v, %+v", all[1999], all[5])
+	}
+
+	since := all[0].UpdatedDateUTC.Time
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	edit := Contact{ContactID: all[7].ContactID, Name: all[7].Name, EmailAddress: "changed@example.com"}
+	if _, err := e.org.UpdateContacts(ctx, UpdateContactsParams{Contacts: []Contact{edit}, IdempotencyKey: "edit"}); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := e.org.ListContacts(ctx, ListContactsParams{ModifiedSince: since})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changed) != 1 || changed[0].ContactID != all[7].ContactID || changed[0].EmailAddress != "changed@example.com" {
+		t.Fatalf("since %s: %+v, want the edited contact alone", since, changed)
+	}
+}
+
+// FindInvoicesByID reads invoices by id with their payments, 50 to a call.
+func TestFindInvoicesByID(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t, xerosim.Config{}, nil)
+	ctx := context.Background()
+	cres, err := e.org.CreateContacts(ctx, CreateContactsParams{Contacts: []Contact{simContact("1")}, IdempotencyKey: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for b := range 2 {
+		var invs []Invoice
+		for i := range 30 {
+			invs = append(invs, simInvoice(fmt.Sprintf("INV-%d-%d", b, i), cres[0].XeroID, "200", "OUTPUT2", "NZD", Date{2026, 5, 1}))
+		}
+		res, err := e.org.CreateInvoices(ctx, CreateInvoicesParams{Invoices: invs, IdempotencyKey: fmt.Sprint("i", b)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			ids = append(ids, r.XeroID)
+		}
+	}
+	if _, err := e.org.CreatePayments(ctx, CreatePaymentsParams{Payments: []Payment{{Invoice: &InvoiceRef{InvoiceID: ids[42]}, Account: &AccountRef{Code: "090"},
+		Date: Date{2026, 5, 2}, Amount: MustDecimal("10.00"), Reference: "P-1"}}, IdempotencyKey: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	before := e.sim.Calls("GET", "/api.xro/2.0/Invoices", 0)
+	got, err := e.org.FindInvoicesByID(ctx, append(ids, strings.ToUpper(ids[0]), "not-a-guid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls := e.sim.Calls("GET", "/api.xro/2.0/Invoices", 0) - before; len(got) != 60 || calls != 2 {
+		t.Fatalf("read %d invoices in %d calls, want 60 in 2", len(got), calls)
+	}
+	for _, inv := range got {
+		if inv.InvoiceID == ids[42] && (len(inv.Payments) != 1 || inv.Payments[0].Reference != "P-1" || !inv.Payments[0].Amount.Equal(MustDecimal("10"))) {
+			t.Fatalf("invoice with a payment: %+v", inv.Payments)
+		}
+	}
+}

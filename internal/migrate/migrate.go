@@ -10,6 +10,8 @@
 //	xerosync.checkpoint         cdc              the stream's position, stored with the rows
 //	xerosync.outbox             outbox           enqueuer, backfill, retry, dispatcher, prune
 //	xerosync.entities           outbox           which source rows Xero holds, and their ids
+//	xerosync.contact_directory  outbox           each organisation's Xero contacts, for linking
+//	xerosync.contact_directory_state outbox      when each directory was filled and last refreshed
 //	xerosync.connections        internal/tenant  tokens (sealed), capture window, connect rules
 //	xerosync.schema_migrations  internal/migrate applied migrations
 //

@@ -15,11 +15,13 @@ import (
 // the package doc and the README's architecture section say the same). Every other package
 // reads, or calls the writer.
 var writers = map[string]string{
-	"checkpoint":        "cdc",
-	"connections":       "internal/tenant",
-	"entities":          "outbox",
-	"outbox":            "outbox",
-	"schema_migrations": "internal/migrate",
+	"checkpoint":              "cdc",
+	"connections":             "internal/tenant",
+	"contact_directory":       "outbox",
+	"contact_directory_state": "outbox",
+	"entities":                "outbox",
+	"outbox":                  "outbox",
+	"schema_migrations":       "internal/migrate",
 }
 
 // writeRE finds a statement that writes a table of schema xerosync, in SQL files and in Go

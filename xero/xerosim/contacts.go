@@ -25,6 +25,7 @@ type contact struct {
 	addresses       jsonRaw // stored as sent
 	isCustomer      bool
 	isSupplier      bool
+	mergedTo        string // the contact this one was merged into (MergeContact)
 	updated         time.Time
 }
 
@@ -74,6 +75,7 @@ type contactJSON struct {
 	ContactPersons        []any             `json:"ContactPersons"`
 	HasAttachments        bool              `json:"HasAttachments"`
 	HasValidationErrors   bool              `json:"HasValidationErrors"`
+	MergedToContactID     string            `json:"MergedToContactID,omitempty"`
 	StatusAttributeString string            `json:"StatusAttributeString,omitempty"`
 	ValidationErrors      []validationError `json:"ValidationErrors,omitempty"`
 }
@@ -161,11 +163,57 @@ func (s *Sim) getContacts(a *apiRequest) *response {
 		return res
 	}
 	page, pg := pageOf(q, matched)
+	summary := strings.EqualFold(q.Get("summaryOnly"), "true")
 	items := make([]any, 0, len(page))
 	for _, c := range page {
-		items = append(items, c.json(""))
+		// MergedToContactID: "Only returned when using paging or when fetching a contact by
+		// ContactId or ContactNumber" (spec Contact.MergedToContactID).
+		merged := ""
+		if pg != nil {
+			merged = c.mergedTo
+		}
+		if summary {
+			j := c.summaryJSON()
+			j.MergedToContactID = merged
+			items = append(items, j)
+			continue
+		}
+		j := c.json("")
+		j.MergedToContactID = merged
+		items = append(items, j)
 	}
 	return jsonResponse(http.StatusOK, envelope(a.now, a.provider, "Contacts", items, pg))
+}
+
+// contactSummaryJSON is a contact under summaryOnly=true: "a smaller version of the
+// response object ... only lightweight fields, excluding computation-heavy fields" (spec
+// parameter summaryOnly). The spec does not list the fields; the identity, names, email,
+// numbers, status and UpdatedDateUTC are kept, and the lists (addresses, phones, persons,
+// groups) are left out, so a client that reads a list from a summary finds it missing here
+// as it may in Xero.
+type contactSummaryJSON struct {
+	ContactID      string `json:"ContactID"`
+	ContactNumber  string `json:"ContactNumber,omitempty"`
+	AccountNumber  string `json:"AccountNumber,omitempty"`
+	ContactStatus  string `json:"ContactStatus"`
+	Name           string `json:"Name"`
+	FirstName      string `json:"FirstName,omitempty"`
+	LastName       string `json:"LastName,omitempty"`
+	EmailAddress   string `json:"EmailAddress,omitempty"`
+	UpdatedDateUTC string `json:"UpdatedDateUTC"`
+	IsSupplier     bool   `json:"IsSupplier"`
+	IsCustomer     bool   `json:"IsCustomer"`
+	// Not confirmed that Xero's summary carries it; kept, since without it a merged contact
+	// would look like any archived one.
+	MergedToContactID string `json:"MergedToContactID,omitempty"`
+}
+
+func (c *contact) summaryJSON() contactSummaryJSON {
+	return contactSummaryJSON{
+		ContactID: c.id, ContactNumber: c.number, AccountNumber: c.accountNumber, ContactStatus: c.status,
+		Name: c.name, FirstName: c.firstName, LastName: c.lastName, EmailAddress: c.email,
+		UpdatedDateUTC: msDate(c.updated), IsSupplier: c.isSupplier, IsCustomer: c.isCustomer,
+	}
 }
 
 // contactMatchesTerm is searchTerm: "a case-insensitive text search across
@@ -201,7 +249,9 @@ func (s *Sim) getContact(a *apiRequest) *response {
 	if c == nil {
 		return notFoundResponse()
 	}
-	return jsonResponse(http.StatusOK, envelope(a.now, a.provider, "Contacts", []any{c.json("")}, nil))
+	j := c.json("")
+	j.MergedToContactID = c.mergedTo
+	return jsonResponse(http.StatusOK, envelope(a.now, a.provider, "Contacts", []any{j}, nil))
 }
 
 // writeContacts is PUT /Contacts (create), POST /Contacts (update by
@@ -369,4 +419,25 @@ func validEmail(s string) bool {
 	}
 	dot := strings.LastIndex(domain, ".")
 	return dot > 0 && dot < len(domain)-2 && !strings.Contains(domain, "..") && !strings.HasPrefix(domain, "-")
+}
+
+// MergeContact does what an accountant's merge in Xero's UI does (the API has no merge): the
+// contact from is archived and points at into (MergedToContactID, XERO.md §4 "set when a
+// contact was merged into another; follow it"); both count as modified now, so an
+// If-Modified-Since read returns them. The contacts' other fields are left as they were.
+func (s *Sim) MergeContact(tenantID, fromID, intoID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.org(tenantID)
+	if o == nil {
+		return fmt.Errorf("merge contact: no organisation %s", tenantID)
+	}
+	from, into := o.contactByID(fromID), o.contactByID(intoID)
+	if from == nil || into == nil || from == into {
+		return fmt.Errorf("merge contact: %s into %s: both must exist and differ", fromID, intoID)
+	}
+	now := s.clock.Now()
+	from.status, from.mergedTo, from.updated = "ARCHIVED", into.id, now
+	into.updated = now
+	return nil
 }

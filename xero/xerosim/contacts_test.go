@@ -1,11 +1,14 @@
 package xerosim_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestContactValidation(t *testing.T) {
@@ -226,4 +229,112 @@ func TestMalformedBody(t *testing.T) {
 			t.Errorf("body %q: %d %s", body, r.Status, r.Body)
 		}
 	}
+}
+
+// TestContactDirectoryRead is what the contact directory (issue 12) reads: summaryOnly=true
+// (spec parameter summaryOnly: "only lightweight fields"), page/pageSize up to 1,000 (spec
+// getContacts; XERO.md §2), includeArchived=true (spec getContacts), and If-Modified-Since
+// ("Only records created or modified since this timestamp will be returned", spec parameter
+// ifModifiedSince; XERO.md §2 "Use If-Modified-Since for incremental reads").
+func TestContactDirectoryRead(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	var cs []any
+	for i := range 45 {
+		cs = append(cs, map[string]any{"Name": "Person " + strconv.Itoa(i), "EmailAddress": "p" + strconv.Itoa(i) + "@example.com",
+			"Addresses": []any{map[string]any{"AddressType": "STREET", "City": "Wellington"}}})
+	}
+	e.call(http.MethodPut, "Contacts?summarizeErrors=false", map[string]any{"Contacts": cs}).mustOK(t)
+	gone := e.addContact(map[string]any{"Name": "Gone", "ContactStatus": "ARCHIVED"})
+
+	read := func(q string, opts ...callOpt) (ids []string, body map[string]any) {
+		r := e.call(http.MethodGet, "Contacts?"+q, nil, opts...).mustOK(t)
+		for _, c := range r.items(t, "Contacts") {
+			ids = append(ids, c["ContactID"].(string))
+			if _, ok := c["Addresses"]; ok && strings.Contains(q, "summaryOnly=true") {
+				t.Errorf("summaryOnly: a contact carries Addresses")
+			}
+		}
+		return ids, r.JSON(t)
+	}
+	// Pages of 20: 20, 20, 6 (the archived one included), and the pagination says so.
+	var all []string
+	for page := 1; page <= 3; page++ {
+		ids, body := read("summaryOnly=true&includeArchived=true&pageSize=20&page=" + strconv.Itoa(page))
+		pg, _ := body["pagination"].(map[string]any)
+		if pg == nil || fmt.Sprint(pg["pageCount"]) != "3" || fmt.Sprint(pg["itemCount"]) != "46" {
+			t.Fatalf("page %d: pagination %v", page, body["pagination"])
+		}
+		all = append(all, ids...)
+	}
+	if len(all) != 46 || !slices.Contains(all, gone) {
+		t.Fatalf("read %d contacts (archived included: %v), want 46", len(all), slices.Contains(all, gone))
+	}
+	if ids, _ := read("summaryOnly=true&page=1&pageSize=1000"); len(ids) != 45 || slices.Contains(ids, gone) {
+		t.Fatalf("without includeArchived: %d contacts, want the 45 active", len(ids))
+	}
+	// pageSize over 1,000 is read as 1,000.
+	if _, body := read("page=1&pageSize=5000"); fmt.Sprint(body["pagination"].(map[string]any)["pageSize"]) != "1000" {
+		t.Fatalf("pageSize 5000: %v", body["pagination"])
+	}
+
+	// An accountant edits one contact and adds another later: If-Modified-Since brings back
+	// those two only.
+	since := e.clock.Now()
+	e.clock.Advance(time.Minute)
+	e.call(http.MethodPost, "Contacts?summarizeErrors=false", map[string]any{"Contacts": []any{
+		map[string]any{"ContactID": all[3], "EmailAddress": "changed@example.com"}}}).mustOK(t)
+	added := e.addContact(map[string]any{"Name": "Typed in Xero"})
+	ids, _ := read("summaryOnly=true&includeArchived=true&page=1&pageSize=1000",
+		withHeader("If-Modified-Since", since.Format("2006-01-02T15:04:05.000Z07:00")))
+	slices.Sort(ids)
+	want := []string{all[3], added}
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
+		t.Fatalf("If-Modified-Since: got %v, want %v", ids, want)
+	}
+}
+
+// A merge made in Xero's UI: the merged contact is archived and names the one it went into,
+// in paged reads and reads by id only (spec Contact.MergedToContactID), and both are
+// modified for If-Modified-Since.
+func TestMergeContact(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	from := e.addContact(map[string]any{"Name": "Jo Bloggs (old)", "EmailAddress": "jo@example.com"})
+	into := e.addContact(map[string]any{"Name": "Jo Bloggs", "EmailAddress": "jo.bloggs@example.com"})
+	since := e.clock.Now()
+	e.clock.Advance(time.Minute)
+	if err := e.sim.MergeContact(e.tenant, from, into); err != nil {
+		t.Fatal(err)
+	}
+	mergedTo := func(q string, opts ...callOpt) map[string]any {
+		out := map[string]any{}
+		for _, c := range e.call(http.MethodGet, q, nil, opts...).mustOK(t).items(t, "Contacts") {
+			out[c["ContactID"].(string)] = c["MergedToContactID"]
+		}
+		return out
+	}
+	paged := mergedTo("Contacts?includeArchived=true&summaryOnly=true&page=1&pageSize=1000",
+		withHeader("If-Modified-Since", since.Format("2006-01-02T15:04:05.000Z07:00")))
+	if len(paged) != 2 || paged[from] != into || paged[into] != nil {
+		t.Fatalf("paged read since the merge: %v", paged)
+	}
+	if unpaged := mergedTo("Contacts?includeArchived=true"); unpaged[from] != nil {
+		t.Fatalf("unpaged read carries MergedToContactID: %v", unpaged)
+	}
+	if byID := mergedTo("Contacts/" + from); byID[from] != into {
+		t.Fatalf("read by id: %v", byID)
+	}
+	if got := mergedTo("Contacts?page=1"); len(got) != 1 || !hasKey(got, into) {
+		t.Fatalf("the merged contact is archived: an active read returns %v", got)
+	}
+	if err := e.sim.MergeContact(e.tenant, from, from); err == nil {
+		t.Fatal("merging a contact into itself succeeded")
+	}
+}
+
+func hasKey(m map[string]any, k string) bool {
+	_, ok := m[k]
+	return ok
 }
