@@ -92,11 +92,11 @@ func (s *slotState) condition() (c SlotCondition, reason string) {
 	case s.slotType != "logical" || s.plugin != "pgoutput" || s.database != s.ourDatabase:
 		return SlotForeign, fmt.Sprintf("a %s slot of plugin %q in database %q, not pgoutput in %q", s.slotType, s.plugin, s.database, s.ourDatabase)
 	case s.invalidationReason != "":
-		return SlotInvalidated, "invalidated: " + s.invalidationReason
+		return SlotInvalidated, "invalidation_reason " + s.invalidationReason
 	case s.walStatus == "lost":
-		return SlotInvalidated, "wal_status is lost: PostgreSQL removed WAL it still needed (max_slot_wal_keep_size)"
+		return SlotInvalidated, "wal_status lost: PostgreSQL removed WAL it still needed, max_slot_wal_keep_size"
 	case s.conflicting:
-		return SlotInvalidated, "conflicting: invalidated by recovery conflict"
+		return SlotInvalidated, "conflicting: rows it needed were removed, a recovery conflict"
 	}
 	return SlotHealthy, ""
 }

@@ -49,6 +49,8 @@ func TestDaemon(t *testing.T) {
 		t.Run("Backfill", testBackfill)
 		t.Run("BackfillLockDate", testBackfillLockDate)
 		t.Run("BackfillAfterPrune", testBackfillAfterPrune)
+		t.Run("ResyncSlotLost", testResyncSlotLost)
+		t.Run("ResyncRefuses", testResyncRefuses)
 		t.Run("Check", testCheck)
 		t.Run("KeyFileWrong", testKeyFileWrong)
 		t.Run("KeyFilePartial", testKeyFilePartial)

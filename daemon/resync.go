@@ -89,7 +89,7 @@ func resyncSummary(w io.Writer, slot string, res cdc.RecreateResult, q outbox.Re
 	case cdc.SlotMissing:
 		fmt.Fprintf(w, "slot %s was missing (%s)\n", slot, was)
 	case cdc.SlotInvalidated:
-		fmt.Fprintf(w, "slot %s was %s (%s); dropped\n", slot, res.Reason, was)
+		fmt.Fprintf(w, "slot %s was invalidated (%s; %s); dropped\n", slot, res.Reason, was)
 	default:
 		fmt.Fprintf(w, "slot %s was %s (%s); dropped (--force)\n", slot, res.Found, was)
 	}
