@@ -140,6 +140,9 @@ type RecreateResult struct {
 	Start   pglogrepl.LSN // the new slot's start, stored as xerosync's position
 }
 
+// activeWait is how long Recreate waits for a slot in use to be let go before refusing.
+const activeWait = 5 * time.Second
+
 // snapshotNameRE is the form of an exported snapshot's name (e.g. 00000003-00000002-1); the
 // name is spliced into SET TRANSACTION SNAPSHOT, which takes no parameters.
 var snapshotNameRE = regexp.MustCompile(`^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$`)
@@ -166,11 +169,24 @@ func Recreate(ctx context.Context, p RecreateParams) (RecreateResult, error) {
 		}
 	}
 
-	state, err := readSlotState(ctx, p.DB, p.Slot)
-	if err != nil {
-		return res, err
+	// A daemon stopped a moment ago may leave its walsender holding the slot for a little
+	// longer (the server notices the closed connection): that is given a few seconds.
+	deadline := time.Now().Add(activeWait)
+	for {
+		state, err := readSlotState(ctx, p.DB, p.Slot)
+		if err != nil {
+			return res, err
+		}
+		res.Found, res.Reason = state.condition()
+		if res.Found != SlotActive || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	res.Found, res.Reason = state.condition()
 	switch res.Found {
 	case SlotActive:
 		return res, fmt.Errorf("slot %s (%s): %w", p.Slot, res.Reason, ErrSlotBusy)

@@ -74,6 +74,18 @@ func waitDrained(t *testing.T, db *pgtest.DB, what string) {
 	}, func() string { return "unfinished rows: " + last })
 }
 
+// waitSlotInactive waits until no process holds the slot.
+func waitSlotInactive(t *testing.T, db *pgtest.DB, slot string) {
+	t.Helper()
+	waitFor(t, 30*time.Second, "slot "+slot+" inactive", func() bool {
+		var active bool
+		if err := db.Pool.QueryRow(context.Background(), `SELECT active FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&active); err != nil {
+			t.Fatal(err)
+		}
+		return !active
+	}, nil)
+}
+
 func sortedKeys(m map[string]int) []string {
 	var ks []string
 	for k := range m {
@@ -138,7 +150,9 @@ func testResyncSlotLost(t *testing.T) {
 	}
 	before := outboxCounts(t, db)
 
-	// The slot is lost; Softbooq goes on.
+	// The slot is lost; Softbooq goes on. (The server ends the stopped daemon's walsender a
+	// moment after the daemon has gone.)
+	waitSlotInactive(t, db, db.Name)
 	db.Exec(t, `SELECT pg_drop_replication_slot($1)`, db.Name)
 	db.Exec(t, `UPDATE crm.customers SET email = 'one-new@example.com', updated_at = now() WHERE id = $1`, rc1)
 	db.Exec(t, `UPDATE crm.customers SET name = 'Temporary', updated_at = now() WHERE id = $1`, rc2)
@@ -184,6 +198,13 @@ func testResyncSlotLost(t *testing.T) {
 	}
 	if resyncRows != 9 {
 		t.Errorf("%d rows with source resync, want 9", resyncRows)
+	}
+	// On 17 and later the new slot is a failover slot, as capture's own are.
+	var failoverRight bool
+	if err := db.Pool.QueryRow(context.Background(), `
+		SELECT coalesce((to_jsonb(s) ->> 'failover')::boolean, false) = (current_setting('server_version_num')::int >= 170000)
+		  FROM pg_replication_slots s WHERE slot_name = $1`, db.Name).Scan(&failoverRight); err != nil || !failoverRight {
+		t.Errorf("the new slot's failover flag is wrong for this version (%v)", err)
 	}
 	// A second resync finds a healthy slot and changes nothing.
 	if r := runCmd(t, x.env, "resync"); r.code != daemon.ExitFailure || !strings.Contains(r.stderr, "healthy") {
@@ -256,6 +277,7 @@ func testResyncRefuses(t *testing.T) {
 	if code := a.stop(t); code != 0 {
 		t.Fatalf("a exited with %d", code)
 	}
+	waitSlotInactive(t, db, db.Name) // resync waits a few seconds too; this makes it certain
 	var before string
 	if err := db.Pool.QueryRow(context.Background(), `SELECT lsn::text FROM xerosync.checkpoint WHERE slot_name = $1`, db.Name).Scan(&before); err != nil {
 		t.Fatal(err)
@@ -340,12 +362,16 @@ func TestResyncInvalidatedSlot(t *testing.T) {
 		t.Fatalf("resync: exit %d\n%s", r.code, r.stderr)
 	}
 	for _, want := range []string{
-		"slot xerosync was invalidated (wal_status lost", "); dropped",
+		"slot xerosync was invalidated (", "); dropped",
 		"tenant " + tenant + ": 1 customers compared; queued 1 contact upserts, 1 invoice issues",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("resync's output lacks %q", want)
 		}
+	}
+	// PostgreSQL 17 and later say why (invalidation_reason); 15 and 16 only that it is lost.
+	if !strings.Contains(r.stdout, "(wal_status lost") && !strings.Contains(r.stdout, "(invalidation_reason wal_removed") {
+		t.Errorf("resync's output does not say why the slot was invalidated")
 	}
 	got := outboxCounts(t, db)
 	if fmt.Sprint(got) != fmt.Sprint(map[string]int{"contact/upsert": 2, "invoice/issue": 1}) {
