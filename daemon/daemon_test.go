@@ -51,6 +51,7 @@ func TestDaemon(t *testing.T) {
 		t.Run("BackfillAfterPrune", testBackfillAfterPrune)
 		t.Run("ResyncSlotLost", testResyncSlotLost)
 		t.Run("ResyncRefuses", testResyncRefuses)
+		t.Run("ResyncUnderWrites", testResyncUnderWrites)
 		t.Run("Check", testCheck)
 		t.Run("KeyFileWrong", testKeyFileWrong)
 		t.Run("KeyFilePartial", testKeyFilePartial)

@@ -387,3 +387,94 @@ func TestResyncInvalidatedSlot(t *testing.T) {
 		t.Errorf("outbox after the restart: %v; no contact upsert was due", got)
 	}
 }
+
+// testResyncUnderWrites: Softbooq keeps inserting customers while resync runs. Each insert
+// committed before the new slot's start is in the snapshot (resync queues it), each one after
+// comes through the slot (capture queues it): every customer gets exactly one upsert, none
+// two, none none.
+func testResyncUnderWrites(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := dbEnv(db, nil)
+	ctx := context.Background()
+	tenant := "3c9e1f2a-5d4b-4a6c-8e7f-9a0b1c2d3e4f"
+	db.Exec(t, `INSERT INTO core.tenants (id, name) VALUES ($1, 'acme')`, tenant)
+	db.Exec(t, `INSERT INTO xerosync.connections (tenant_id, state, org_name, queue_from_lsn, connected_at)
+		VALUES ($1, 'connected', 'Acme', pg_current_wal_lsn(), now())`, tenant)
+	a := startDaemon(t, "a", env)
+	a.waitHealth(t, 30*time.Second, "a to lead", isLeaderOK)
+	db.Exec(t, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, 'before')`, tenant)
+	waitFor(t, 30*time.Second, "the first customer queued", func() bool { return outboxCounts(t, db)["contact/upsert"] == 1 }, nil)
+	if code := a.stop(t); code != 0 {
+		t.Fatalf("a exited with %d", code)
+	}
+	waitSlotInactive(t, db, db.Name)
+	db.Exec(t, `SELECT pg_drop_replication_slot($1)`, db.Name)
+
+	// A writer inserting customers one transaction at a time, through resync and after it.
+	wctx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop)
+	written := make(chan int, 1)
+	go func() {
+		n := 0
+		for wctx.Err() == nil {
+			if _, err := db.Pool.Exec(ctx, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, 'during ' || $2::int)`, tenant, n); err != nil {
+				t.Errorf("insert: %v", err)
+				break
+			}
+			n++
+		}
+		written <- n
+	}()
+	time.Sleep(200 * time.Millisecond)
+	r := runCmd(t, env, "resync")
+	if r.code != 0 {
+		stop()
+		<-written
+		t.Fatalf("resync: exit %d\n%s", r.code, r.stderr)
+	}
+	b := startDaemon(t, "b", env)
+	b.waitHealth(t, 30*time.Second, "b to lead", isLeaderOK)
+	time.Sleep(200 * time.Millisecond)
+	stop()
+	n := <-written
+	var customers int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM crm.customers WHERE tenant_id = $1`, tenant).Scan(&customers); err != nil {
+		t.Fatal(err)
+	}
+	if customers != n+1 {
+		t.Fatalf("%d customers, %d written", customers, n+1)
+	}
+	// A last customer, after every other write: once capture has queued it, it has queued
+	// everything committed before it (it commits in commit order).
+	var last string
+	if err := db.Pool.QueryRow(ctx, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, 'last') RETURNING id::text`, tenant).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the last customer queued", func() bool {
+		var n int
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM xerosync.outbox WHERE entity_id = $1`, last).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}, nil)
+	var viaResync, twice, none int
+	err := db.Pool.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM xerosync.outbox WHERE source = 'resync'),
+		       (SELECT count(*) FROM (SELECT entity_id FROM xerosync.outbox WHERE entity = 'contact' GROUP BY 1 HAVING count(*) > 1) x),
+		       (SELECT count(*) FROM crm.customers c WHERE NOT EXISTS (SELECT 1 FROM xerosync.outbox o WHERE o.entity_id = c.id))`).Scan(&viaResync, &twice, &none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if none > 0 {
+		t.Errorf("%d customers never queued", none)
+	}
+	if twice > 0 {
+		t.Errorf("%d customers queued twice", twice)
+	}
+	t.Logf("%d customers written during the gap and after; %d queued by resync, the rest by capture", n, viaResync)
+	if viaResync == 0 || viaResync == n {
+		t.Errorf("the writes did not straddle the new slot's start (%d of %d by resync): the boundary was not exercised", viaResync, n)
+	}
+	t.Log(r.stdout)
+}
