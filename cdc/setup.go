@@ -201,11 +201,11 @@ func readCheckpoint(ctx context.Context, db DBTX, slot string) (lsn pglogrepl.LS
 // recoverFix is what to do about a slot that cannot be streamed from: `xerosync resync`
 // (with --force when the slot still looks healthy, as one consumed by someone else does).
 func recoverFix(slot string, force bool) string {
-	cmd := "xerosync resync"
+	cmd, auto := "xerosync resync", ` (database.on_slot_lost = "resync" lets the daemon do this itself)`
 	if force {
-		cmd += " --force"
+		cmd, auto = cmd+" --force", ""
 	}
-	return fmt.Sprintf("stop every xerosync daemon of this database, then run `%s`: it makes a new slot %s and queues, from a snapshot taken at its start, every change the outbox has not recorded, once", cmd, slot)
+	return fmt.Sprintf("stop every xerosync daemon of this database, then run `%s`: it makes a new slot %s and queues, from a snapshot taken at its start, every change the outbox has not recorded, once%s", cmd, slot, auto)
 }
 
 // startOverFix is what to do about a slot xerosync has no position for: resync has nothing to

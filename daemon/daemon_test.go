@@ -52,6 +52,7 @@ func TestDaemon(t *testing.T) {
 		t.Run("ResyncSlotLost", testResyncSlotLost)
 		t.Run("ResyncRefuses", testResyncRefuses)
 		t.Run("ResyncUnderWrites", testResyncUnderWrites)
+		t.Run("ResyncOnSlotLost", testResyncOnSlotLost)
 		t.Run("Check", testCheck)
 		t.Run("KeyFileWrong", testKeyFileWrong)
 		t.Run("KeyFilePartial", testKeyFilePartial)

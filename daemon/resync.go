@@ -51,18 +51,7 @@ func runResync(ctx context.Context, inv *invocation, force bool) error {
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 
-	var queued outbox.ResyncResult
-	res, err := cdc.Recreate(ctx, cdc.RecreateParams{
-		DB:         conn,
-		ConnString: cfg.Database.URL.Reveal(),
-		Slot:       slot,
-		Force:      force,
-		Queue: func(ctx context.Context, tx pgx.Tx, s cdc.Snapshot) error {
-			var err error
-			queued, err = outbox.Resync(ctx, tx, s)
-			return err
-		},
-	})
+	res, queued, err := recreateSlot(ctx, conn, cfg.Database.URL.Reveal(), slot, force)
 	switch {
 	case errors.Is(err, cdc.ErrSlotBusy):
 		return fmt.Errorf("resync: replication slot %s is in use (%s): a daemon (or another consumer) streams from it; %s", slot, res.Reason, stopDaemonFirst)
@@ -76,6 +65,52 @@ func runResync(ctx context.Context, inv *invocation, force bool) error {
 	}
 	log.Info("slot recreated", "slot", slot, "found", res.Found.String(), "stored_lsn", res.Stored.String(), "start_lsn", res.Start.String())
 	resyncSummary(inv.p.Stdout, slot, res, queued)
+	return nil
+}
+
+// recreateSlot is resync itself, for the command and for a leader configured with
+// database.on_slot_lost = "resync": cdc.Recreate replaces the slot, and outbox.Resync queues
+// in its snapshot.
+func recreateSlot(ctx context.Context, db interface {
+	cdc.DBTX
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
+}, url, slot string, force bool) (cdc.RecreateResult, outbox.ResyncResult, error) {
+	var queued outbox.ResyncResult
+	res, err := cdc.Recreate(ctx, cdc.RecreateParams{
+		DB:         db,
+		ConnString: url,
+		Slot:       slot,
+		Force:      force,
+		Queue: func(ctx context.Context, tx pgx.Tx, s cdc.Snapshot) error {
+			var err error
+			queued, err = outbox.Resync(ctx, tx, s)
+			return err
+		},
+	})
+	return res, queued, err
+}
+
+// resyncIfLost is database.on_slot_lost = "resync": before capture starts, a leader that
+// finds the slot missing or invalidated recovers it as `xerosync resync` does, and logs what
+// it queued. A healthy slot, or none ever captured from, is capture's as usual.
+func (r *runner) resyncIfLost(ctx context.Context) error {
+	res, queued, err := recreateSlot(ctx, r.pool, r.cfg.Database.URL.Reveal(), r.cfg.Database.Slot, false)
+	switch {
+	case errors.Is(err, cdc.ErrSlotHealthy), errors.Is(err, cdc.ErrNeverCaptured):
+		return nil
+	case err != nil:
+		return fmt.Errorf("resync the lost slot %s (database.on_slot_lost = resync): %w", r.cfg.Database.Slot, err)
+	}
+	r.log.Warn("replication slot was lost: recreated, and what it missed queued from its snapshot (database.on_slot_lost = resync)",
+		"slot", r.cfg.Database.Slot, "found", res.Found.String(), "reason", res.Reason,
+		"stored_lsn", res.Stored.String(), "start_lsn", res.Start.String())
+	for _, t := range queued.Tenants {
+		r.log.Info("resync queued", "tenant_id", t.Tenant, "customers_compared", t.Customers,
+			"contacts", t.Contacts, "invoices", t.Invoices, "voids", t.Voids, "payments", t.Payments)
+	}
+	for _, t := range queued.DisconnectedInGap {
+		r.log.Warn("tenant disconnected while the slot was lost: its changes before the disconnect were not recovered; backfill it after connecting again", "tenant_id", t)
+	}
 	return nil
 }
 

@@ -478,3 +478,37 @@ func testResyncUnderWrites(t *testing.T) {
 	}
 	t.Log(r.stdout)
 }
+
+// testResyncOnSlotLost: with database.on_slot_lost = "resync" the leader recovers a lost
+// slot itself before it captures, as `xerosync resync` would, and says so in its log.
+func testResyncOnSlotLost(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := dbEnv(db, map[string]string{"XEROSYNC_DATABASE_ON_SLOT_LOST": "resync"})
+	tenant := "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
+	db.Exec(t, `INSERT INTO core.tenants (id, name) VALUES ($1, 'acme')`, tenant)
+	db.Exec(t, `INSERT INTO xerosync.connections (tenant_id, state, org_name, queue_from_lsn, connected_at)
+		VALUES ($1, 'connected', 'Acme', pg_current_wal_lsn(), now())`, tenant)
+	a := startDaemon(t, "a", env)
+	a.waitHealth(t, 30*time.Second, "a to lead", isLeaderOK)
+	db.Exec(t, `INSERT INTO crm.customers (id, tenant_id, name, email) VALUES ($1, $2, 'Cust One', 'one@example.com')`, rc1, tenant)
+	waitFor(t, 30*time.Second, "the customer queued", func() bool { return outboxCounts(t, db)["contact/upsert"] == 1 }, nil)
+	if code := a.stop(t); code != 0 {
+		t.Fatalf("a exited with %d", code)
+	}
+	waitSlotInactive(t, db, db.Name)
+	db.Exec(t, `SELECT pg_drop_replication_slot($1)`, db.Name)
+	db.Exec(t, `UPDATE crm.customers SET email = 'one-new@example.com', updated_at = now() WHERE id = $1`, rc1)
+	db.Exec(t, `UPDATE crm.customers SET notes = 'not for Xero', updated_at = now() WHERE id = $1`, rc1)
+
+	b := startDaemon(t, "b", env)
+	b.waitHealth(t, 30*time.Second, "b to lead on a recreated slot", isLeaderOK)
+	if got := outboxCounts(t, db)["contact/upsert"]; got != 2 {
+		t.Errorf("%d contact upserts after the leader's resync, want 2", got)
+	}
+	db.Exec(t, `INSERT INTO crm.customers (id, tenant_id, name) VALUES ($1, $2, 'Cust Four')`, rc4, tenant)
+	waitFor(t, 30*time.Second, "a customer inserted after the resync queued", func() bool { return outboxCounts(t, db)["contact/upsert"] == 3 }, nil)
+	if log := b.stderr.String(); !strings.Contains(log, "replication slot was lost: recreated") {
+		t.Errorf("the leader's log does not say it recreated the slot")
+	}
+}
