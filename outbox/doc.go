@@ -1,6 +1,6 @@
 // Package outbox owns xerosync.outbox and xerosync.entities: the enqueuer that turns captured
 // Softbooq changes into outbox rows (it implements cdc.Sink), Backfill that queues a tenant's
-// history, Resync that queues what a lost slot's WAL would have queued, the operators' retry flags (RetryByCode, RetryByID), and the dispatcher that drains
+// history, the operators' retry flags (RetryByCode, RetryByID), and the dispatcher that drains
 // the rows to Xero.
 //
 // It is the only writer of both tables (STYLE 13): no other package inserts, updates or
@@ -36,7 +36,8 @@
 // has read past in the WAL and left alone. Each batch is one transaction under a per-tenant
 // advisory lock; a failure keeps what was committed, and a second run continues.
 //
-// Resync's guarantees: inside the transaction of a new slot's exported snapshot (cdc.Recreate),
+// Resync queues what a lost slot's WAL would have queued (`xerosync resync`). Its
+// guarantees: inside the transaction of a new slot's exported snapshot (cdc.Recreate),
 // for every tenant connected there, it queues what capture would have queued from the lost
 // WAL and the outbox does not record, with the enqueuer's rules and reads (the contact hash,
 // "a contact before its first invoice", backfill's invoice claim), and nothing already
