@@ -338,7 +338,7 @@ func TestSlotMismatchRefusesToStart(t *testing.T) {
 		s.stop(t)
 		s.waitInactive(t)
 		s.db.Exec(t, `SELECT pg_drop_replication_slot($1)`, s.slot)
-		wantSetupError(t, runErr(t, s), "does not exist", "backfill")
+		wantSetupError(t, runErr(t, s), "does not exist", "xerosync resync")
 		if n := count(t, s.db.Pool, `SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1`, s.slot); n != 0 {
 			t.Fatal("slot was recreated")
 		}
@@ -352,7 +352,7 @@ func TestSlotMismatchRefusesToStart(t *testing.T) {
 		s.waitInactive(t)
 		// Someone else consumes the slot past our position.
 		s.db.Exec(t, `SELECT * FROM pg_logical_slot_get_binary_changes($1, NULL, NULL, 'proto_version', '1', 'publication_names', 'xerosync')`, s.slot)
-		wantSetupError(t, runErr(t, s), "ahead of xerosync's position")
+		wantSetupError(t, runErr(t, s), "ahead of xerosync's position", "xerosync resync --force")
 	})
 	t.Run("not ours", func(t *testing.T) {
 		t.Parallel()
@@ -397,7 +397,7 @@ func TestSlotMismatchRefusesToStart(t *testing.T) {
 			t.Fatalf("slot wal_status %q, %v: the test could not make it lost", status, err)
 		}
 		_, err = cdc.EnsureSlot(ctx, pool, "lost")
-		wantSetupError(t, err, "is lost", "backfill")
+		wantSetupError(t, err, "is lost", "xerosync resync")
 	})
 	t.Run("crash while creating", func(t *testing.T) {
 		t.Parallel()

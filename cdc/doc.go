@@ -16,7 +16,9 @@
 //     stall shows in Status.
 //   - It never trusts a position it cannot justify: a missing or lost slot, a slot ahead of
 //     our position, or a slot with no position of ours stops with a SetupError that says what
-//     an administrator must do. It never recreates a slot silently.
+//     an administrator must do. It never recreates a slot silently: Recreate (`xerosync
+//     resync`) does, on an administrator's word, with an exported snapshot whose start is
+//     stored in the transaction that queued what the lost slot held.
 //   - Memory is bounded by the chunk size, not by the size of a source transaction: changes
 //     are handed to the Sink in chunks, all inside the one database transaction.
 //

@@ -61,3 +61,20 @@ func (d *Decoder) change(relID uint32, op Op, tuple *pglogrepl.TupleData) (Event
 	}
 	return rel.event(Event{Type: ChangeEvent, Change: ch}), nil
 }
+
+// SlotStateForTest builds a slotState for TestSlotCondition.
+type SlotStateForTest struct {
+	SlotType, Plugin, Database, OurDatabase, WalStatus string
+	ActivePID                                          int32
+	Conflicting                                        bool
+	InvalidationReason                                 string
+}
+
+// Condition is slotState.condition over s (nil: no slot).
+func (s *SlotStateForTest) Condition() (SlotCondition, string) {
+	if s == nil {
+		return (*slotState)(nil).condition()
+	}
+	return (&slotState{slotType: s.SlotType, plugin: s.Plugin, database: s.Database, ourDatabase: s.OurDatabase,
+		walStatus: s.WalStatus, activePID: s.ActivePID, conflicting: s.Conflicting, invalidationReason: s.InvalidationReason}).condition()
+}

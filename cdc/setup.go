@@ -228,10 +228,22 @@ func readCheckpoint(ctx context.Context, db DBTX, slot string) (lsn pglogrepl.LS
 	return lsn, true, true, err
 }
 
-func recoverFix(slot string) string {
-	return fmt.Sprintf("SELECT pg_drop_replication_slot('%s'); -- if it still exists\n"+
-		"        DELETE FROM xerosync.checkpoint WHERE slot_name = '%s';\n"+
-		"        then start xerosync (it creates a new slot) and run `xerosync backfill --tenant ID` for each connected tenant", slot, slot)
+// recoverFix is what to do about a slot that cannot be streamed from: `xerosync resync`
+// (with --force when the slot still looks healthy, as one consumed by someone else does).
+func recoverFix(slot string, force bool) string {
+	cmd, auto := "xerosync resync", ` (database.on_slot_lost = "resync" lets the daemon do this itself)`
+	if force {
+		cmd, auto = cmd+" --force", ""
+	}
+	return fmt.Sprintf("stop every xerosync daemon of this database, then run `%s`: it makes a new slot %s and queues, from a snapshot taken at its start, every change the outbox has not recorded, once%s", cmd, slot, auto)
+}
+
+// startOverFix is what to do about a slot xerosync has no position for: resync has nothing to
+// compare from, so the slot is dropped (when it is not another program's) and history is
+// queued by backfill.
+func startOverFix(slot string) string {
+	return fmt.Sprintf("if the slot is not another program's: SELECT pg_drop_replication_slot('%s');\n"+
+		"        then start xerosync (it creates a new slot) and run `xerosync backfill --tenant ID` for each connected tenant", slot)
 }
 
 // EnsureSlot reconciles the slot with our stored position and returns the position to start
@@ -275,17 +287,17 @@ func EnsureSlot(ctx context.Context, db DBTX, slot string) (pglogrepl.LSN, error
 	case info == nil:
 		return 0, &SetupError{
 			Problem: fmt.Sprintf("replication slot %s does not exist, but xerosync has captured up to %s: changes after that may be lost (was the slot dropped, or did the database fail over?)", slot, stored),
-			Fix:     recoverFix(slot),
+			Fix:     recoverFix(slot, false),
 		}
 	case !exists:
 		return 0, &SetupError{
 			Problem: fmt.Sprintf("replication slot %s exists but xerosync has no stored position for it: it was not created by this database's xerosync, or xerosync.checkpoint was cleared", slot),
-			Fix:     recoverFix(slot),
+			Fix:     startOverFix(slot),
 		}
 	case info.walStatus == "lost":
 		return 0, &SetupError{
 			Problem: fmt.Sprintf("replication slot %s is lost: PostgreSQL removed WAL it still needed (max_slot_wal_keep_size?)", slot),
-			Fix:     recoverFix(slot),
+			Fix:     recoverFix(slot, false),
 		}
 	case !known:
 		// We marked the slot as ours and crashed before storing its start: nothing was
@@ -294,7 +306,7 @@ func EnsureSlot(ctx context.Context, db DBTX, slot string) (pglogrepl.LSN, error
 	case info.confirmed > stored:
 		return 0, &SetupError{
 			Problem: fmt.Sprintf("replication slot %s is ahead of xerosync's position: confirmed %s, captured %s; the changes between were never captured", slot, info.confirmed, stored),
-			Fix:     recoverFix(slot),
+			Fix:     recoverFix(slot, true),
 		}
 	}
 	if info.activePID != 0 {

@@ -31,7 +31,17 @@ type DatabaseConfig struct {
 	Slot string
 	// Publication is database.publication (default "xerosync").
 	Publication string
+	// OnSlotLost is database.on_slot_lost: what the leader does when it finds the slot
+	// missing or invalidated. OnSlotLostStop (the default) stops with the fix, for an
+	// administrator to run `xerosync resync`; OnSlotLostResync runs that recovery itself.
+	OnSlotLost string
 }
+
+// The values of database.on_slot_lost.
+const (
+	OnSlotLostStop   = "stop"
+	OnSlotLostResync = "resync"
+)
 
 // HTTPConfig is the [http] section.
 type HTTPConfig struct {

@@ -86,6 +86,7 @@ func settings() []setting {
 		{key: "database.url_file"},
 		{key: "database.slot", def: "xerosync"},
 		{key: "database.publication", def: "xerosync"},
+		{key: "database.on_slot_lost", def: "stop"},
 		{key: "http.addr", def: "127.0.0.1:7433"},
 		{key: "xero.client_id"},
 		{key: "xero.client_secret"},
@@ -326,6 +327,7 @@ func (l *loader) build(env map[string]string) *Config {
 	}
 	cfg.Database.Slot = l.str("database.slot", checkIdentifier)
 	cfg.Database.Publication = l.str("database.publication", checkIdentifier)
+	cfg.Database.OnSlotLost = l.str("database.on_slot_lost", checkOnSlotLost)
 
 	cfg.HTTP.Addr = l.str("http.addr", checkHostPort)
 
@@ -515,6 +517,13 @@ func checkIdentifier(s string) string {
 
 // checkHostPort wants a numeric port: resolving a service name would be I/O.
 // Port 0 (any free port) is allowed for tests.
+func checkOnSlotLost(s string) string {
+	if s != OnSlotLostStop && s != OnSlotLostResync {
+		return fmt.Sprintf("%q is not %q or %q", s, OnSlotLostStop, OnSlotLostResync)
+	}
+	return ""
+}
+
 func checkHostPort(s string) string {
 	_, port, err := net.SplitHostPort(s)
 	if err != nil {

@@ -34,7 +34,7 @@ const (
 // defaults is what Load returns when only database.url is set.
 func defaults() *Config {
 	return &Config{
-		Database: DatabaseConfig{URL: secret.New(testDSN), Slot: "xerosync", Publication: "xerosync"},
+		Database: DatabaseConfig{URL: secret.New(testDSN), Slot: "xerosync", Publication: "xerosync", OnSlotLost: "stop"},
 		HTTP:     HTTPConfig{Addr: "127.0.0.1:7433"},
 		Xero: XeroConfig{
 			RedirectURL: "http://localhost:7434/callback",
@@ -384,6 +384,10 @@ func TestLoadProblems(t *testing.T) {
 				`database.slot (XEROSYNC_DATABASE_SLOT): "Xero-Sync" is not a valid name…`,
 				`database.publication (XEROSYNC_DATABASE_PUBLICATION): "1pub" is not a valid name…`,
 			},
+		},
+		{
+			loadCase: loadCase{name: "bad on_slot_lost", env: map[string]string{"XEROSYNC_DATABASE_URL": testDSN, "XEROSYNC_DATABASE_ON_SLOT_LOST": "recreate"}},
+			want:     []string{`database.on_slot_lost (XEROSYNC_DATABASE_ON_SLOT_LOST): "recreate" is not "stop" or "resync"`},
 		},
 		{
 			loadCase: loadCase{name: "identifier too long", env: withDB, toml: "database.slot = \"" + strings.Repeat("a", 64) + "\"\n"},

@@ -155,8 +155,8 @@ func TestCLICompletion(t *testing.T) {
 		want  string // the completions, space-separated
 	}{
 		{"xerosync sta", "status"},
-		{"xerosync re", "retry"},
-		{"xerosync ''", "run connect disconnect backfill status retry check migrate rotate-key version completion help"},
+		{"xerosync re", "retry resync"},
+		{"xerosync ''", "run connect disconnect backfill status retry check migrate resync rotate-key version completion help"},
 		{"xerosync --config /etc/x.toml ba", "backfill"},
 		{"xerosync status --", "--config --help --interval --json --tenant --version --watch"},
 		{"xerosync backfill --tenant X --s", "--since"},

@@ -43,7 +43,7 @@ func TestUsage(t *testing.T) {
 		{"connect needs tenant", []string{"connect"}, 2, "", "--tenant ID is required"},
 		{"rotate-key needs --new", []string{"rotate-key"}, 2, "", "--new FILE is required"},
 	}
-	for _, cmd := range []string{"run", "connect", "disconnect", "backfill", "status", "retry", "check", "migrate", "rotate-key", "version", "completion"} {
+	for _, cmd := range []string{"run", "connect", "disconnect", "backfill", "status", "retry", "check", "migrate", "resync", "rotate-key", "version", "completion"} {
 		tests = append(tests, usageCase{cmd + " help", []string{cmd, "--help"}, 0, "usage: xerosync [--config FILE] " + cmd, ""})
 	}
 	// The commands that call Xero need its credentials and the token key: configuration

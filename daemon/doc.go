@@ -48,4 +48,9 @@
 //     and summary. Like retry, it writes no outbox or entity row itself: package outbox is
 //     their only writer.
 //   - check only reads; it exits 1 when it prints a problem.
+//
+// resync (after the slot was lost) holds the leadership lock for as long as it runs, so it
+// never works beside a leading daemon and none leads meanwhile; it refuses when the lock is
+// held. cdc.Recreate replaces the slot and stores its start, outbox.Resync queues in its
+// exported snapshot, both in one transaction; the command prints what they return.
 package daemon

@@ -46,6 +46,13 @@ func (r *runner) leadershipChanged(s leader.Snapshot) {
 // ctx is cancelled when the lock's connection is lost, so capture never outlives the lock by
 // more than a poll and a query timeout (leader.Config.Lead).
 func (r *runner) lead(ctx context.Context) error {
+	if r.cfg.Database.OnSlotLost == config.OnSlotLostResync {
+		// Before capture and delivery start: resync's snapshot transaction writes the
+		// entities the dispatcher updates.
+		if err := r.resyncIfLost(ctx); err != nil {
+			return err
+		}
+	}
 	capture, err := cdc.New(cdc.Config{
 		DB:                r.pool,
 		ConnString:        r.cfg.Database.URL.Reveal(),

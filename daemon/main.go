@@ -161,6 +161,7 @@ func commands() []command {
 		{name: "retry", args: "--id N | --tenant ID --code CODE", summary: "retry outbox rows (the same as setting retry_requested in SQL)", flags: retryFlags},
 		{name: "check", args: "--tenant ID", summary: "pre-flight: mapped account codes, tax types, currencies and lock dates in Xero", flags: checkFlags},
 		{name: "migrate", summary: "apply xerosync's own schema (run does it too)", flags: migrateFlags},
+		{name: "resync", args: "[--force]", summary: "after the replication slot was lost: a new slot, and every change it missed queued once", flags: resyncFlags},
 		{name: "rotate-key", args: "--new FILE", summary: "re-seal every stored Xero token under a new token key, in one transaction", flags: rotateKeyFlags},
 		{name: "version", summary: "print the version, commit and Go version", flags: versionFlags},
 		{name: "completion", args: "bash|zsh|fish", summary: "print a shell completion script", flags: completionFlags, positional: 1},

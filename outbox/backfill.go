@@ -173,7 +173,7 @@ func (b *backfill) invoiceBatch(ctx context.Context, tx pgx.Tx, ids []string) er
 	if err != nil {
 		return err
 	}
-	rows, counts, err := planBackfillInvoices(b.p.Tenant, invoices, contacts)
+	rows, counts, err := planBackfillInvoices(b.p.Tenant, invoices, contacts, sourceBackfill)
 	if err != nil {
 		return err
 	}
@@ -185,8 +185,9 @@ func (b *backfill) invoiceBatch(ctx context.Context, tx pgx.Tx, ids []string) er
 
 // planBackfillInvoices decides the rows of claimed invoices, in their order: a customer's
 // contact upsert before its first invoice (contacts holds only customers never queued nor
-// linked), the issue, and for an invoice voided after its issue, the void.
-func planBackfillInvoices(tenant string, invoices []*backfillInvoice, contacts map[string]ContactFields) ([]row, BackfillResult, error) {
+// linked), the issue, and for an invoice voided after its issue, the void. Backfill and
+// resync both queue claimed invoices with it; source marks whose rows they are.
+func planBackfillInvoices(tenant string, invoices []*backfillInvoice, contacts map[string]ContactFields, source string) ([]row, BackfillResult, error) {
 	var rows []row
 	var n BackfillResult
 	queued := map[string]bool{}
@@ -195,7 +196,7 @@ func planBackfillInvoices(tenant string, invoices []*backfillInvoice, contacts m
 			queued[inv.p.CustomerID] = true // once per customer
 			body, hash := ContactUpsert(inv.p.CustomerID, c)
 			rows = append(rows, row{tenant: tenant, entity: EntityContact, id: inv.p.CustomerID, action: ActionUpsert,
-				body: body, hash: hash, source: sourceBackfill})
+				body: body, hash: hash, source: source})
 			n.Contacts++
 		}
 		body, err := json.Marshal(inv.p)
@@ -203,7 +204,7 @@ func planBackfillInvoices(tenant string, invoices []*backfillInvoice, contacts m
 			return nil, n, fmt.Errorf("encode invoice %s: %w", inv.p.Number, err)
 		}
 		rows = append(rows, row{tenant: tenant, entity: EntityInvoice, id: inv.p.InvoiceID, action: ActionIssue,
-			dependsEntity: EntityContact, dependsID: inv.p.CustomerID, body: body, source: sourceBackfill})
+			dependsEntity: EntityContact, dependsID: inv.p.CustomerID, body: body, source: source})
 		n.Invoices++
 		if inv.void {
 			// Issued, then voided: Xero gets both, so its record of numbers has no gaps.
@@ -212,7 +213,7 @@ func planBackfillInvoices(tenant string, invoices []*backfillInvoice, contacts m
 				return nil, n, fmt.Errorf("encode void of %s: %w", inv.p.Number, err)
 			}
 			rows = append(rows, row{tenant: tenant, entity: EntityInvoice, id: inv.p.InvoiceID, action: ActionVoid,
-				dependsEntity: EntityInvoice, dependsID: inv.p.InvoiceID, body: body, source: sourceBackfill})
+				dependsEntity: EntityInvoice, dependsID: inv.p.InvoiceID, body: body, source: source})
 			n.Voids++
 		}
 	}
@@ -367,9 +368,21 @@ func (b *backfill) paymentBatch(ctx context.Context, tx pgx.Tx, ids []string) er
 	if _, err := tx.Exec(ctx, backfillLockSQL, b.p.Tenant); err != nil {
 		return fmt.Errorf("lock the tenant's backfill: %w", err)
 	}
+	rows, err := paymentRows(ctx, tx, b.p.Tenant, ids, sourceBackfill)
+	if err != nil {
+		return err
+	}
+	b.res.Payments += len(rows)
+	return writeRows(ctx, tx, rows)
+}
+
+// paymentRows reads the payments ids that are still neither in Xero nor queued
+// (backfill_payments.sql) and makes their rows, in the order of ids; backfill and resync
+// queue payments with it.
+func paymentRows(ctx context.Context, tx pgx.Tx, tenant string, ids []string, source string) ([]row, error) {
 	rs, err := tx.Query(ctx, backfillPaymentsSQL, ids)
 	if err != nil {
-		return fmt.Errorf("read payments: %w", err)
+		return nil, fmt.Errorf("read payments: %w", err)
 	}
 	payments, err := pgx.CollectRows(rs, func(r pgx.CollectableRow) (PaymentPayload, error) {
 		var p PaymentPayload
@@ -377,17 +390,16 @@ func (b *backfill) paymentBatch(ctx context.Context, tx pgx.Tx, ids []string) er
 		return p, err
 	})
 	if err != nil {
-		return fmt.Errorf("read payments: %w", err)
+		return nil, fmt.Errorf("read payments: %w", err)
 	}
 	rows := make([]row, 0, len(payments))
 	for _, p := range payments {
 		body, err := json.Marshal(p)
 		if err != nil {
-			return fmt.Errorf("encode payment %s: %w", p.PaymentID, err)
+			return nil, fmt.Errorf("encode payment %s: %w", p.PaymentID, err)
 		}
-		rows = append(rows, row{tenant: b.p.Tenant, entity: EntityPayment, id: p.PaymentID, action: ActionPay,
-			dependsEntity: EntityInvoice, dependsID: p.InvoiceID, body: body, source: sourceBackfill})
+		rows = append(rows, row{tenant: tenant, entity: EntityPayment, id: p.PaymentID, action: ActionPay,
+			dependsEntity: EntityInvoice, dependsID: p.InvoiceID, body: body, source: source})
 	}
-	b.res.Payments += len(rows)
-	return writeRows(ctx, tx, rows)
+	return rows, nil
 }

@@ -40,6 +40,13 @@
 // has read past in the WAL and left alone. Each batch is one transaction under a per-tenant
 // advisory lock; a failure keeps what was committed, and a second run continues.
 //
+// Resync queues what a lost slot's WAL would have queued (`xerosync resync`). Its
+// guarantees: inside the transaction of a new slot's exported snapshot (cdc.Recreate),
+// for every tenant connected there, it queues what capture would have queued from the lost
+// WAL and the outbox does not record, with the enqueuer's rules and reads (the contact hash,
+// "a contact before its first invoice", backfill's invoice claim), and nothing already
+// queued. Its rows commit with the new slot's start, so capture continues exactly after them.
+//
 // The dispatcher's guarantees (Dispatcher.Run; state machine pending → in_flight → done |
 // failed | pending, and cancelled by an operator):
 //   - In order: one lane per connected tenant claims heads, not rows (LESSONS 7): a row goes

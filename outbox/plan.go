@@ -182,6 +182,11 @@ type entityState struct {
 // known reports whether a contact was ever queued or linked.
 func (st *entityState) known() bool { return st.hash != nil || st.stored }
 
+// contactChanged reports whether a contact's fields, hashed by ContactUpsert, differ from the
+// ones last queued: the one rule, for capture and resync, of whether a customer's change
+// is Xero's business (notes or updated_at alone are not).
+func (st *entityState) contactChanged(hash []byte) bool { return !bytes.Equal(st.hash, hash) }
+
 // row is one outbox row to write (writeRows).
 type row struct {
 	tenant, entity, id, action string
@@ -360,7 +365,7 @@ func (c *planner) customer(ch *cdc.Change, tenant string) {
 // Xero holds changed: notes, updated_at, ...).
 func (c *planner) upsertContact(ch *cdc.Change, st *entityState, id, tenant string, f ContactFields) {
 	body, hash := ContactUpsert(id, f)
-	if bytes.Equal(st.hash, hash) {
+	if !st.contactChanged(hash) {
 		return
 	}
 	st.hash = hash

@@ -686,7 +686,7 @@ func TestPlanBackfillInvoices(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rows, n, err := planBackfillInvoices(tA, tc.invoices, tc.contacts)
+			rows, n, err := planBackfillInvoices(tA, tc.invoices, tc.contacts, sourceBackfill)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -702,6 +702,58 @@ func TestPlanBackfillInvoices(t *testing.T) {
 			}
 			if !slices.Equal(got, tc.want) || n != tc.counts {
 				t.Errorf("rows %q, counts %+v; want %q, %+v", got, n, tc.want, tc.counts)
+			}
+		})
+	}
+}
+
+// TestPlanResyncContacts is resync's decision about customers, with capture's hash rule: a
+// customer queued before gets an upsert only if a Xero-held field differs from its last
+// queued row (notes or updated_at alone are invisible here); one never queued gets one only
+// if it changed since the tenant connected.
+func TestPlanResyncContacts(t *testing.T) {
+	t.Parallel()
+	old := ContactFields{Name: "Old Name", Email: "a@example.com", CountryCode: "NZ"}
+	_, oldHash := ContactUpsert(cu1, old)
+	renamed := old
+	renamed.Name = "New Name"
+	archived := old
+	archived.Archived = true
+	for _, tc := range []struct {
+		name   string
+		fields ContactFields
+		recent bool
+		state  *entityState
+		want   bool
+	}{
+		{"queued, unchanged", old, true, &entityState{hash: oldHash}, false},
+		{"queued, unchanged, not recent", old, false, &entityState{hash: oldHash}, false},
+		{"queued, renamed", renamed, true, &entityState{hash: oldHash}, true},
+		{"queued, renamed, timestamps not bumped", renamed, false, &entityState{hash: oldHash}, true},
+		{"queued, archived", archived, true, &entityState{hash: oldHash}, true},
+		{"never queued, inserted since the connect", old, true, nil, true},
+		{"never queued, older than the connect (backfill's)", old, false, nil, false},
+		{"linked without a row, changed since", renamed, true, &entityState{stored: true}, true},
+		{"linked without a row, not changed since", renamed, false, &entityState{stored: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			states := map[entityKey]*entityState{}
+			if tc.state != nil {
+				states[entityKey{EntityContact, cu1}] = tc.state
+			}
+			rows := planResyncContacts(tA, []resyncCustomer{{id: cu1, fields: tc.fields, recent: tc.recent}}, states)
+			if got := len(rows) == 1; got != tc.want {
+				t.Fatalf("queued = %v (%d rows), want %v", got, len(rows), tc.want)
+			}
+			if !tc.want {
+				return
+			}
+			r := rows[0]
+			body, hash := ContactUpsert(cu1, tc.fields)
+			if r.tenant != tA || r.entity != EntityContact || r.action != ActionUpsert || r.source != sourceResync || r.lsn != 0 ||
+				string(r.body) != string(body) || string(r.hash) != string(hash) {
+				t.Errorf("row = %+v, want the enqueuer's upsert of %s with source resync", r, cu1)
 			}
 		})
 	}

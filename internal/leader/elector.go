@@ -256,3 +256,15 @@ func (e *Elector) stepped() {
 	e.snap.Stepped = time.Now()
 	e.mu.Unlock()
 }
+
+// TryLock takes the leadership lock of key on conn when it is free, without waiting, and
+// reports whether it did. The lock is then held until conn's session ends. A command that
+// must not run beside a leading daemon (resync, which replaces the slot the leader streams)
+// holds it, so that a daemon started meanwhile waits as a standby instead of leading.
+func TryLock(ctx context.Context, conn *pgx.Conn, key string) (bool, error) {
+	var got bool
+	if err := conn.QueryRow(ctx, tryLockSQL, key).Scan(&got); err != nil {
+		return false, fmt.Errorf("try the leadership lock: %w", err)
+	}
+	return got, nil
+}
