@@ -110,7 +110,7 @@ func (r *runner) healthOf(st *Status, err error) Health {
 		case !st.Slot.Exists:
 			h.Checks["slot"] = fail("replication slot %s does not exist", st.Slot.Name)
 		case st.Slot.WALStatus == "lost":
-			h.Checks["slot"] = fail("replication slot %s is lost: PostgreSQL removed WAL it needed; run xerosync backfill for each tenant after recreating it", st.Slot.Name)
+			h.Checks["slot"] = fail("replication slot %s is lost: PostgreSQL removed WAL it needed; stop the daemons and run xerosync resync", st.Slot.Name)
 		case st.Slot.Active && !cs.Streaming:
 			// LESSONS 9: a distinct failure, since it means two consumers.
 			h.Checks["slot"] = fail("replication slot %s is active in another process (pid %d), not in this leader", st.Slot.Name, st.Slot.ActivePID)
