@@ -50,7 +50,7 @@ func judgeFailover(version int, exists bool, failover *bool, standbys []StandbyS
 	case !exists:
 		return false, "the slot does not exist yet (xerosync run creates it)"
 	case failover == nil || !*failover:
-		return false, "the slot was not created with failover = true (it predates PostgreSQL 17 or xerosync's support): stop the daemons, drop the slot and run xerosync resync, which creates it as a failover slot"
+		return false, "the slot was not created with failover = true (it predates PostgreSQL 17 or xerosync's support): restart the daemon (it alters the slot at start), or stop the daemons and run xerosync resync --force, which recreates it as one"
 	case len(standbys) == 0:
 		return false, "synchronized_standby_slots is empty on the primary: name the standbys' physical slots there (and set sync_replication_slots = on, hot_standby_feedback = on and primary_slot_name on each standby; see the README)"
 	}
