@@ -531,7 +531,6 @@ func (s *TokenStore) open(tenantID string, sealed []byte) (xero.TokenSet, error)
 // canonicalID lower-cases a UUID so the additional data matches Postgres's text form.
 func canonicalID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
 
-
 // redacted is what every secret prints as (as xero.Secret does).
 const redacted = "[redacted]"
 
