@@ -132,14 +132,27 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	if n := tag.RowsAffected(); n > 0 {
 		d.log.Info("rows left in flight by a previous run will be reconciled", "rows", n)
 	}
+	// Before the first call: what the previous process spent is not spent again.
+	if err := d.loadBudgets(ctx); err != nil {
+		return fmt.Errorf("dispatcher: %w", err)
+	}
 
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		wg.Wait()
+		// Once every lane has ended, a last save leaves the counts with no call in flight.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.RecordTimeout)
+		defer cancel()
+		if err := d.saveBudgets(sctx); err != nil {
+			d.log.Warn("save xero budgets at stop", tint.Err(err))
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	wg.Go(func() { d.listen(ctx) })
 	wg.Go(func() { d.watchFlags(ctx) })
+	wg.Go(func() { d.keepBudgets(ctx) })
 
 	t := time.NewTicker(tenantPoll)
 	defer t.Stop()
@@ -194,6 +207,19 @@ func (d *Dispatcher) syncLanes(ctx context.Context, wg *sync.WaitGroup) error {
 		})
 	}
 	return nil
+}
+
+// waitingReasons returns, per Xero tenant id, why its lane waits on budget, if it does.
+func (d *Dispatcher) waitingReasons() map[string]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]string{}
+	for _, l := range d.lanes {
+		if w := l.waitingReason(); w != "" {
+			out[l.xeroTenant] = w
+		}
+	}
+	return out
 }
 
 // wake nudges a tenant's lane, or every lane for tenant "".

@@ -41,6 +41,13 @@ type lane struct {
 
 	mu         sync.Mutex
 	unrecorded []outcome // outcomes record could not write yet (claim.go)
+	waiting    string    // why the lane waits on budget (pace.go); "" when it does not
+}
+
+func (l *lane) waitingReason() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waiting
 }
 
 func (d *Dispatcher) newLane(ctx context.Context, tenant, xeroTenant string) *lane {
