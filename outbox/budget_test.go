@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,4 +112,45 @@ func TestBudgetSurvivesKillNine(t *testing.T) {
 		t.Fatalf("%d × 429 (%v) in %d requests", st.TooManyRequests, st.RateLimited, st.Requests)
 	}
 	t.Logf("%d requests, 0 × 429", st.Requests)
+}
+
+// Backfill uses what live traffic leaves (xero.live_share): on a day of 100 calls it stops
+// at the live share and says so (xerosync.xero_budget.waiting, shown by status); live rows
+// queued then go, paced over the rest of the day by what is left of it (a simulated day is
+// 144 s here). No call is refused.
+func TestBackfillLeavesTheLiveShare(t *testing.T) {
+	t.Parallel()
+	s := newDispatchSetup(t, dsetupConfig{sim: xerosim.Config{TimeScale: 600, Limits: xerosim.Limits{PerDay: 100}}})
+	customer, _ := s.contact("Share Ltd", "share@example.com")
+	for range 150 {
+		s.invoice(customer) // the setup queues as backfill
+	}
+	s.start(func(c *outbox.DispatcherConfig) { c.BatchSize, c.Now = 1, s.sim.Now })
+	waitFor(t, time.Minute, "backfill held back for live rows", func() bool {
+		return strings.HasPrefix(s.scalar("SELECT coalesce(max(waiting), '') FROM xerosync.xero_budget"), outbox.WaitBackfillHeld)
+	})
+	spent := s.sim.Stats().Requests
+	other, _ := s.contact("Live Ltd", "live@example.com")
+	_, _, live := s.invoice(other)
+	s.db.Exec(t, "UPDATE xerosync.outbox SET source = 'wal' WHERE entity_id IN (SELECT entity_id FROM xerosync.outbox WHERE id = $1) OR entity_id = $2", live, other)
+	s.db.Exec(t, "SELECT pg_notify('xerosync_outbox', $1)", s.tenant)
+	defer func() {
+		if t.Failed() {
+			t.Logf("waiting %q; rows %s; requests %d", s.scalar("SELECT coalesce(max(waiting), '') FROM xerosync.xero_budget"),
+				s.scalar("SELECT string_agg(id || ':' || source || ':' || state || ':' || attempts || ':' || coalesce(last_error, ''), ' ') FROM xerosync.outbox WHERE id >= $1 - 2", live),
+				s.sim.Stats().Requests)
+		}
+	}()
+	waitFor(t, time.Minute, "the live invoice done", func() bool {
+		return s.scalar("SELECT state FROM xerosync.outbox WHERE id = $1", live) == outbox.StateDone
+	})
+	st := s.sim.Stats()
+	pending := s.scalar("SELECT count(*)::text FROM xerosync.outbox WHERE state = 'pending'")
+	t.Logf("backfill stopped after %d of the day's 100 calls with %s rows pending; the live rows took %d more", spent, pending, st.Requests-spent)
+	if st.TooManyRequests != 0 {
+		t.Errorf("%d × 429 (%v)", st.TooManyRequests, st.RateLimited)
+	}
+	if spent > 85 || pending == "0" {
+		t.Errorf("backfill spent %d of 100 calls (pending %s): the live share (20) was not kept", spent, pending)
+	}
 }

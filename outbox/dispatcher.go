@@ -31,6 +31,7 @@ const (
 	DefaultBatchSize    = xero.MaxBatch
 	DefaultPollInterval = 30 * time.Second
 	DefaultDrainTimeout = 20 * time.Second
+	DefaultLiveShare    = 0.2
 
 	// tenantPoll is how often the set of connected tenants is re-read: a reconnected tenant
 	// starts draining within it (SPEC §4 promises 2 s).
@@ -67,6 +68,10 @@ type DispatcherConfig struct {
 	// not be written (the row locked by an operator's transaction, the database away) are
 	// kept and tried again every second until they are, never dropped.
 	RecordTimeout time.Duration
+	// LiveShare is the share of an organisation's day budget kept for live rows: backfill is
+	// claimed only while more than that is left (pace.go). Zero takes DefaultLiveShare; it
+	// must be in [0, 1).
+	LiveShare float64
 	// OnOutcome, if set, is told of each recorded attempt: the entity, the row's new state
 	// (done, pending, failed) and the error code, if any (metrics). It must be quick.
 	OnOutcome func(entity, state, code string)
@@ -111,6 +116,10 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, DefaultPollInterval)
 	cfg.DrainTimeout = cmp.Or(cfg.DrainTimeout, DefaultDrainTimeout)
 	cfg.RecordTimeout = cmp.Or(cfg.RecordTimeout, DefaultRecordTimeout)
+	if cfg.LiveShare < 0 || cfg.LiveShare >= 1 {
+		return nil, fmt.Errorf("outbox dispatcher: LiveShare %v is not in [0, 1)", cfg.LiveShare)
+	}
+	cfg.LiveShare = cmp.Or(cfg.LiveShare, DefaultLiveShare)
 	return &Dispatcher{
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "dispatcher"),

@@ -42,6 +42,21 @@ type lane struct {
 	mu         sync.Mutex
 	unrecorded []outcome // outcomes record could not write yet (claim.go)
 	waiting    string    // why the lane waits on budget (pace.go); "" when it does not
+
+	pace pacer // only the lane's own goroutine uses it
+}
+
+// decidePace reads the organisation's day budget and decides what this cycle may claim.
+func (l *lane) decidePace() paceDecision {
+	b := l.d.cfg.Xero.Budgets(l.xeroTenant)
+	return l.pace.decide(paceInput{now: l.d.now(), dayRemaining: b.DayRemaining, dayResetAt: b.DayResetAt,
+		dayLimit: b.DayLimit, inFlight: b.InFlight, liveShare: l.d.cfg.LiveShare})
+}
+
+func (l *lane) setWaiting(reason string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waiting = reason
 }
 
 func (l *lane) waitingReason() string {
@@ -88,7 +103,13 @@ func (l *lane) run() {
 		// Outcomes not yet written hold back only their own entities and dependents
 		// (their rows are in flight): the rest of the tenant goes on meanwhile.
 		l.retryUnrecorded()
-		n, err := l.cycle(ctx)
+		dec := l.decidePace()
+		l.setWaiting(dec.reason)
+		var n int
+		var err error
+		if dec.live || dec.backfill {
+			n, err = l.cycle(ctx, dec)
+		}
 		if errors.Is(err, errLaneStopped) {
 			l.log.Warn("lane stopped: rows wait until the tenant is connected again")
 			return
@@ -108,6 +129,9 @@ func (l *lane) run() {
 		default:
 			failures = 0
 			wait = l.idleWait(ctx)
+			if dec.wait > 0 {
+				wait = min(wait, dec.wait)
+			}
 		}
 		if l.pendingRecords() {
 			wait = min(wait, recordRetry)
@@ -146,11 +170,20 @@ const contactStep = 10
 
 // cycle claims ready heads, sends them and records the outcomes. It returns how many rows
 // it claimed.
-func (l *lane) cycle(ctx context.Context) (int, error) {
-	rows, maps, err := l.claim(ctx)
+func (l *lane) cycle(ctx context.Context, dec paceDecision) (int, error) {
+	rows, maps, err := l.claim(ctx, dec)
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
+	defer func() {
+		live := 0
+		for _, r := range rows {
+			if r.source != sourceBackfill {
+				live++
+			}
+		}
+		l.pace.settle(l.d.cfg.Xero.Budgets(l.xeroTenant).DayRemaining, float64(live)/float64(len(rows)))
+	}()
 	// Requests under way finish after ctx ends (for up to DrainTimeout), so that what Xero
 	// did is known and recorded rather than left to reconcile.
 	callCtx, cancel := drainContext(ctx, l.d.cfg.DrainTimeout)
