@@ -58,7 +58,7 @@ func newMetricsCollector(r *runner) *metricsCollector {
 		captureTxns:    d("xerosync_capture_transactions_total", "Source transactions captured by this process while leading."),
 		rateRemaining:  d("xerosync_xero_rate_limit_remaining", "Calls left in Xero's budget, as its last response said (limit: minute, day, app_minute).", "tenant_id", "limit"),
 		rateReset:      d("xerosync_xero_rate_limit_reset_seconds", "Seconds until the tenant's Xero budget window resets, as estimated (never early; limit: minute, day); absent when unknown.", "tenant_id", "limit"),
-		budgetWaiting:  d("xerosync_xero_budget_waiting", "1 for why the tenant's rows wait on Xero's budget (reason: day_pacing, live_paced, backfill_held, day_spent), 0 for the other reasons; all 0 when they do not wait.", "tenant_id", "reason"),
+		budgetWaiting:  d("xerosync_xero_budget_waiting", "1 for why the tenant's rows wait on Xero's budget (reason: day_pacing, live_paced, backfill_held, day_spent, minute_spent, rate_limited), 0 for the other reasons; all 0 when they do not wait.", "tenant_id", "reason"),
 		tokenExpiry:    d("xerosync_xero_token_expiry_seconds", "Seconds until the tenant's token expires (token: access, refresh); the refresh token dies unused after 60 days.", "tenant_id", "token"),
 		healthStatus:   d("xerosync_health_status", "1 for what GET /healthz of this process says now (status: ok, degraded, down), 0 for the others.", "status"),
 		connection:     d("xerosync_tenant_connection", "1 for the tenant's Xero connection state (state: connected, auth_failed, disconnected), 0 for the others.", "tenant_id", "state"),
@@ -176,7 +176,8 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		kind, _, _ := strings.Cut(t.Waiting, ":")
-		for _, reason := range []string{outbox.WaitPacing, outbox.WaitLivePaced, outbox.WaitBackfillHeld, outbox.WaitDaySpent} {
+		for _, reason := range []string{outbox.WaitPacing, outbox.WaitLivePaced, outbox.WaitBackfillHeld, outbox.WaitDaySpent,
+			outbox.WaitMinuteSpent, outbox.WaitRateLimited} {
 			gauge(c.budgetWaiting, boolValue(reason == kind), t.TenantID, reason)
 		}
 	}

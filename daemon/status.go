@@ -78,7 +78,8 @@ type HealthTenant struct {
 	// and it holds back its entity and dependents (health degraded).
 	StuckInFlightSeconds float64 `json:"stuck_in_flight_seconds,omitempty"`
 	// Waiting says why the tenant's rows wait on Xero's budget, when they do: its first word
-	// is one of outbox's Wait* kinds (day_pacing, live_paced, backfill_held, day_spent).
+	// is one of outbox's Wait* kinds (day_pacing, live_paced, backfill_held, day_spent,
+	// minute_spent, rate_limited).
 	Waiting string `json:"waiting,omitempty"`
 }
 

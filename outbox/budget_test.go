@@ -104,6 +104,10 @@ func TestBudgetSurvivesKillNine(t *testing.T) {
 
 	second := child()
 	defer func() { _ = second.Process.Kill(); _ = second.Wait() }()
+	// It knows the minute is spent, and says so (status shows it) while it waits.
+	waitFor(t, 10*time.Second, "the wait shown as minute_spent", func() bool {
+		return strings.HasPrefix(s.scalar("SELECT coalesce(max(waiting), '') FROM xerosync.xero_budget"), outbox.WaitMinuteSpent)
+	})
 	waitFor(t, 2*time.Minute, "every row done", func() bool {
 		return s.scalar("SELECT count(*)::text FROM xerosync.outbox WHERE state <> 'done'") == "0"
 	})

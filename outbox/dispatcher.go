@@ -223,9 +223,21 @@ func (d *Dispatcher) waitingReasons() map[string]string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := map[string]string{}
+	now := d.now()
 	for _, l := range d.lanes {
 		if w := l.waitingReason(); w != "" {
 			out[l.xeroTenant] = w
+			continue
+		}
+		// The lane is not pacing itself, but its calls may be waiting in the client.
+		b := d.cfg.Xero.Budgets(l.xeroTenant)
+		switch {
+		case b.BlockedUntil.After(now):
+			out[l.xeroTenant] = fmt.Sprintf("%s: Xero answered 429 (%s) until %s", WaitRateLimited, b.BlockedLimit,
+				b.BlockedUntil.UTC().Format(time.RFC3339))
+		case b.MinuteRemaining == 0:
+			out[l.xeroTenant] = fmt.Sprintf("%s: this minute's calls are spent; it resets by %s", WaitMinuteSpent,
+				b.MinuteResetAt.UTC().Format(time.RFC3339))
 		}
 	}
 	return out

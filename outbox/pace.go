@@ -26,6 +26,8 @@ const (
 	WaitLivePaced    = "live_paced"    // live rows wait for the pace while backfill goes on
 	WaitBackfillHeld = "backfill_held" // backfill waits: what is left is the live share
 	WaitDaySpent     = "day_spent"     // the day is spent: waiting for its reset, probing
+	WaitMinuteSpent  = "minute_spent"  // calls wait in the client for the minute's reset
+	WaitRateLimited  = "rate_limited"  // calls wait out a 429's Retry-After
 )
 
 // pacer holds the bucket; decide is pure over its input, and is table-tested without
