@@ -95,7 +95,9 @@ func (p *pacer) decide(in paceInput) paceDecision {
 	c := burst(r)
 	switch {
 	case p.last.IsZero():
-		p.tokens = c
+		// One token, not a full bucket: a process restarted every hour would otherwise
+		// spend a bucket of small batches each time (a tenth of a busy Starter day).
+		p.tokens = 1
 	default:
 		if spent := p.lastR - in.dayRemaining; spent > 0 {
 			p.tokens -= float64(spent)
