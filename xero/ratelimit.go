@@ -109,6 +109,13 @@ func (w *window) observe(r int, now, sentAt time.Time) {
 	w.limit = max(w.limit, r+1)
 }
 
+// spentUnseen records a call whose answer did not say what is left: it may have been counted.
+func (w *window) spentUnseen() {
+	if w.remaining > 0 {
+		w.remaining--
+	}
+}
+
 // calibrate records that Xero refused a call and said the window resets after retryAfter:
 // the budget is exhausted and the window's end is now known exactly.
 func (w *window) calibrate(now time.Time, retryAfter time.Duration) {
@@ -307,6 +314,17 @@ func (l *limiter) finish(tb *tenantBudget, h http.Header, sentAt time.Time) {
 		tb.minute.inflight--
 		tb.day.inflight--
 	}
+	if h == nil {
+		// No answer (a lost response, a timeout): Xero may well have counted the call, so
+		// it is taken off what we know is left; a later count corrects it. Otherwise a
+		// minute with a few lost responses would be overspent by as many (a 429 in the
+		// torture run).
+		l.app.spentUnseen()
+		if tb != nil {
+			tb.minute.spentUnseen()
+			tb.day.spentUnseen()
+		}
+	}
 	if h != nil {
 		if r, ok := headerInt(h, "X-AppMinLimit-Remaining"); ok {
 			l.app.observe(r, now, sentAt)
@@ -315,17 +333,20 @@ func (l *limiter) finish(tb *tenantBudget, h http.Header, sentAt time.Time) {
 			}
 		} else {
 			l.app.unreported = true
+			l.app.spentUnseen()
 		}
 		if tb != nil {
 			if r, ok := headerInt(h, "X-MinLimit-Remaining"); ok {
 				tb.minute.observe(r, now, sentAt)
 			} else {
 				tb.minute.unreported = true
+				tb.minute.spentUnseen()
 			}
 			if r, ok := headerInt(h, "X-DayLimit-Remaining"); ok {
 				tb.day.observe(r, now, sentAt)
 			} else {
 				tb.day.unreported = true
+				tb.day.spentUnseen()
 			}
 		}
 	}

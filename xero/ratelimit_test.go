@@ -236,7 +236,8 @@ func TestLimiterStaleAnswerIsNotANewWindow(t *testing.T) {
 		mustBlock(t, second)
 		probe(budgetHeaders(59, 999, 1000))
 		mustFinish(t, second)
-		if s := l.snapshot("t"); s.MinuteRemaining != 59 {
+		// 59 from the probe, less the second call, released without an answer (spent).
+		if s := l.snapshot("t"); s.MinuteRemaining != 58 {
 			t.Fatalf("after probe: %+v", s)
 		}
 	})
@@ -446,5 +447,22 @@ func TestLimiterSaveRestore(t *testing.T) {
 	l3.restore([]BudgetState{got})
 	if s := l3.snapshot("t"); s.MinuteRemaining != -1 {
 		t.Fatalf("ended window restored: %+v", s)
+	}
+}
+
+// A call without an answer (lost response, timeout) or without a count may have been counted
+// by Xero: it is taken off what is known to be left.
+func TestLimiterCallWithoutCountIsSpent(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	l := newLimiter(clk.Now, 5, 2*time.Minute)
+	rel, _ := l.acquire(context.Background(), "t")
+	rel(budgetHeaders(10, 100, 1000))
+	rel, _ = l.acquire(context.Background(), "t")
+	rel(nil)
+	rel, _ = l.acquire(context.Background(), "t")
+	rel(http.Header{})
+	if s := l.snapshot("t"); s.MinuteRemaining != 8 || s.DayRemaining != 98 || s.AppMinuteRemaining != 998 {
+		t.Fatalf("got %+v, want 8, 98 and 998 left", s)
 	}
 }
