@@ -35,21 +35,32 @@ func (d *Dispatcher) loadBudgets(ctx context.Context) error {
 	var states []xero.BudgetState
 	var s xero.BudgetState
 	var minuteReset, dayReset *time.Time
+	var tokens *float64
+	var daySeen *int
+	paced := map[string]pacer{}
 	if _, err := pgx.ForEachRow(rows, []any{&s.XeroTenantID, &s.MinuteRemaining, &minuteReset,
-		&s.DayRemaining, &dayReset, &s.DayResetExact, &s.DayLimit, &s.SavedAt}, func() error {
+		&s.DayRemaining, &dayReset, &s.DayResetExact, &s.DayLimit, &s.SavedAt, &tokens, &daySeen}, func() error {
 		if minuteReset != nil {
 			s.MinuteResetAt = *minuteReset
 		}
 		if dayReset != nil {
 			s.DayResetAt = *dayReset
 		}
+		if tokens != nil && daySeen != nil {
+			// The bucket goes on from where it was saved: decide refills it for the time
+			// since and charges what was spent since (the unsaved calls).
+			paced[s.XeroTenantID] = pacer{tokens: *tokens, last: s.SavedAt, lastR: *daySeen}
+		}
 		states = append(states, s)
-		s, minuteReset, dayReset = xero.BudgetState{}, nil, nil
+		s, minuteReset, dayReset, tokens, daySeen = xero.BudgetState{}, nil, nil, nil, nil
 		return nil
 	}); err != nil {
 		return fmt.Errorf("load xero budgets: %w", err)
 	}
 	d.cfg.Xero.RestoreBudgets(states)
+	d.mu.Lock()
+	d.paced = paced
+	d.mu.Unlock()
 	return nil
 }
 
@@ -57,16 +68,21 @@ func (d *Dispatcher) loadBudgets(ctx context.Context) error {
 // waits on budget. Only after the write commits may the client admit further calls.
 func (d *Dispatcher) saveBudgets(ctx context.Context) error {
 	states, saved := d.cfg.Xero.SaveBudgets()
-	waiting := d.waitingReasons()
+	waiting, paced := d.laneStates()
 	n := len(states)
 	ids, mr, dr, dl := make([]string, n), make([]int32, n), make([]int32, n), make([]int32, n)
 	mt, dt, de, w := make([]time.Time, n), make([]time.Time, n), make([]bool, n), make([]string, n)
+	pt, ps := make([]float64, n), make([]int32, n)
 	for i, s := range states {
 		ids[i], mr[i], mt[i] = s.XeroTenantID, int32(s.MinuteRemaining), s.MinuteResetAt
 		dr[i], dt[i], de[i], dl[i] = int32(s.DayRemaining), s.DayResetAt, s.DayResetExact, int32(s.DayLimit)
 		w[i] = waiting[s.XeroTenantID]
+		ps[i] = -1
+		if p, ok := paced[s.XeroTenantID]; ok && !p.last.IsZero() {
+			pt[i], ps[i] = p.tokens, int32(p.lastR)
+		}
 	}
-	if _, err := d.cfg.DB.Exec(ctx, budgetSaveSQL, ids, mr, mt, dr, dt, de, dl, w, d.now()); err != nil {
+	if _, err := d.cfg.DB.Exec(ctx, budgetSaveSQL, ids, mr, mt, dr, dt, de, dl, w, d.now(), pt, ps); err != nil {
 		return fmt.Errorf("save xero budgets: %w", err)
 	}
 	saved()

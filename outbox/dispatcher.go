@@ -97,6 +97,7 @@ type Dispatcher struct {
 
 	mu    sync.Mutex
 	lanes map[string]*lane // tenant id → running lane
+	paced map[string]pacer // Xero tenant id → pacing bucket saved by the previous process
 }
 
 // NewDispatcher checks cfg and returns a Dispatcher. It does no I/O.
@@ -218,14 +219,17 @@ func (d *Dispatcher) syncLanes(ctx context.Context, wg *sync.WaitGroup) error {
 	return nil
 }
 
-// waitingReasons returns, per Xero tenant id, why its lane waits on budget, if it does.
-func (d *Dispatcher) waitingReasons() map[string]string {
+// laneStates returns, per Xero tenant id, why its lane waits on budget, if it does, and its
+// pacing bucket.
+func (d *Dispatcher) laneStates() (map[string]string, map[string]pacer) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := map[string]string{}
+	out, paced := map[string]string{}, map[string]pacer{}
 	now := d.now()
 	for _, l := range d.lanes {
-		if w := l.waitingReason(); w != "" {
+		w, p := l.paceState()
+		paced[l.xeroTenant] = p
+		if w != "" {
 			out[l.xeroTenant] = w
 			continue
 		}
@@ -240,7 +244,7 @@ func (d *Dispatcher) waitingReasons() map[string]string {
 				b.MinuteResetAt.UTC().Format(time.RFC3339))
 		}
 	}
-	return out
+	return out, paced
 }
 
 // wake nudges a tenant's lane, or every lane for tenant "".

@@ -42,6 +42,7 @@ type lane struct {
 	mu         sync.Mutex
 	unrecorded []outcome // outcomes record could not write yet (claim.go)
 	waiting    string    // why the lane waits on budget (pace.go); "" when it does not
+	paceSaved  pacer     // a copy of pace, for the saver (budget.go)
 
 	pace pacer // only the lane's own goroutine uses it
 }
@@ -53,22 +54,27 @@ func (l *lane) decidePace() paceDecision {
 		dayLimit: b.DayLimit, inFlight: b.InFlight, liveShare: l.d.cfg.LiveShare})
 }
 
+// setWaiting records why the lane waits, and a copy of its bucket for the saver.
 func (l *lane) setWaiting(reason string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.waiting = reason
+	l.waiting, l.paceSaved = reason, l.pace
 }
 
-func (l *lane) waitingReason() string {
+func (l *lane) paceState() (string, pacer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.waiting
+	return l.waiting, l.paceSaved
 }
 
 func (d *Dispatcher) newLane(ctx context.Context, tenant, xeroTenant string) *lane {
 	ctx, cancel := context.WithCancel(ctx)
+	// The caller holds d.mu. A bucket the previous process saved is taken up once.
+	pace := d.paced[xeroTenant]
+	delete(d.paced, xeroTenant)
 	return &lane{
-		d: d, tenant: tenant, xeroTenant: xeroTenant,
+		pace: pace,
+		d:    d, tenant: tenant, xeroTenant: xeroTenant,
 		org:    d.cfg.Xero.Org(xeroTenant, d.cfg.Tokens.Source(tenant)),
 		log:    d.log.With("tenant_id", tenant),
 		ctx:    ctx,

@@ -95,9 +95,11 @@ func (p *pacer) decide(in paceInput) paceDecision {
 	c := burst(r)
 	switch {
 	case p.last.IsZero():
-		// One token, not a full bucket: a process restarted every hour would otherwise
-		// spend a bucket of small batches each time (a tenth of a busy Starter day).
-		p.tokens = 1
+		// A lane with no saved bucket (a new organisation, or a day unknown until now)
+		// starts full. A restarted lane goes on with the bucket its predecessor saved
+		// (budget.go): a full one at every restart would spend a tenth of a busy Starter
+		// day on small batches each time, an empty one would make a burst crawl.
+		p.tokens = c
 	default:
 		if spent := p.lastR - in.dayRemaining; spent > 0 {
 			p.tokens -= float64(spent)

@@ -10,7 +10,8 @@ import (
 // arrive evenly, the lane decides (pacer.decide), claims what it may and sends it in batches
 // of 50, one call each, every call counted against the day's limit. Every killEvery the
 // process is killed: the pacer starts empty and the restored count is short by the unsaved
-// allowance (xero.DefaultUnsavedCalls), as after a real kill -9. It is a model of the
+// allowance (xero.DefaultUnsavedCalls) and goes on with the bucket saved a second before, as
+// after a real kill -9 (budget.go). It is a model of the
 // decision, not of the dispatcher: contacts' look-ups and the minute limit are left out.
 type dayModel struct {
 	records   int
@@ -42,7 +43,10 @@ func (m dayModel) run() dayResult {
 			next++
 		}
 		if m.killEvery > 0 && now.Sub(lastKill) >= m.killEvery {
-			lastKill, p = now, pacer{}
+			// The new process restores the bucket saved a second ago, and a count short by
+			// the unsaved allowance.
+			lastKill = now
+			p.last, p.lastR = now.Add(-time.Second), known
 			known = max(remaining-10, 0)
 		}
 		d := p.decide(paceInput{now: now, dayRemaining: known, dayLimit: m.dayLimit, dayResetAt: reset, liveShare: 0.2})

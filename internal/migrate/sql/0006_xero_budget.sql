@@ -18,5 +18,10 @@ CREATE TABLE xerosync.xero_budget (
     -- Why the organisation's lane waits, when it waits on budget (pacing, backfill held
     -- back for live rows, the day spent); NULL when it does not.
     waiting          text,
+    -- The lane's pacing bucket (outbox/pace.go) and the day count it was last charged at,
+    -- so that a restart neither refills it (a restart every hour would spend a busy day on
+    -- small batches) nor empties it (a burst after a restart would crawl).
+    pace_tokens      double precision,
+    pace_day_seen    integer,
     saved_at         timestamptz NOT NULL
 );
