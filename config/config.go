@@ -70,6 +70,9 @@ type XeroConfig struct {
 	LoginURL    string
 	IdentityURL string
 	APIURL      string
+	// LiveShare is xero.live_share: the share of each organisation's day budget kept for
+	// live changes; backfill uses only the rest (default 0.2; strictly between 0 and 1).
+	LiveShare float64
 }
 
 // TokenConfig is the [token] section.

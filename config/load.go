@@ -71,8 +71,9 @@ func EnvMap(environ []string) map[string]string {
 
 // setting is one TOML key Load knows.
 type setting struct {
-	key  string // "section.name"
-	list bool   // a TOML array of strings is accepted as well as a string
+	key    string // "section.name"
+	list   bool   // a TOML array of strings is accepted as well as a string
+	number bool   // a TOML number is accepted as well as a string
 	// def is the default, as the operator would write it. It is written here only: the
 	// example config and the README state it too, and a test holds them to this one.
 	def string
@@ -96,6 +97,7 @@ func settings() []setting {
 		{key: "xero.login_url", def: "https://login.xero.com"},
 		{key: "xero.identity_url", def: "https://identity.xero.com"},
 		{key: "xero.api_url", def: "https://api.xero.com"},
+		{key: "xero.live_share", number: true, def: "0.2"},
 		{key: "token.key_file"},
 		{key: "outbox.retention", def: "90d"},
 		{key: "log.level", def: "info"},
@@ -259,6 +261,13 @@ func (l *loader) loadTOML(path string, data []byte) {
 				if len(list) > 0 {
 					l.vals[key] = value{s: strings.Join(list, " "), list: list}
 				}
+			case float64, int64:
+				if s.number {
+					l.vals[key] = value{s: fmt.Sprint(v)}
+					continue
+				}
+				l.bad[key] = true
+				l.fail(key, "", "must be a string, not %s", tomlType(v))
 			default:
 				l.bad[key] = true
 				want := "a string"
@@ -338,6 +347,7 @@ func (l *loader) build(env map[string]string) *Config {
 	cfg.Xero.LoginURL = strings.TrimRight(l.str("xero.login_url", checkBaseURL), "/")
 	cfg.Xero.IdentityURL = strings.TrimRight(l.str("xero.identity_url", checkBaseURL), "/")
 	cfg.Xero.APIURL = strings.TrimRight(l.str("xero.api_url", checkBaseURL), "/")
+	cfg.Xero.LiveShare, _ = strconv.ParseFloat(l.str("xero.live_share", checkLiveShare), 64)
 
 	cfg.Token = l.token(env["CREDENTIALS_DIRECTORY"])
 
@@ -593,6 +603,16 @@ func parseRetention(s string) (time.Duration, bool) {
 
 // checkRetention wants a retention of at least an hour (or 0): shorter would prune rows an
 // operator is still looking at.
+// checkLiveShare: a share of the day kept for live rows, strictly between 0 and 1 (0 would
+// let backfill spend the whole day; 1 would never backfill).
+func checkLiveShare(s string) string {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || !(f > 0 && f < 1) {
+		return fmt.Sprintf("%q is not a share: write a number between 0 and 1, such as 0.2 (a fifth of each day's calls kept for live changes)", s)
+	}
+	return ""
+}
+
 func checkRetention(s string) string {
 	d, ok := parseRetention(s)
 	switch {

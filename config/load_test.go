@@ -42,6 +42,7 @@ func defaults() *Config {
 			LoginURL:    "https://login.xero.com",
 			IdentityURL: "https://identity.xero.com",
 			APIURL:      "https://api.xero.com",
+			LiveShare:   0.2,
 		},
 		Outbox: OutboxConfig{Retention: 90 * 24 * time.Hour},
 		Log:    LogConfig{Level: slog.LevelInfo, Format: "text"},
@@ -98,6 +99,7 @@ scopes = "offline_access accounting.invoices  accounting.payments"
 login_url = "http://127.0.0.1:9000/login/"
 identity_url = "http://127.0.0.1:9000/identity"
 api_url = "http://127.0.0.1:9000/api/"
+live_share = 0.35
 
 [token]
 key_file = "/keys/token"
@@ -120,6 +122,7 @@ format = "json"
 					LoginURL:     "http://127.0.0.1:9000/login",
 					IdentityURL:  "http://127.0.0.1:9000/identity",
 					APIURL:       "http://127.0.0.1:9000/api",
+					LiveShare:    0.35,
 				}
 				c.Token = TokenConfig{KeyFile: "/keys/token", Key: secret.New(testKey)}
 				c.Outbox.Retention = 720 * time.Hour
@@ -400,12 +403,14 @@ redirect_url = "/callback"
 login_url = "ftp://login.xero.com"
 identity_url = "https://identity.xero.com/?a=b"
 api_url = "https://user:pw@api.xero.com"
+live_share = 1
 `},
 			want: []string{
 				`xero.redirect_url: "/callback" is not an absolute http(s) URL`,
 				`xero.login_url: "ftp://login.xero.com" is not an absolute http(s) URL`,
 				`xero.identity_url: "https://identity.xero.com/?a=b" must be a base URL, without user, query or fragment`,
 				`xero.api_url: "https://user:pw@api.xero.com" must be a base URL, without user, query or fragment`,
+				`xero.live_share: "1" is not a share: write a number between 0 and 1, such as 0.2 (a fifth of each day's calls kept for live changes)`,
 			},
 		},
 		{

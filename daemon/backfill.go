@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +50,7 @@ func runBackfill(ctx context.Context, inv *invocation, p backfillParams) error {
 		return err
 	}
 	defer s.close()
-	_, org, err := s.connectedOrg(ctx, "backfill", p.tenant)
+	sc, org, err := s.connectedOrg(ctx, "backfill", p.tenant)
 	if err != nil {
 		return err
 	}
@@ -67,6 +68,14 @@ func runBackfill(ctx context.Context, inv *invocation, p backfillParams) error {
 	}
 	if warning != "" {
 		fmt.Fprintln(inv.p.Stdout, warning)
+	}
+	// What it will cost and how long it will take, before anything is queued.
+	est, err := outbox.EstimateBackfill(ctx, s.pool, p.tenant, since)
+	if err != nil {
+		return fmt.Errorf("backfill: %w", err)
+	}
+	if est.Invoices > 0 {
+		fmt.Fprintln(inv.p.Stdout, backfillEstimateLine(est, s.client.Budgets(sc.XeroTenantID), s.cfg.Xero.LiveShare))
 	}
 	errw := inv.p.Stderr
 	var prog *progress // the pass being shown
@@ -98,6 +107,34 @@ func runBackfill(ctx context.Context, inv *invocation, p backfillParams) error {
 	}
 	backfillSummary(inv.p.Stdout, p.tenant, since, o.Name, res)
 	return nil
+}
+
+// backfillEstimateLine says what a backfill will cost in Xero calls and how long it takes at
+// the organisation's limits: 60 calls a minute, and the part of its day (as its last answer
+// showed it: 1,000 on Starter, 5,000 otherwise) that xero.live_share leaves to backfill.
+func backfillEstimateLine(e outbox.BackfillEstimate, b xero.BudgetSnapshot, liveShare float64) string {
+	limit, seen := b.DayLimit, "as Xero reports it"
+	if limit <= 0 {
+		limit, seen = 5000, "assumed: Xero did not say"
+	}
+	d := e.Duration(limit, b.DayRemaining, liveShare)
+	return fmt.Sprintf("estimate: %s invoices, %s new contacts and %s payments cost about %s Xero calls "+
+		"(batches of 50, up to %d look-ups per new contact); at 60 calls a minute and %.0f %% of %s calls a day (%s) for backfill, about %s",
+		thousands(int64(e.Invoices)), thousands(int64(e.Contacts)), thousands(int64(e.Payments)), thousands(int64(e.Calls())),
+		2, 100*(1-liveShare), thousands(int64(limit)), seen, durationText(d))
+}
+
+// durationText is a duration as a person reads it: "40s", "3m", "2h30m", "3 days".
+func durationText(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	case d < 48*time.Hour:
+		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	}
+	return fmt.Sprintf("%.0f days", math.Ceil(d.Hours()/24))
 }
 
 // checkBackfillLock refuses a start date on or before a Xero lock date, naming the lock:

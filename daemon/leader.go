@@ -154,6 +154,7 @@ func (r *runner) newDispatcher() (*outbox.Dispatcher, *tenant.TokenStore, error)
 		return nil, nil, fmt.Errorf("token store: %w", err)
 	}
 	d, err := outbox.NewDispatcher(outbox.DispatcherConfig{DB: r.pool, Xero: client, Tokens: store, Logger: r.log,
+		LiveShare: r.cfg.Xero.LiveShare,
 		OnOutcome: func(entity, state, code string) { r.deliveries.WithLabelValues(entity, state, code).Inc() },
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lmittmann/tint"
@@ -28,6 +29,7 @@ type metricsCollector struct {
 	spillBytes, spillTxns                 *prometheus.Desc
 	captureChanges, captureTxns           *prometheus.Desc
 	rateRemaining, tokenExpiry            *prometheus.Desc
+	rateReset, budgetWaiting              *prometheus.Desc
 	healthStatus, connection, failedRows  *prometheus.Desc
 }
 
@@ -57,6 +59,8 @@ func newMetricsCollector(r *runner) *metricsCollector {
 		captureChanges: d("xerosync_capture_changes_total", "Row changes captured by this process while leading."),
 		captureTxns:    d("xerosync_capture_transactions_total", "Source transactions captured by this process while leading."),
 		rateRemaining:  d("xerosync_xero_rate_limit_remaining", "Calls left in Xero's budget, as its last response said (limit: minute, day, app_minute).", "tenant_id", "limit"),
+		rateReset:      d("xerosync_xero_rate_limit_reset_seconds", "Seconds until the tenant's Xero budget window resets, as estimated (never early; limit: minute, day); absent when unknown.", "tenant_id", "limit"),
+		budgetWaiting:  d("xerosync_xero_budget_waiting", "1 for why the tenant's rows wait on Xero's budget (reason: day_pacing, live_paced, backfill_held, day_spent, minute_spent, rate_limited), 0 for the other reasons; all 0 when they do not wait.", "tenant_id", "reason"),
 		tokenExpiry:    d("xerosync_xero_token_expiry_seconds", "Seconds until the tenant's token expires (token: access, refresh); the refresh token dies unused after 60 days.", "tenant_id", "token"),
 		healthStatus:   d("xerosync_health_status", "1 for what GET /healthz of this process says now (status: ok, degraded, down), 0 for the others.", "status"),
 		connection:     d("xerosync_tenant_connection", "1 for the tenant's Xero connection state (state: connected, auth_failed, disconnected), 0 for the others.", "tenant_id", "state"),
@@ -92,7 +96,7 @@ func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.databaseUp, c.leader, c.streaming, c.outboxRows, c.oldestPending, c.oldestInFlight, c.captureLag,
 		c.heartbeatAge, c.retainedWAL, c.confirmedLag, c.slotActive, c.failoverReady, c.walStatus, c.safeWAL,
-		c.spillBytes, c.spillTxns, c.captureChanges, c.captureTxns, c.rateRemaining, c.tokenExpiry,
+		c.spillBytes, c.spillTxns, c.captureChanges, c.captureTxns, c.rateRemaining, c.tokenExpiry, c.rateReset, c.budgetWaiting,
 		c.healthStatus, c.connection, c.failedRows,
 	} {
 		ch <- d
@@ -150,11 +154,33 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		if t.RefreshTokenExpiresAt != nil {
 			gauge(c.tokenExpiry, time.Until(*t.RefreshTokenExpiresAt).Seconds(), t.TenantID, "refresh")
 		}
+		reset := func(limit string, at time.Time) {
+			if !at.IsZero() {
+				gauge(c.rateReset, max(time.Until(at).Seconds(), 0), t.TenantID, limit)
+			}
+		}
 		if client := c.r.xeroClient.Load(); client != nil && t.XeroTenantID != "" {
 			b := client.Budgets(t.XeroTenantID)
 			gauge(c.rateRemaining, float64(b.MinuteRemaining), t.TenantID, "minute")
 			gauge(c.rateRemaining, float64(b.DayRemaining), t.TenantID, "day")
 			gauge(c.rateRemaining, float64(b.AppMinuteRemaining), t.TenantID, "app_minute")
+			reset("minute", b.MinuteResetAt)
+			reset("day", b.DayResetAt)
+		} else if b := t.Budget; b != nil {
+			// Not delivering here (a standby): what the leader last saved.
+			if b.MinuteRemaining != nil && b.MinuteResetAt != nil {
+				gauge(c.rateRemaining, float64(*b.MinuteRemaining), t.TenantID, "minute")
+				reset("minute", *b.MinuteResetAt)
+			}
+			if b.DayRemaining != nil && b.DayResetAt != nil {
+				gauge(c.rateRemaining, float64(*b.DayRemaining), t.TenantID, "day")
+				reset("day", *b.DayResetAt)
+			}
+		}
+		kind, _, _ := strings.Cut(t.Waiting, ":")
+		for _, reason := range []string{outbox.WaitPacing, outbox.WaitLivePaced, outbox.WaitBackfillHeld, outbox.WaitDaySpent,
+			outbox.WaitMinuteSpent, outbox.WaitRateLimited} {
+			gauge(c.budgetWaiting, boolValue(reason == kind), t.TenantID, reason)
 		}
 	}
 	s := st.Slot

@@ -22,6 +22,8 @@ import (
 var (
 	//go:embed sql/status_connections.sql
 	statusConnectionsSQL string
+	//go:embed sql/status_budget.sql
+	statusBudgetSQL string
 	//go:embed sql/status_slot.sql
 	statusSlotSQL string
 )
@@ -77,6 +79,21 @@ type HealthTenant struct {
 	// only when that is longer than outbox.StuckInFlight: its outcome is not being recorded,
 	// and it holds back its entity and dependents (health degraded).
 	StuckInFlightSeconds float64 `json:"stuck_in_flight_seconds,omitempty"`
+	// Waiting says why the tenant's rows wait on Xero's budget, when they do: its first word
+	// is one of outbox's Wait* kinds (day_pacing, live_paced, backfill_held, day_spent,
+	// minute_spent, rate_limited).
+	Waiting string `json:"waiting,omitempty"`
+}
+
+// BudgetStatus is an organisation's Xero budget as the dispatcher last saved it (every second
+// while it runs): counts are what Xero had left at the least, nil when unknown.
+type BudgetStatus struct {
+	MinuteRemaining *int       `json:"minute_remaining"`
+	MinuteResetAt   *time.Time `json:"minute_reset_at"`
+	DayRemaining    *int       `json:"day_remaining"`
+	DayResetAt      *time.Time `json:"day_reset_at"` // an estimate that is never early
+	DayLimit        *int       `json:"day_limit"`    // the day's size as seen (1,000 on Starter)
+	SavedAt         time.Time  `json:"saved_at"`
 }
 
 // TenantStatus is one tenant's connection and queue.
@@ -92,6 +109,7 @@ type TenantStatus struct {
 	OldestPendingSeconds  float64          `json:"oldest_pending_age_seconds"`
 	OldestInFlightSeconds float64          `json:"oldest_in_flight_age_seconds"`
 	FailuresByCode        map[string]int64 `json:"failures_by_code,omitempty"`
+	Budget                *BudgetStatus    `json:"xero_budget,omitempty"`
 }
 
 // ReadStatus reads Status; tenant narrows it to one tenant ("" for all). history also counts
@@ -144,6 +162,9 @@ func ReadStatus(ctx context.Context, db DBTX, slot, tenant string, history bool)
 			t.StuckInFlightSeconds = t.OldestInFlightSeconds
 		}
 	}
+	if err := readBudgets(ctx, db, byID); err != nil {
+		return nil, err
+	}
 	// Every state counted is present, zero when it has no rows.
 	counted := []string{outbox.StatePending, outbox.StateInFlight, outbox.StateFailed}
 	if history {
@@ -161,6 +182,36 @@ func ReadStatus(ctx context.Context, db DBTX, slot, tenant string, history bool)
 	}
 	slices.SortFunc(st.Tenants, func(a, b TenantStatus) int { return strings.Compare(a.TenantID, b.TenantID) })
 	return st, nil
+}
+
+// readBudgets adds each organisation's saved Xero budget to its tenant.
+func readBudgets(ctx context.Context, db DBTX, byID map[string]*TenantStatus) error {
+	byOrg := map[string]*TenantStatus{}
+	for _, t := range byID {
+		if t.XeroTenantID != "" {
+			byOrg[t.XeroTenantID] = t
+		}
+	}
+	rows, err := db.Query(ctx, statusBudgetSQL)
+	if err != nil {
+		return fmt.Errorf("read xero budgets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var org, waiting string
+		b := &BudgetStatus{}
+		if err := rows.Scan(&org, &b.MinuteRemaining, &b.MinuteResetAt, &b.DayRemaining, &b.DayResetAt, &b.DayLimit,
+			&waiting, &b.SavedAt); err != nil {
+			return fmt.Errorf("read xero budgets: %w", err)
+		}
+		if t := byOrg[org]; t != nil {
+			t.Budget, t.Waiting = b, waiting
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read xero budgets: %w", err)
+	}
+	return nil
 }
 
 func readSlotStatus(ctx context.Context, db DBTX, slot string) (*SlotStatus, error) {
@@ -326,6 +377,13 @@ func printStatus(w io.Writer, st *Status, withSlot bool) {
 	}
 	tw.Flush()
 	for _, t := range st.Tenants {
+		if b := t.Budget; b != nil {
+			fmt.Fprintf(w, "\ntenant %s xero budget: minute %s, day %s\n", t.TenantID,
+				budgetText(b.MinuteRemaining, b.MinuteResetAt, nil), budgetText(b.DayRemaining, b.DayResetAt, b.DayLimit))
+		}
+		if t.Waiting != "" {
+			fmt.Fprintf(w, "  waiting on budget: %s\n", t.Waiting)
+		}
 		if t.ConnectionError != "" && t.Connection == "auth_failed" {
 			fmt.Fprintf(w, "\ntenant %s cannot reach Xero: %s\n  reconnect it with: xerosync connect --tenant %s\n", t.TenantID, t.ConnectionError, t.TenantID)
 		}
@@ -347,6 +405,22 @@ func printStatus(w io.Writer, st *Status, withSlot bool) {
 			"  after fixing the cause: xerosync retry --tenant %s --code %s\n",
 			t.TenantID, strings.Join(parts, ", "), t.TenantID, t.TenantID, code)
 	}
+}
+
+// budgetText is one window: "12 left, resets 09:41:00 UTC", or "unknown".
+func budgetText(remaining *int, resetAt *time.Time, limit *int) string {
+	if remaining == nil {
+		return "unknown (learnt from the next call)"
+	}
+	out := fmt.Sprintf("%d", *remaining)
+	if limit != nil {
+		out += fmt.Sprintf(" of %d", *limit)
+	}
+	out += " left"
+	if resetAt != nil {
+		out += ", resets by " + resetAt.UTC().Format(time.DateTime+" MST")
+	}
+	return out
 }
 
 func secondsText(s float64) string {

@@ -65,6 +65,7 @@ type claimedRow struct {
 	ownXeroID    string
 	parentXeroID string
 	folded       []int64 // later pending upserts of the same contact, sent as this one
+	source       string  // sourceWAL or sourceBackfill
 }
 
 func kindOf(r *claimedRow) kind {
@@ -82,37 +83,30 @@ func kindOf(r *claimedRow) kind {
 // claim takes up to a few batches' worth of ready heads of the lane's tenant and commits them
 // in_flight, one attempt more, before anything is sent. The tenant's mappings are read in the
 // same transaction.
-func (l *lane) claim(ctx context.Context) ([]*claimedRow, *mappings, error) {
+func (l *lane) claim(ctx context.Context, dec paceDecision) ([]*claimedRow, *mappings, error) {
 	now := l.d.now()
-	limit := l.d.cfg.BatchSize * 4
+	limit := l.d.cfg.BatchSize * max(dec.batches, 1)
 	var rows []*claimedRow
 	m := &mappings{accounts: map[string]string{}, taxes: map[string]string{}, payments: map[string]string{}}
 	err := pgx.BeginFunc(ctx, l.d.cfg.DB, func(tx pgx.Tx) error {
-		q, err := tx.Query(ctx, claimSQL, l.tenant, now, limit)
-		if err != nil {
-			return err
+		// Live rows first; backfill fills what room is left, when the pace allows it.
+		var sources []string
+		if dec.live {
+			sources = append(sources, sourceWAL)
 		}
-		rows, err = pgx.CollectRows(q, func(q pgx.CollectableRow) (*claimedRow, error) {
-			r := &claimedRow{}
-			var own, parent, code *string
-			if err := q.Scan(&r.id, &r.entity, &r.entityID, &r.action, &r.payload, &r.folded, &r.attempts,
-				&r.generation, &r.reconcile, &code, &own, &parent); err != nil {
-				return nil, err
+		if dec.backfill {
+			sources = append(sources, sourceBackfill)
+		}
+		rows = nil
+		for _, src := range sources {
+			if len(rows) >= limit {
+				break
 			}
-			if own != nil {
-				r.ownXeroID = *own
+			got, err := claimSource(ctx, tx, l.tenant, now, limit-len(rows), src)
+			if err != nil {
+				return err
 			}
-			if parent != nil {
-				r.parentXeroID = *parent
-			}
-			if code != nil {
-				r.lastCode = *code
-			}
-			r.attempts++
-			return r, nil
-		})
-		if err != nil {
-			return err
+			rows = append(rows, got...)
 		}
 		if len(rows) == 0 {
 			return nil
@@ -149,6 +143,33 @@ func (l *lane) claim(ctx context.Context) ([]*claimedRow, *mappings, error) {
 		return nil, nil, fmt.Errorf("claim outbox rows: %w", err)
 	}
 	return rows, m, nil
+}
+
+// claimSource claims up to limit ready heads of one source (sourceWAL or sourceBackfill).
+func claimSource(ctx context.Context, tx pgx.Tx, tenant string, now time.Time, limit int, source string) ([]*claimedRow, error) {
+	q, err := tx.Query(ctx, claimSQL, tenant, now, limit, source)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(q, func(q pgx.CollectableRow) (*claimedRow, error) {
+		r := &claimedRow{source: source}
+		var own, parent, code *string
+		if err := q.Scan(&r.id, &r.entity, &r.entityID, &r.action, &r.payload, &r.folded, &r.attempts,
+			&r.generation, &r.reconcile, &code, &own, &parent); err != nil {
+			return nil, err
+		}
+		if own != nil {
+			r.ownXeroID = *own
+		}
+		if parent != nil {
+			r.parentXeroID = *parent
+		}
+		if code != nil {
+			r.lastCode = *code
+		}
+		r.attempts++
+		return r, nil
+	})
 }
 
 // outcome is the result of one row's attempt.

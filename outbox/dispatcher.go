@@ -31,6 +31,7 @@ const (
 	DefaultBatchSize    = xero.MaxBatch
 	DefaultPollInterval = 30 * time.Second
 	DefaultDrainTimeout = 20 * time.Second
+	DefaultLiveShare    = 0.2
 
 	// tenantPoll is how often the set of connected tenants is re-read: a reconnected tenant
 	// starts draining within it (SPEC §4 promises 2 s).
@@ -67,6 +68,10 @@ type DispatcherConfig struct {
 	// not be written (the row locked by an operator's transaction, the database away) are
 	// kept and tried again every second until they are, never dropped.
 	RecordTimeout time.Duration
+	// LiveShare is the share of an organisation's day budget kept for live rows: backfill is
+	// claimed only while more than that is left (pace.go). Zero takes DefaultLiveShare; it
+	// must be in [0, 1).
+	LiveShare float64
 	// OnOutcome, if set, is told of each recorded attempt: the entity, the row's new state
 	// (done, pending, failed) and the error code, if any (metrics). It must be quick.
 	OnOutcome func(entity, state, code string)
@@ -92,6 +97,7 @@ type Dispatcher struct {
 
 	mu    sync.Mutex
 	lanes map[string]*lane // tenant id → running lane
+	paced map[string]pacer // Xero tenant id → pacing bucket saved by the previous process
 }
 
 // NewDispatcher checks cfg and returns a Dispatcher. It does no I/O.
@@ -111,6 +117,10 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, DefaultPollInterval)
 	cfg.DrainTimeout = cmp.Or(cfg.DrainTimeout, DefaultDrainTimeout)
 	cfg.RecordTimeout = cmp.Or(cfg.RecordTimeout, DefaultRecordTimeout)
+	if cfg.LiveShare < 0 || cfg.LiveShare >= 1 {
+		return nil, fmt.Errorf("outbox dispatcher: LiveShare %v is not in [0, 1)", cfg.LiveShare)
+	}
+	cfg.LiveShare = cmp.Or(cfg.LiveShare, DefaultLiveShare)
 	return &Dispatcher{
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "dispatcher"),
@@ -132,14 +142,27 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	if n := tag.RowsAffected(); n > 0 {
 		d.log.Info("rows left in flight by a previous run will be reconciled", "rows", n)
 	}
+	// Before the first call: what the previous process spent is not spent again.
+	if err := d.loadBudgets(ctx); err != nil {
+		return fmt.Errorf("dispatcher: %w", err)
+	}
 
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		wg.Wait()
+		// Once every lane has ended, a last save leaves the counts with no call in flight.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.RecordTimeout)
+		defer cancel()
+		if err := d.saveBudgets(sctx); err != nil {
+			d.log.Warn("save xero budgets at stop", tint.Err(err))
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	wg.Go(func() { d.listen(ctx) })
 	wg.Go(func() { d.watchFlags(ctx) })
+	wg.Go(func() { d.keepBudgets(ctx) })
 
 	t := time.NewTicker(tenantPoll)
 	defer t.Stop()
@@ -194,6 +217,34 @@ func (d *Dispatcher) syncLanes(ctx context.Context, wg *sync.WaitGroup) error {
 		})
 	}
 	return nil
+}
+
+// laneStates returns, per Xero tenant id, why its lane waits on budget, if it does, and its
+// pacing bucket.
+func (d *Dispatcher) laneStates() (map[string]string, map[string]pacer) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out, paced := map[string]string{}, map[string]pacer{}
+	now := d.now()
+	for _, l := range d.lanes {
+		w, p := l.paceState()
+		paced[l.xeroTenant] = p
+		if w != "" {
+			out[l.xeroTenant] = w
+			continue
+		}
+		// The lane is not pacing itself, but its calls may be waiting in the client.
+		b := d.cfg.Xero.Budgets(l.xeroTenant)
+		switch {
+		case b.BlockedUntil.After(now):
+			out[l.xeroTenant] = fmt.Sprintf("%s: Xero answered 429 (%s) until %s", WaitRateLimited, b.BlockedLimit,
+				b.BlockedUntil.UTC().Format(time.RFC3339))
+		case b.MinuteRemaining == 0:
+			out[l.xeroTenant] = fmt.Sprintf("%s: this minute's calls are spent; it resets by %s", WaitMinuteSpent,
+				b.MinuteResetAt.UTC().Format(time.RFC3339))
+		}
+	}
+	return out, paced
 }
 
 // wake nudges a tenant's lane, or every lane for tenant "".

@@ -1,4 +1,4 @@
-// Package outbox owns xerosync.outbox and xerosync.entities: the enqueuer that turns captured
+// Package outbox owns xerosync.outbox, xerosync.entities and xerosync.xero_budget: the enqueuer that turns captured
 // Softbooq changes into outbox rows (it implements cdc.Sink), Backfill that queues a tenant's
 // history, the operators' retry flags (RetryByCode, RetryByID), and the dispatcher that drains
 // the rows to Xero. It also owns the contact directory (xerosync.contact_directory and
@@ -73,6 +73,14 @@
 //     next tenant poll (tenantPoll, every second: SPEC §4 asks for 2 s).
 //   - Batches of one kind, up to 50 elements, with per-element results mapped to rows by
 //     position; the client keeps a tenant within Xero's rate limits.
+//   - Xero's budget survives a restart: the client's view of each organisation's minute and
+//     day is saved in xerosync.xero_budget every second and restored before the first call,
+//     and the client admits only a few calls beyond the last save (budget.go), so a kill -9
+//     costs no 429.
+//   - Paced by the day budget (pace.go): at once while the day is plentiful, in fuller
+//     batches as it tightens, so the day is not spent before it resets; live rows first, and
+//     backfill only above the live share (LiveShare) of the day. Why a lane waits is saved
+//     with the budget, for status.
 //   - Prompt: LISTEN on NotifyChannel wakes a lane within milliseconds of a capture commit;
 //     a timer covers backoffs; polling is only a slow safety net. Operators' retry and
 //     cancel flags are applied within 2 s.

@@ -41,12 +41,40 @@ type lane struct {
 
 	mu         sync.Mutex
 	unrecorded []outcome // outcomes record could not write yet (claim.go)
+	waiting    string    // why the lane waits on budget (pace.go); "" when it does not
+	paceSaved  pacer     // a copy of pace, for the saver (budget.go)
+
+	pace pacer // only the lane's own goroutine uses it
+}
+
+// decidePace reads the organisation's day budget and decides what this cycle may claim.
+func (l *lane) decidePace() paceDecision {
+	b := l.d.cfg.Xero.Budgets(l.xeroTenant)
+	return l.pace.decide(paceInput{now: l.d.now(), dayRemaining: b.DayRemaining, dayResetAt: b.DayResetAt,
+		dayLimit: b.DayLimit, inFlight: b.InFlight, liveShare: l.d.cfg.LiveShare})
+}
+
+// setWaiting records why the lane waits, and a copy of its bucket for the saver.
+func (l *lane) setWaiting(reason string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waiting, l.paceSaved = reason, l.pace
+}
+
+func (l *lane) paceState() (string, pacer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waiting, l.paceSaved
 }
 
 func (d *Dispatcher) newLane(ctx context.Context, tenant, xeroTenant string) *lane {
 	ctx, cancel := context.WithCancel(ctx)
+	// The caller holds d.mu. A bucket the previous process saved is taken up once.
+	pace := d.paced[xeroTenant]
+	delete(d.paced, xeroTenant)
 	return &lane{
-		d: d, tenant: tenant, xeroTenant: xeroTenant,
+		pace: pace,
+		d:    d, tenant: tenant, xeroTenant: xeroTenant,
 		org:    d.cfg.Xero.Org(xeroTenant, d.cfg.Tokens.Source(tenant)),
 		log:    d.log.With("tenant_id", tenant),
 		ctx:    ctx,
@@ -81,7 +109,13 @@ func (l *lane) run() {
 		// Outcomes not yet written hold back only their own entities and dependents
 		// (their rows are in flight): the rest of the tenant goes on meanwhile.
 		l.retryUnrecorded()
-		n, err := l.cycle(ctx)
+		dec := l.decidePace()
+		l.setWaiting(dec.reason)
+		var n int
+		var err error
+		if dec.live || dec.backfill {
+			n, err = l.cycle(ctx, dec)
+		}
 		if errors.Is(err, errLaneStopped) {
 			l.log.Warn("lane stopped: rows wait until the tenant is connected again")
 			return
@@ -101,6 +135,9 @@ func (l *lane) run() {
 		default:
 			failures = 0
 			wait = l.idleWait(ctx)
+			if dec.wait > 0 {
+				wait = min(wait, dec.wait)
+			}
 		}
 		if l.pendingRecords() {
 			wait = min(wait, recordRetry)
@@ -141,11 +178,20 @@ const contactStep = xero.MaxBatch
 
 // cycle claims ready heads, sends them and records the outcomes. It returns how many rows
 // it claimed.
-func (l *lane) cycle(ctx context.Context) (int, error) {
-	rows, maps, err := l.claim(ctx)
+func (l *lane) cycle(ctx context.Context, dec paceDecision) (int, error) {
+	rows, maps, err := l.claim(ctx, dec)
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
+	defer func() {
+		live := 0
+		for _, r := range rows {
+			if r.source != sourceBackfill {
+				live++
+			}
+		}
+		l.pace.settle(l.d.cfg.Xero.Budgets(l.xeroTenant).DayRemaining, float64(live)/float64(len(rows)))
+	}()
 	// Requests under way finish after ctx ends (for up to DrainTimeout), so that what Xero
 	// did is known and recorded rather than left to reconcile.
 	callCtx, cancel := drainContext(ctx, l.d.cfg.DrainTimeout)

@@ -40,6 +40,9 @@ const (
 	// wait re-reads Config.Now: a test's scaled clock then works without a separate timer
 	// abstraction, and the cost in production is a few wakeups a second while throttled.
 	pollInterval = 100 * time.Millisecond
+	// dayProbe bounds how long an organisation whose day budget we believe spent waits
+	// before one call asks Xero, when we only estimated the day's reset (window.wait).
+	dayProbe = 10 * time.Minute
 )
 
 // window is one fixed rate window as far as we can infer it.
@@ -60,6 +63,12 @@ type window struct {
 	// unreported: the last answer did not carry this window's header, so while the count is
 	// unknown we have nothing to probe for and do not serialise calls on its account.
 	unreported bool
+	// exact: the reset is known, from a 429's Retry-After, not estimated from our first sight
+	// of the window (which can be up to a whole span late).
+	exact bool
+	// limit is the highest count seen plus the call that reported it: the window's size as
+	// far as we know (a Starter organisation's day is 1,000, not 5,000); 0 when unknown.
+	limit int
 }
 
 func newWindow(span time.Duration) window { return window{span: span, remaining: -1} }
@@ -90,18 +99,27 @@ func (w *window) observe(r int, now, sentAt time.Time) {
 		}
 	case r <= w.remaining:
 		w.remaining, w.seenAt = r, now
+		w.limit = max(w.limit, r+1)
 		return
 	case !sentAt.After(w.seenAt):
 		return // stale: admitted before the lower count we already hold
 	}
 	// First count, or a sound rise: a new window began at or before now.
-	w.start, w.remaining, w.seenAt = now, r, now
+	w.start, w.remaining, w.seenAt, w.exact = now, r, now, false
+	w.limit = max(w.limit, r+1)
+}
+
+// spentUnseen records a call whose answer did not say what is left: it may have been counted.
+func (w *window) spentUnseen() {
+	if w.remaining > 0 {
+		w.remaining--
+	}
 }
 
 // calibrate records that Xero refused a call and said the window resets after retryAfter:
 // the budget is exhausted and the window's end is now known exactly.
 func (w *window) calibrate(now time.Time, retryAfter time.Duration) {
-	w.remaining, w.seenAt = 0, now
+	w.remaining, w.seenAt, w.exact = 0, now, true
 	w.start = now.Add(retryAfter - w.span)
 }
 
@@ -114,7 +132,20 @@ func (w *window) wait(now time.Time) time.Duration {
 		// that Xero does not send this count at all).
 		return pollInterval
 	case w.remaining >= 0 && w.remaining-w.inflight <= 0:
-		return max(w.start.Add(w.span).Sub(now), time.Nanosecond)
+		wait := max(w.start.Add(w.span).Sub(now), time.Nanosecond)
+		if w.span == daySpan && !w.exact {
+			// Our estimate of the day's reset can be up to a day late (it starts at our first
+			// sight of the window, maybe just after a restart), so an exhausted day is not
+			// waited out: every dayProbe one call goes to ask. If the day is really spent,
+			// Xero's 429 says exactly when it resets (calibrate); if not, the count it
+			// returns starts a new window.
+			if probe := w.seenAt.Add(dayProbe); w.inflight == 0 && !now.Before(probe) {
+				return 0
+			} else if d := probe.Sub(now); d > 0 && d < wait {
+				wait = d
+			}
+		}
+		return wait
 	}
 	return 0
 }
@@ -129,6 +160,7 @@ type tenantBudget struct {
 	minute, day  window
 	blockedUntil time.Time // from a 429
 	blockedLimit Limit
+	unsaved      int // calls admitted since the state last saved (budgetstate.go)
 }
 
 // limiter holds the app budget and every tenant's budget.
@@ -143,6 +175,14 @@ type limiter struct {
 	appStreak  int // consecutive app-minute 429s, for our own backoff (no Retry-After there)
 	tenants    map[string]*tenantBudget
 	changed    chan struct{} // closed and replaced whenever a budget changes
+
+	// Persistence (budgetstate.go): once a saved state was restored, at most unsavedMax
+	// calls per tenant (appUnsavedMax for the app) are admitted beyond what the last save
+	// accounted for, so a crash loses track of no more than that.
+	unsavedMax    int
+	appUnsavedMax int
+	appUnsaved    int
+	saveWanted    chan struct{} // signalled when a tenant reaches unsavedMax
 }
 
 func newLimiter(now func() time.Time, maxConcurrent int, maxWait time.Duration) *limiter {
@@ -153,6 +193,7 @@ func newLimiter(now func() time.Time, maxConcurrent int, maxWait time.Duration) 
 		app:           newWindow(minuteSpan),
 		tenants:       map[string]*tenantBudget{},
 		changed:       make(chan struct{}),
+		saveWanted:    make(chan struct{}, 1),
 	}
 }
 
@@ -202,9 +243,11 @@ func (l *limiter) acquire(ctx context.Context, tenantID string) (release, error)
 		wait, limit := l.waitLocked(tb, now)
 		if wait <= 0 {
 			l.app.inflight++
+			l.appUnsaved++
 			if tb != nil {
 				tb.minute.inflight++
 				tb.day.inflight++
+				tb.unsaved++
 			}
 			l.mu.Unlock()
 			var once sync.Once
@@ -242,7 +285,16 @@ func (l *limiter) waitLocked(tb *tenantBudget, now time.Time) (time.Duration, Li
 		consider(l.appBlocked.Sub(now), LimitAppMinute)
 	}
 	consider(l.app.wait(now), LimitAppMinute)
+	if l.appUnsavedMax > 0 && l.appUnsaved >= l.appUnsavedMax {
+		l.wantSave()
+		consider(pollInterval, LimitAppMinute)
+	}
 	if tb != nil {
+		if l.unsavedMax > 0 && tb.unsaved >= l.unsavedMax {
+			// Not a budget: the saved state must catch up first (budgetstate.go).
+			l.wantSave()
+			consider(pollInterval, LimitMinute)
+		}
 		if tb.blockedUntil.After(now) {
 			consider(tb.blockedUntil.Sub(now), tb.blockedLimit)
 		}
@@ -262,6 +314,17 @@ func (l *limiter) finish(tb *tenantBudget, h http.Header, sentAt time.Time) {
 		tb.minute.inflight--
 		tb.day.inflight--
 	}
+	if h == nil {
+		// No answer (a lost response, a timeout): Xero may well have counted the call, so
+		// it is taken off what we know is left; a later count corrects it. Otherwise a
+		// minute with a few lost responses would be overspent by as many (a 429 in the
+		// torture run).
+		l.app.spentUnseen()
+		if tb != nil {
+			tb.minute.spentUnseen()
+			tb.day.spentUnseen()
+		}
+	}
 	if h != nil {
 		if r, ok := headerInt(h, "X-AppMinLimit-Remaining"); ok {
 			l.app.observe(r, now, sentAt)
@@ -270,17 +333,20 @@ func (l *limiter) finish(tb *tenantBudget, h http.Header, sentAt time.Time) {
 			}
 		} else {
 			l.app.unreported = true
+			l.app.spentUnseen()
 		}
 		if tb != nil {
 			if r, ok := headerInt(h, "X-MinLimit-Remaining"); ok {
 				tb.minute.observe(r, now, sentAt)
 			} else {
 				tb.minute.unreported = true
+				tb.minute.spentUnseen()
 			}
 			if r, ok := headerInt(h, "X-DayLimit-Remaining"); ok {
 				tb.day.observe(r, now, sentAt)
 			} else {
 				tb.day.unreported = true
+				tb.day.spentUnseen()
 			}
 		}
 	}
@@ -356,6 +422,7 @@ type BudgetSnapshot struct {
 	MinuteResetAt      time.Time // estimate; zero when unknown
 	DayRemaining       int
 	DayResetAt         time.Time
+	DayLimit           int // the day's size as far as seen; 0 when unknown
 	AppMinuteRemaining int
 	AppMinuteResetAt   time.Time
 	InFlight           int
@@ -376,6 +443,7 @@ func (l *limiter) snapshot(tenantID string) BudgetSnapshot {
 	}
 	s.MinuteRemaining, s.MinuteResetAt = tb.minute.snapshot(now)
 	s.DayRemaining, s.DayResetAt = tb.day.snapshot(now)
+	s.DayLimit = tb.day.limit
 	s.InFlight = len(tb.sem)
 	if tb.blockedUntil.After(now) {
 		s.BlockedUntil, s.BlockedLimit = tb.blockedUntil, tb.blockedLimit

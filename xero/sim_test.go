@@ -661,3 +661,34 @@ func TestFindInvoicesByID(t *testing.T) {
 		}
 	}
 }
+
+// An organisation whose day is spent resumes when Xero frees calls, not a day after we first
+// saw the day: our reset is an estimate, so the day is probed after dayProbe; the probe's 429
+// gives the true reset (Retry-After), and the first call after it goes (issue #12).
+func TestSimDaySpentResumesOnRetryAfter(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t, xerosim.Config{Limits: xerosim.Limits{PerDay: 3}}, nil)
+	ctx := context.Background()
+	for range 3 {
+		if _, err := e.org.Organisation(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := e.org.Organisation(ctx)
+	var rl *RateLimitError
+	if !errors.As(err, &rl) || !rl.Predicted || rl.Limit != LimitDay || rl.RetryAfter > dayProbe || rl.RetryAfter < dayProbe-time.Second {
+		t.Fatalf("spent day: got %v, want a predicted day limit for %s", err, dayProbe)
+	}
+	e.sim.Advance(dayProbe)
+	_, err = e.org.Organisation(ctx)
+	if !errors.As(err, &rl) || rl.Predicted || rl.Limit != LimitDay || rl.RetryAfter <= 0 || rl.RetryAfter > 24*time.Hour {
+		t.Fatalf("probe: got %v, want Xero's own day 429 with its Retry-After", err)
+	}
+	e.sim.Advance(rl.RetryAfter)
+	if _, err := e.org.Organisation(ctx); err != nil {
+		t.Fatalf("after Retry-After (%s): %v", rl.RetryAfter, err)
+	}
+	if st := e.sim.Stats(); st.RateLimited["day"] != 1 {
+		t.Errorf("day 429s: %v, want the probe's one", st.RateLimited)
+	}
+}

@@ -22,6 +22,7 @@ var writers = map[string]string{
 	"entities":                "outbox",
 	"outbox":                  "outbox",
 	"schema_migrations":       "internal/migrate",
+	"xero_budget":             "outbox",
 }
 
 // writeRE finds a statement that writes a table of schema xerosync, in SQL files and in Go

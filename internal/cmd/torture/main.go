@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,24 +39,31 @@ type params struct {
 	verbose                                     bool
 	failover                                    bool
 	fault5xx, faultLost, faultLatency, fault429 float64
+	minuteLimit, dayLimit                       int
+	deadline                                    time.Duration
 }
 
 func main() {
 	var p params
 	flag.StringVar(&p.bin, "bin", "bin/xerosync", "the xerosync binary")
-	flag.IntVar(&p.changes, "changes", 5000, "Softbooq changes to write")
-	flag.IntVar(&p.kills, "kills", 30, "SIGKILLs of a daemon")
+	// The defaults are issue #12's run: about 1,200 changes in 40 s, 20 kills, 5 % 5xx and
+	// 5 % lost responses, at Xero's real 60 calls a minute.
+	flag.IntVar(&p.changes, "changes", 1200, "Softbooq changes to write")
+	flag.IntVar(&p.kills, "kills", 20, "SIGKILLs of a daemon")
 	flag.IntVar(&p.restarts, "restarts", 3, "PostgreSQL restarts (immediate shutdown, as in a crash)")
 	flag.Uint64Var(&p.seed, "seed", 1, "seed of the workload, the kills and the simulator's faults")
-	flag.Float64Var(&p.rate, "rate", 100, "Softbooq changes per second: the workload is spread so that kills and restarts land in it")
+	flag.Float64Var(&p.rate, "rate", 30, "Softbooq changes per second: the workload is spread so that kills and restarts land in it")
 	flag.Float64Var(&p.timeScale, "time-scale", 1, "simulated Xero minutes per real minute")
 	flag.DurationVar(&p.drainTimeout, "drain-timeout", 10*time.Minute, "how long quiescence may take")
 	flag.BoolVar(&p.verbose, "v", false, "show the daemons' logs")
 	flag.BoolVar(&p.failover, "failover", false, "add a synchronous standby and, halfway through the workload, crash the primary (immediate shutdown) and promote the standby (PostgreSQL 17+: failover slots)")
-	flag.Float64Var(&p.fault5xx, "fault-5xx", 0.03, "share of Accounting calls answered 500")
-	flag.Float64Var(&p.faultLost, "fault-lost", 0.03, "share of calls applied whose response is lost")
+	flag.Float64Var(&p.fault5xx, "fault-5xx", 0.05, "share of Accounting calls answered 500")
+	flag.Float64Var(&p.faultLost, "fault-lost", 0.05, "share of calls applied whose response is lost")
 	flag.Float64Var(&p.faultLatency, "fault-latency", 0.03, "share of calls delayed")
 	flag.Float64Var(&p.fault429, "fault-429", 0.01, "share of calls answered with a 429 burst")
+	flag.IntVar(&p.minuteLimit, "minute-limit", 60, "Xero's calls per organisation a minute (0: lifted); at a -time-scale other than 1 the daemons, which pace by real minutes, are only slower")
+	flag.IntVar(&p.dayLimit, "day-limit", 5000, "Xero's calls per organisation a day (0: lifted)")
+	flag.DurationVar(&p.deadline, "deadline", 0, "fail unless everything is in Xero within this long of the last write (0: report the time only)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -76,6 +84,7 @@ type expected struct {
 	invoices  map[string]invoice  // number → state
 	payments  []payment
 	changes   int
+	lastWrite time.Time
 }
 
 type customer struct{ name, phone string }
@@ -95,11 +104,9 @@ func run(ctx context.Context, p params) error {
 	}
 	st, err := harness.Start(ctx, harness.Params{Bin: p.bin, Out: out, Standby: p.failover, Sim: xerosim.Config{
 		TimeScale: p.timeScale, Seed: int64(p.seed),
-		// The run is about correctness under chaos, not pace: Xero's minute and day budgets
-		// are lifted (the client paces itself by real minutes, and a day of 5,000 calls would
-		// end the run). 429 bursts are still injected; the limits themselves are exercised by
-		// the drain benchmark and the client's tests.
-		Limits: xerosim.Limits{PerMinute: 1_000_000, PerDay: 100_000_000, AppPerMinute: 10_000_000},
+		// Xero's own limits unless lifted (--short lifts them to stay short: the daemons pace
+		// by real minutes, so a time scale cannot speed a limited run up).
+		Limits: xerosim.Limits{PerMinute: cmp.Or(p.minuteLimit, 1_000_000), PerDay: cmp.Or(p.dayLimit, 100_000_000)},
 		Faults: xerosim.Faults{Rate5xx: p.fault5xx, RateLostResponse: p.faultLost, RateLatency: p.faultLatency,
 			Latency: 300 * time.Millisecond, Rate429Burst: p.fault429},
 	}})
@@ -218,11 +225,13 @@ quiesce:
 		time.Sleep(time.Duration(200+rng.IntN(500)) * time.Millisecond)
 	}
 	logf("workload done: %d changes in %s; faults off, waiting for quiescence", exp.changes, time.Since(started).Round(time.Second))
+	lastWrite := exp.lastWrite
 	st.Sim.ClearFaults()
 	if err := st.Drained(ctx, p.drainTimeout); err != nil {
 		logf("%v", err)
 	}
-	return report(ctx, st, exp, p, kills, restarts, fo)
+	drained := time.Since(lastWrite)
+	return report(ctx, st, exp, p, kills, restarts, fo, drained)
 }
 
 // failover is what failOver saw.
@@ -453,6 +462,9 @@ func workload(ctx context.Context, db *pgxpool.Pool, tenant string, p params, ex
 			return err
 		}
 	}
+	exp.mu.Lock()
+	exp.lastWrite = time.Now()
+	exp.mu.Unlock()
 	return nil
 }
 
@@ -471,7 +483,7 @@ func retrying(ctx context.Context, f func() error) error {
 	}
 }
 
-func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kills, restarts int, fo *failover) error {
+func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kills, restarts int, fo *failover, drained time.Duration) error {
 	sim, org := st.Sim, st.Org
 	lost, dup, order := 0, 0, 0
 	var problems []string
@@ -564,6 +576,16 @@ func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kil
 		fmt.Printf("| promotion → first change captured on the new primary | %s |\n", first.Round(time.Millisecond))
 	}
 	fmt.Printf("| faults injected by the simulator | %d (%s) |\n", faults, faultList(stats.Faults))
+	limits := "lifted"
+	if p.minuteLimit > 0 {
+		limits = fmt.Sprintf("%d a minute", p.minuteLimit)
+	}
+	if p.dayLimit > 0 {
+		limits += fmt.Sprintf(", %d a day", p.dayLimit)
+	}
+	fmt.Printf("| Xero limits (time scale %g) | %s; %d requests; 429s served: %d (%s), %d bursts injected |\n", p.timeScale, limits,
+		stats.Requests, stats.TooManyRequests, problemList(stats.RateLimited), stats.Faults[xerosim.Fault429])
+	fmt.Printf("| last write → everything in Xero | %s |\n", drained.Round(time.Second))
 	fmt.Printf("| outbox rows | %s |\n", strings.TrimSuffix(states, ", "))
 	fmt.Printf("| lost | %d |\n", lost)
 	fmt.Printf("| duplicated | %d |\n", dup)
@@ -575,7 +597,19 @@ func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kil
 	if lost != 0 || dup != 0 || order != 0 || unfinished+failedNoCode != 0 {
 		return errors.New("the run lost, duplicated or reordered something (above)")
 	}
+	if p.deadline > 0 && drained > p.deadline {
+		return fmt.Errorf("everything reached Xero %s after the last write, over the deadline of %s", drained.Round(time.Second), p.deadline)
+	}
 	return nil
+}
+
+func problemList(m map[string]int) string {
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s %d", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
 }
 
 func faultList(m map[xerosim.FaultKind]int) string {
