@@ -5,7 +5,8 @@
 -- dependents, nothing else. SKIP LOCKED applies among heads only, so it cannot reorder an
 -- entity. The links (our own entity's and the parent's Xero id) are read in the same pass.
 -- Live rows are claimed before backfill, by a claim per source ($4: 'wal' or 'backfill'; pace.go),
--- each in id order.
+-- each in id order. Rows resync queued are live changes whose WAL was lost: they are claimed
+-- with 'wal'.
 -- $1 tenant, $2 now, $3 limit, $4 source.
 SELECT o.id, o.entity, o.entity_id::text, o.action,
        -- Folding (SPEC §1): a contact head is sent with the newest pending snapshot of that
@@ -28,7 +29,7 @@ SELECT o.id, o.entity, o.entity_id::text, o.action,
   FROM xerosync.outbox o
  WHERE o.tenant_id = $1
    AND o.state = 'pending'
-   AND o.source = $4
+   AND (o.source = 'backfill') = ($4 = 'backfill')
    AND o.next_attempt_at <= $2
    AND NOT EXISTS (
          SELECT 1 FROM xerosync.outbox p
