@@ -12,6 +12,7 @@
 //	xerosync.entities           outbox           which source rows Xero holds, and their ids
 //	xerosync.contact_directory  outbox           each organisation's Xero contacts, for linking
 //	xerosync.contact_directory_state outbox      when each directory was filled and last refreshed
+//	xerosync.xero_budget        outbox           Xero's rate budgets, kept across restarts
 //	xerosync.connections        internal/tenant  tokens (sealed), capture window, connect rules
 //	xerosync.schema_migrations  internal/migrate applied migrations
 //
