@@ -157,30 +157,39 @@ func (b *backfill) invoiceBatch(ctx context.Context, tx pgx.Tx, ids []string) er
 	if _, err := tx.Exec(ctx, backfillLockSQL, b.p.Tenant); err != nil {
 		return fmt.Errorf("lock the tenant's backfill: %w", err)
 	}
-	claimed, err := claimInvoices(ctx, tx, ids)
+	claimed, counts, err := queueClaimedInvoices(ctx, tx, b.p.Tenant, ids, sourceBackfill)
 	if err != nil {
 		return err
 	}
-	b.res.Skipped += len(ids) - len(claimed)
-	if len(claimed) == 0 {
-		return nil
-	}
-	invoices, err := readBackfillInvoices(ctx, tx, claimed)
-	if err != nil {
-		return err
-	}
-	contacts, err := readUnknownContacts(ctx, tx, invoices)
-	if err != nil {
-		return err
-	}
-	rows, counts, err := planBackfillInvoices(b.p.Tenant, invoices, contacts, sourceBackfill)
-	if err != nil {
-		return err
-	}
+	b.res.Skipped += len(ids) - claimed
 	b.res.Invoices += counts.Invoices
 	b.res.Voids += counts.Voids
 	b.res.Contacts += counts.Contacts
-	return writeRows(ctx, tx, rows)
+	return nil
+}
+
+// queueClaimedInvoices claims ids (an invoice already issued is skipped: issue once), reads
+// the claimed ones and the contacts they need, and writes their rows in order
+// (planBackfillInvoices). Backfill and resync both queue invoices with it; source marks whose
+// rows they are. It returns how many it claimed.
+func queueClaimedInvoices(ctx context.Context, tx pgx.Tx, tenant string, ids []string, source string) (int, BackfillResult, error) {
+	claimed, err := claimInvoices(ctx, tx, ids)
+	if err != nil || len(claimed) == 0 {
+		return 0, BackfillResult{}, err
+	}
+	invoices, err := readBackfillInvoices(ctx, tx, claimed)
+	if err != nil {
+		return 0, BackfillResult{}, err
+	}
+	contacts, err := readUnknownContacts(ctx, tx, invoices)
+	if err != nil {
+		return 0, BackfillResult{}, err
+	}
+	rows, counts, err := planBackfillInvoices(tenant, invoices, contacts, source)
+	if err != nil {
+		return 0, BackfillResult{}, err
+	}
+	return len(claimed), counts, writeRows(ctx, tx, rows)
 }
 
 // planBackfillInvoices decides the rows of claimed invoices, in their order: a customer's

@@ -207,26 +207,14 @@ func resyncInvoices(ctx context.Context, tx pgx.Tx, tenant string, connected tim
 	if len(ids) == 0 {
 		return nil
 	}
-	claimed, err := claimInvoices(ctx, tx, ids)
-	if err != nil || len(claimed) == 0 {
-		return err
-	}
-	invoices, err := readBackfillInvoices(ctx, tx, claimed)
-	if err != nil {
-		return err
-	}
-	contacts, err := readUnknownContacts(ctx, tx, invoices)
-	if err != nil {
-		return err
-	}
-	queued, counts, err := planBackfillInvoices(tenant, invoices, contacts, sourceResync)
+	_, counts, err := queueClaimedInvoices(ctx, tx, tenant, ids, sourceResync)
 	if err != nil {
 		return err
 	}
 	res.Contacts += counts.Contacts
 	res.Invoices += counts.Invoices
 	res.Voids += counts.Voids
-	return writeRows(ctx, tx, queued)
+	return nil
 }
 
 // resyncVoids queues the voids of invoices whose issue was queued before the slot was lost.
