@@ -1,14 +1,9 @@
 package daemon
 
 import (
-	"context"
-	_ "embed"
 	"fmt"
 	"strings"
 )
-
-//go:embed sql/status_failover.sql
-var statusFailoverSQL string
 
 // FailoverStatus says whether the replication slot would survive a failover to a standby, so
 // an operator knows before one happens (and monitoring can alert when it stops being so).
@@ -30,16 +25,6 @@ type StandbySlot struct {
 	Exists   bool     `json:"exists"`
 	Active   bool     `json:"active"`
 	LagBytes *float64 `json:"lag_bytes,omitempty"`
-}
-
-func readFailoverStatus(ctx context.Context, db DBTX, slot string, exists bool) (FailoverStatus, error) {
-	var version int
-	var f FailoverStatus
-	if err := db.QueryRow(ctx, statusFailoverSQL, slot).Scan(&version, &f.SlotFailover, &f.StandbySlots); err != nil {
-		return f, fmt.Errorf("read the slot's failover settings: %w", err)
-	}
-	f.Ready, f.Reason = judgeFailover(version, exists, f.SlotFailover, f.StandbySlots)
-	return f, nil
 }
 
 // judgeFailover decides FailoverStatus.Ready and its reason from what the primary shows.

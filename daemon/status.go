@@ -217,18 +217,18 @@ func readBudgets(ctx context.Context, db DBTX, byID map[string]*TenantStatus) er
 func readSlotStatus(ctx context.Context, db DBTX, slot string) (*SlotStatus, error) {
 	s := &SlotStatus{Name: slot}
 	var lsn *string
+	var version int
 	err := db.QueryRow(ctx, statusSlotSQL, slot).Scan(&s.Exists, &s.Active, &s.ActivePID, &s.WALStatus,
 		&s.RetainedWALBytes, &s.ConfirmedLagBytes, &s.SafeWALSizeBytes, &s.SpillBytes, &s.SpillTxns,
-		&lsn, &s.CaptureLagSeconds, &s.HeartbeatAgeSeconds)
+		&lsn, &s.CaptureLagSeconds, &s.HeartbeatAgeSeconds,
+		&version, &s.Failover.SlotFailover, &s.Failover.StandbySlots)
 	if err != nil {
 		return nil, fmt.Errorf("read replication slot %s: %w", slot, err)
 	}
 	if lsn != nil {
 		s.CapturedLSN = *lsn
 	}
-	if s.Failover, err = readFailoverStatus(ctx, db, slot, s.Exists); err != nil {
-		return nil, err
-	}
+	s.Failover.Ready, s.Failover.Reason = judgeFailover(version, s.Exists, s.Failover.SlotFailover, s.Failover.StandbySlots)
 	return s, nil
 }
 
