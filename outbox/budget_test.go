@@ -1,9 +1,7 @@
 package outbox_test
 
 import (
-	"context"
 	"encoding/hex"
-	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -11,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/softbooq/xerosync/internal/tenant"
 	"github.com/softbooq/xerosync/outbox"
 	"github.com/softbooq/xerosync/xero"
 	"github.com/softbooq/xerosync/xero/xerosim"
@@ -30,41 +25,14 @@ func TestBudgetRestartChild(t *testing.T) {
 	if dbURL == "" || simURL == "" {
 		t.Skip("started by TestBudgetSurvivesKillNine only")
 	}
-	key, err := hex.DecodeString(os.Getenv("XEROSYNC_TEST_BUDGET_KEY"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	simT0, _ := strconv.ParseInt(os.Getenv("XEROSYNC_TEST_BUDGET_SIM_T0"), 10, 64)
 	realT0, _ := strconv.ParseInt(os.Getenv("XEROSYNC_TEST_BUDGET_REAL_T0"), 10, 64)
-	// The simulator's clock, rebuilt from one reading of it and the scale.
-	now := func() time.Time {
-		return time.Unix(0, simT0).Add(time.Since(time.Unix(0, realT0)) * budgetScale).UTC()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	def := xerosim.DefaultClient()
-	client, err := xero.New(xero.Config{APIURL: simURL, IdentityURL: simURL, LoginURL: simURL, Now: now,
-		ClientID: def.ID, ClientSecret: def.Secret, RedirectURL: def.RedirectURIs[0]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: pool, Key: key, Refresher: client, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := outbox.NewDispatcher(outbox.DispatcherConfig{DB: pool, Xero: client, Tokens: store, Logger: log, Now: now, BatchSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runChildDispatcher(t, dbURL, simURL, os.Getenv("XEROSYNC_TEST_BUDGET_KEY"), 1, func(c *xero.Config) {
+		// The simulator's clock, rebuilt from one reading of it and the scale.
+		c.Now = func() time.Time {
+			return time.Unix(0, simT0).Add(time.Since(time.Unix(0, realT0)) * budgetScale).UTC()
+		}
+	})
 }
 
 // A dispatcher that spent nearly all of a minute's budget and is killed with SIGKILL (no

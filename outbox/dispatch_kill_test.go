@@ -26,7 +26,17 @@ func TestDispatchKillChild(t *testing.T) {
 	if dbURL == "" || simURL == "" {
 		t.Skip("started by TestDispatchKillNineCreatesNothingTwice only")
 	}
-	key, err := hex.DecodeString(os.Getenv("XEROSYNC_TEST_DISPATCH_KEY"))
+	// Small batches: more requests, so kills land between and inside more of them.
+	runChildDispatcher(t, dbURL, simURL, os.Getenv("XEROSYNC_TEST_DISPATCH_KEY"), 7, func(c *xero.Config) {
+		c.WriteTimeout, c.ReadTimeout = 5*time.Second, 5*time.Second
+	})
+}
+
+// runChildDispatcher is the dispatching process a kill -9 test starts (it re-runs the test
+// binary): a dispatcher against the parent's database and simulator, with the token key given
+// in hex, until the parent kills it. set adjusts the Xero client (its clock, its timeouts).
+func runChildDispatcher(t *testing.T, dbURL, simURL, hexKey string, batch int, set func(*xero.Config)) {
+	key, err := hex.DecodeString(hexKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,17 +49,18 @@ func TestDispatchKillChild(t *testing.T) {
 	defer pool.Close()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	def := xerosim.DefaultClient()
-	client, err := xero.New(xero.Config{APIURL: simURL, IdentityURL: simURL, LoginURL: simURL,
-		ClientID: def.ID, ClientSecret: def.Secret, RedirectURL: def.RedirectURIs[0], WriteTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second})
+	xcfg := xero.Config{APIURL: simURL, IdentityURL: simURL, LoginURL: simURL,
+		ClientID: def.ID, ClientSecret: def.Secret, RedirectURL: def.RedirectURIs[0]}
+	set(&xcfg)
+	client, err := xero.New(xcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: pool, Key: key, Refresher: client})
+	store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: pool, Key: key, Refresher: client, Now: xcfg.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Small batches: more requests, so kills land between and inside more of them.
-	d, err := outbox.NewDispatcher(outbox.DispatcherConfig{DB: pool, Xero: client, Tokens: store, Logger: log, BatchSize: 7})
+	d, err := outbox.NewDispatcher(outbox.DispatcherConfig{DB: pool, Xero: client, Tokens: store, Logger: log, Now: xcfg.Now, BatchSize: batch})
 	if err != nil {
 		t.Fatal(err)
 	}
