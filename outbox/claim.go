@@ -90,23 +90,12 @@ func (l *lane) claim(ctx context.Context, dec paceDecision) ([]*claimedRow, *map
 	m := &mappings{accounts: map[string]string{}, taxes: map[string]string{}, payments: map[string]string{}}
 	err := pgx.BeginFunc(ctx, l.d.cfg.DB, func(tx pgx.Tx) error {
 		// Live rows first; backfill fills what room is left, when the pace allows it.
-		var sources []string
-		if dec.live {
-			sources = append(sources, sourceWAL)
+		if !dec.live && !dec.backfill {
+			return nil
 		}
-		if dec.backfill {
-			sources = append(sources, sourceBackfill)
-		}
-		rows = nil
-		for _, src := range sources {
-			if len(rows) >= limit {
-				break
-			}
-			got, err := claimSource(ctx, tx, l.tenant, now, limit-len(rows), src)
-			if err != nil {
-				return err
-			}
-			rows = append(rows, got...)
+		var err error
+		if rows, err = claimReady(ctx, tx, l.tenant, now, limit, dec.live, dec.backfill); err != nil {
+			return err
 		}
 		if len(rows) == 0 {
 			return nil
@@ -145,18 +134,23 @@ func (l *lane) claim(ctx context.Context, dec paceDecision) ([]*claimedRow, *map
 	return rows, m, nil
 }
 
-// claimSource claims up to limit ready heads of one source (sourceWAL or sourceBackfill).
-func claimSource(ctx context.Context, tx pgx.Tx, tenant string, now time.Time, limit int, source string) ([]*claimedRow, error) {
-	q, err := tx.Query(ctx, claimSQL, tenant, now, limit, source)
+// claimReady claims up to limit ready heads: live ones (when live) before backfill ones (when
+// backfill), each in id order.
+func claimReady(ctx context.Context, tx pgx.Tx, tenant string, now time.Time, limit int, live, backfill bool) ([]*claimedRow, error) {
+	q, err := tx.Query(ctx, claimSQL, tenant, now, limit, live, backfill)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(q, func(q pgx.CollectableRow) (*claimedRow, error) {
-		r := &claimedRow{source: source}
+		r := &claimedRow{source: sourceWAL}
 		var own, parent, code *string
+		var fromBackfill bool
 		if err := q.Scan(&r.id, &r.entity, &r.entityID, &r.action, &r.payload, &r.folded, &r.attempts,
-			&r.generation, &r.reconcile, &code, &own, &parent); err != nil {
+			&r.generation, &r.reconcile, &code, &own, &parent, &fromBackfill); err != nil {
 			return nil, err
+		}
+		if fromBackfill {
+			r.source = sourceBackfill
 		}
 		if own != nil {
 			r.ownXeroID = *own

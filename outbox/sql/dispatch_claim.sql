@@ -4,10 +4,10 @@
 -- unfinished either. A failed row is unfinished: it holds back its own entity and its
 -- dependents, nothing else. SKIP LOCKED applies among heads only, so it cannot reorder an
 -- entity. The links (our own entity's and the parent's Xero id) are read in the same pass.
--- Live rows are claimed before backfill, by a claim per source ($4: 'wal' or 'backfill'; pace.go),
--- each in id order. Rows resync queued are live changes whose WAL was lost: they are claimed
--- with 'wal'.
--- $1 tenant, $2 now, $3 limit, $4 source.
+-- Live rows are claimed before backfill, each in id order, when the pace allows them ($4 live,
+-- $5 backfill; pace.go): one pass, so an idle lane's wake-up costs one scan. Rows resync
+-- queued are live changes whose WAL was lost: they are claimed as live.
+-- $1 tenant, $2 now, $3 limit, $4 live allowed, $5 backfill allowed.
 SELECT o.id, o.entity, o.entity_id::text, o.action,
        -- Folding (SPEC §1): a contact head is sent with the newest pending snapshot of that
        -- contact, and the later pending upserts it stands for are done with it. A snapshot
@@ -25,11 +25,12 @@ SELECT o.id, o.entity, o.entity_id::text, o.action,
        (SELECT e.xero_id::text FROM xerosync.entities e
          WHERE e.entity = o.entity AND e.entity_id = o.entity_id) AS own_xero_id,
        (SELECT e.xero_id::text FROM xerosync.entities e
-         WHERE e.entity = o.depends_entity AND e.entity_id = o.depends_entity_id) AS parent_xero_id
+         WHERE e.entity = o.depends_entity AND e.entity_id = o.depends_entity_id) AS parent_xero_id,
+       o.source = 'backfill' AS backfill
   FROM xerosync.outbox o
  WHERE o.tenant_id = $1
    AND o.state = 'pending'
-   AND (o.source = 'backfill') = ($4 = 'backfill')
+   AND CASE WHEN o.source = 'backfill' THEN $5::boolean ELSE $4::boolean END
    AND o.next_attempt_at <= $2
    AND NOT EXISTS (
          SELECT 1 FROM xerosync.outbox p
@@ -49,6 +50,6 @@ SELECT o.id, o.entity, o.entity_id::text, o.action,
                 SELECT 1 FROM xerosync.outbox d
                  WHERE d.entity = o.depends_entity AND d.entity_id = o.depends_entity_id
                    AND d.state IN ('pending', 'in_flight', 'failed')))))
- ORDER BY o.id
+ ORDER BY o.source = 'backfill', o.id
  LIMIT $3
    FOR UPDATE OF o SKIP LOCKED
