@@ -133,11 +133,10 @@ type RecreateParams struct {
 
 // RecreateResult says what Recreate found and did.
 type RecreateResult struct {
-	Found   SlotCondition
-	Reason  string        // why the old slot was unusable, when it was invalidated
-	Dropped bool          // the old slot was dropped
-	Stored  pglogrepl.LSN // the position on the old slot (0: none)
-	Start   pglogrepl.LSN // the new slot's start, stored as xerosync's position
+	Found  SlotCondition
+	Reason string        // why the old slot was unusable, when it was invalidated
+	Stored pglogrepl.LSN // the position on the old slot (0: none)
+	Start  pglogrepl.LSN // the new slot's start, stored as xerosync's position
 }
 
 // activeWait is how long Recreate waits for a slot in use to be let go before refusing.
@@ -204,7 +203,6 @@ func Recreate(ctx context.Context, p RecreateParams) (RecreateResult, error) {
 		if _, err := p.DB.Exec(ctx, slotDropSQL, p.Slot); err != nil {
 			return res, fmt.Errorf("drop replication slot %s: %w", p.Slot, err)
 		}
-		res.Dropped = true
 	}
 
 	var version int

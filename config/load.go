@@ -525,8 +525,7 @@ func checkIdentifier(s string) string {
 	return ""
 }
 
-// checkHostPort wants a numeric port: resolving a service name would be I/O.
-// Port 0 (any free port) is allowed for tests.
+// checkOnSlotLost wants what the daemon does when its slot is lost: stop, or resync.
 func checkOnSlotLost(s string) string {
 	if s != OnSlotLostStop && s != OnSlotLostResync {
 		return fmt.Sprintf("%q is not %q or %q", s, OnSlotLostStop, OnSlotLostResync)
@@ -534,6 +533,8 @@ func checkOnSlotLost(s string) string {
 	return ""
 }
 
+// checkHostPort wants a numeric port: resolving a service name would be I/O.
+// Port 0 (any free port) is allowed for tests.
 func checkHostPort(s string) string {
 	_, port, err := net.SplitHostPort(s)
 	if err != nil {
@@ -601,8 +602,6 @@ func parseRetention(s string) (time.Duration, bool) {
 	return d, err == nil && d >= 0
 }
 
-// checkRetention wants a retention of at least an hour (or 0): shorter would prune rows an
-// operator is still looking at.
 // checkLiveShare: a share of the day kept for live rows, strictly between 0 and 1 (0 would
 // let backfill spend the whole day; 1 would never backfill).
 func checkLiveShare(s string) string {
@@ -613,6 +612,8 @@ func checkLiveShare(s string) string {
 	return ""
 }
 
+// checkRetention wants a retention of at least an hour (or 0): shorter would prune rows an
+// operator is still looking at.
 func checkRetention(s string) string {
 	d, ok := parseRetention(s)
 	switch {

@@ -341,9 +341,6 @@ type DisconnectResult struct {
 	// RemovalErr is why the connection could not be removed (RemovalTokensDead).
 	RemovalErr *xero.AuthError
 	Plan       DisconnectPlan
-	// Done: the tenant's tokens are forgotten, its state disconnected and its capture
-	// window closed.
-	Done bool
 }
 
 // Disconnect removes the Xero connection of sc (the tenant's stored connection, not yet
@@ -395,7 +392,6 @@ func (l *Links) Disconnect(ctx context.Context, tenantID string, sc StoredConnec
 	if err := l.store.Disconnect(ctx, tenantID, revoke, closeWindow); err != nil {
 		return res, err
 	}
-	res.Done = true
 	l.log.Info("tenant disconnected from xero", "tenant_id", tenantID, "xero_tenant_id", sc.XeroTenantID)
 	return res, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/oauth2"
 
+	"github.com/softbooq/xerosync/internal/secret"
 	"github.com/softbooq/xerosync/xero"
 )
 
@@ -531,8 +532,8 @@ func (s *TokenStore) open(tenantID string, sealed []byte) (xero.TokenSet, error)
 // canonicalID lower-cases a UUID so the additional data matches Postgres's text form.
 func canonicalID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
 
-// redacted is what every secret prints as (as xero.Secret does).
-const redacted = "[redacted]"
+// redacted is what every secret prints as.
+const redacted = secret.Redacted
 
 // The store types hold secrets in unexported fields (a cached access token, the AEAD key
 // schedule) that fmt's reflection would print; these Format methods stop that.
