@@ -132,6 +132,11 @@ func (l *lane) run() {
 		case n > 0:
 			failures = 0
 			continue // outcomes may have released further heads
+		case !dec.live && !dec.backfill && dec.wait > 0:
+			// Paced: nothing may be claimed before dec.wait, however soon a row falls due, so
+			// the next due row is not asked for.
+			failures = 0
+			wait = min(l.d.cfg.PollInterval, dec.wait)
 		default:
 			failures = 0
 			wait = l.idleWait(ctx)
