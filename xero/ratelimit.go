@@ -304,6 +304,21 @@ func (l *limiter) waitLocked(tb *tenantBudget, now time.Time) (time.Duration, Li
 	return wait, limit
 }
 
+// report records what a response said of this window's budget: the count in header name, or,
+// when the answer or that header is missing, the call taken off what is left (and, for a
+// missing header, the window marked unreported). It returns the count, or -1 without one.
+func (w *window) report(h http.Header, name string, now, sentAt time.Time) int {
+	if h != nil {
+		if r, ok := headerInt(h, name); ok {
+			w.observe(r, now, sentAt)
+			return r
+		}
+		w.unreported = true
+	}
+	w.spentUnseen()
+	return -1
+}
+
 // finish releases a reservation and records the budgets a response reported.
 func (l *limiter) finish(tb *tenantBudget, h http.Header, sentAt time.Time) {
 	l.mu.Lock()
@@ -314,41 +329,15 @@ func (l *limiter) finish(tb *tenantBudget, h http.Header, sentAt time.Time) {
 		tb.minute.inflight--
 		tb.day.inflight--
 	}
-	if h == nil {
-		// No answer (a lost response, a timeout): Xero may well have counted the call, so
-		// it is taken off what we know is left; a later count corrects it. Otherwise a
-		// minute with a few lost responses would be overspent by as many (a 429 in the
-		// torture run).
-		l.app.spentUnseen()
-		if tb != nil {
-			tb.minute.spentUnseen()
-			tb.day.spentUnseen()
-		}
+	// No answer (a lost response, a timeout, h nil): Xero may well have counted the call, so
+	// it is taken off what we know is left; a later count corrects it. Otherwise a minute with
+	// a few lost responses would be overspent by as many (a 429 in the torture run).
+	if r := l.app.report(h, "X-AppMinLimit-Remaining", now, sentAt); r > 0 {
+		l.appStreak = 0
 	}
-	if h != nil {
-		if r, ok := headerInt(h, "X-AppMinLimit-Remaining"); ok {
-			l.app.observe(r, now, sentAt)
-			if r > 0 {
-				l.appStreak = 0
-			}
-		} else {
-			l.app.unreported = true
-			l.app.spentUnseen()
-		}
-		if tb != nil {
-			if r, ok := headerInt(h, "X-MinLimit-Remaining"); ok {
-				tb.minute.observe(r, now, sentAt)
-			} else {
-				tb.minute.unreported = true
-				tb.minute.spentUnseen()
-			}
-			if r, ok := headerInt(h, "X-DayLimit-Remaining"); ok {
-				tb.day.observe(r, now, sentAt)
-			} else {
-				tb.day.unreported = true
-				tb.day.spentUnseen()
-			}
-		}
+	if tb != nil {
+		tb.minute.report(h, "X-MinLimit-Remaining", now, sentAt)
+		tb.day.report(h, "X-DayLimit-Remaining", now, sentAt)
 	}
 	close(l.changed)
 	l.changed = make(chan struct{})
