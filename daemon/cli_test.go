@@ -270,3 +270,30 @@ func TestStatusCountsHistoryOnlyWhenAsked(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Status shows each organisation's Xero budget as the dispatcher last saved it, and why its
+// rows wait only while that save is fresh (a stopped daemon's reason is not current).
+func testStatusBudget(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := dbEnv(db, nil)
+	db.Exec(t, `INSERT INTO xerosync.connections (tenant_id, state, org_name, xero_tenant_id) VALUES ($1, 'connected', 'Acme Ltd', 'org-a'), ($2, 'connected', 'Beta Ltd', 'org-b')`, tenantA, tenantB)
+	db.Exec(t, `INSERT INTO xerosync.xero_budget (xero_tenant_id, minute_remaining, day_remaining, day_limit, waiting, saved_at)
+		VALUES ('org-a', 42, 900, 1000, 'day_pacing', now()), ('org-b', 5, 10, 1000, 'day_spent', now() - interval '1 hour')`)
+	r := runCmd(t, env, "status", "--json")
+	var st daemon.Status
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || r.code != 0 {
+		t.Fatalf("status --json: exit %d, %v\n%s", r.code, err, r.stderr)
+	}
+	by := map[string]daemon.TenantStatus{}
+	for _, ts := range st.Tenants {
+		by[ts.TenantID] = ts
+	}
+	a, b := by[tenantA], by[tenantB]
+	if a.Budget == nil || a.Budget.MinuteRemaining == nil || *a.Budget.MinuteRemaining != 42 || *a.Budget.DayRemaining != 900 || a.Waiting != "day_pacing" {
+		t.Errorf("tenant A: budget %+v, waiting %q; want 42 and 900 left, day_pacing", a.Budget, a.Waiting)
+	}
+	if b.Budget == nil || *b.Budget.DayRemaining != 10 || b.Waiting != "" {
+		t.Errorf("tenant B: budget %+v, waiting %q; want 10 left, no reason from an hour-old save", b.Budget, b.Waiting)
+	}
+}

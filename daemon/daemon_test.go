@@ -36,6 +36,7 @@ func TestDaemon(t *testing.T) {
 		t.Run("Migrate", testMigrate)
 		t.Run("Retry", testRetry)
 		t.Run("Status", testStatus)
+		t.Run("StatusBudget", testStatusBudget)
 		t.Run("LeaderStandbyTakeover", testLeaderStandbyTakeover)
 		t.Run("LockLostStopsCapture", testLockLostStopsCapture)
 		t.Run("Notify", testNotify)

@@ -22,8 +22,6 @@ import (
 var (
 	//go:embed sql/status_connections.sql
 	statusConnectionsSQL string
-	//go:embed sql/status_budget.sql
-	statusBudgetSQL string
 	//go:embed sql/status_slot.sql
 	statusSlotSQL string
 )
@@ -135,10 +133,17 @@ func ReadStatus(ctx context.Context, db DBTX, slot, tenant string, history bool)
 	}
 	for rows.Next() {
 		t := &TenantStatus{}
+		b := &BudgetStatus{}
+		var hasBudget bool
 		if err := rows.Scan(&t.TenantID, &t.Connection, &t.Organisation, &t.XeroTenantID,
-			&t.AccessTokenExpiresAt, &t.RefreshTokenExpiresAt, &t.ConnectionError); err != nil {
+			&t.AccessTokenExpiresAt, &t.RefreshTokenExpiresAt, &t.ConnectionError,
+			&hasBudget, &b.MinuteRemaining, &b.MinuteResetAt, &b.DayRemaining, &b.DayResetAt, &b.DayLimit,
+			&t.Waiting, &b.SavedAt); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read connections: %w", err)
+		}
+		if hasBudget {
+			t.Budget = b
 		}
 		byID[t.TenantID] = t
 	}
@@ -162,9 +167,6 @@ func ReadStatus(ctx context.Context, db DBTX, slot, tenant string, history bool)
 			t.StuckInFlightSeconds = t.OldestInFlightSeconds
 		}
 	}
-	if err := readBudgets(ctx, db, byID); err != nil {
-		return nil, err
-	}
 	// Every state counted is present, zero when it has no rows.
 	counted := []string{outbox.StatePending, outbox.StateInFlight, outbox.StateFailed}
 	if history {
@@ -182,36 +184,6 @@ func ReadStatus(ctx context.Context, db DBTX, slot, tenant string, history bool)
 	}
 	slices.SortFunc(st.Tenants, func(a, b TenantStatus) int { return strings.Compare(a.TenantID, b.TenantID) })
 	return st, nil
-}
-
-// readBudgets adds each organisation's saved Xero budget to its tenant.
-func readBudgets(ctx context.Context, db DBTX, byID map[string]*TenantStatus) error {
-	byOrg := map[string]*TenantStatus{}
-	for _, t := range byID {
-		if t.XeroTenantID != "" {
-			byOrg[t.XeroTenantID] = t
-		}
-	}
-	rows, err := db.Query(ctx, statusBudgetSQL)
-	if err != nil {
-		return fmt.Errorf("read xero budgets: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var org, waiting string
-		b := &BudgetStatus{}
-		if err := rows.Scan(&org, &b.MinuteRemaining, &b.MinuteResetAt, &b.DayRemaining, &b.DayResetAt, &b.DayLimit,
-			&waiting, &b.SavedAt); err != nil {
-			return fmt.Errorf("read xero budgets: %w", err)
-		}
-		if t := byOrg[org]; t != nil {
-			t.Budget, t.Waiting = b, waiting
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read xero budgets: %w", err)
-	}
-	return nil
 }
 
 func readSlotStatus(ctx context.Context, db DBTX, slot string) (*SlotStatus, error) {
