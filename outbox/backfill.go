@@ -217,16 +217,25 @@ func planBackfillInvoices(tenant string, invoices []*backfillInvoice, contacts m
 		n.Invoices++
 		if inv.void {
 			// Issued, then voided: Xero gets both, so its record of numbers has no gaps.
-			body, err := json.Marshal(VoidPayload{InvoiceID: inv.p.InvoiceID, Number: inv.p.Number})
+			void, err := voidRow(tenant, inv.p.InvoiceID, inv.p.Number, source)
 			if err != nil {
-				return nil, n, fmt.Errorf("encode void of %s: %w", inv.p.Number, err)
+				return nil, n, err
 			}
-			rows = append(rows, row{tenant: tenant, entity: EntityInvoice, id: inv.p.InvoiceID, action: ActionVoid,
-				dependsEntity: EntityInvoice, dependsID: inv.p.InvoiceID, body: body, source: source})
+			rows = append(rows, void)
 			n.Voids++
 		}
 	}
 	return rows, n, nil
+}
+
+// voidRow is the void of an issued invoice, waiting behind the invoice's earlier rows.
+func voidRow(tenant, invoiceID, number, source string) (row, error) {
+	body, err := json.Marshal(VoidPayload{InvoiceID: invoiceID, Number: number})
+	if err != nil {
+		return row{}, fmt.Errorf("encode void of %s: %w", number, err)
+	}
+	return row{tenant: tenant, entity: EntityInvoice, id: invoiceID, action: ActionVoid,
+		dependsEntity: EntityInvoice, dependsID: invoiceID, body: body, source: source}, nil
 }
 
 // backfillInvoice is one claimed invoice.

@@ -3,7 +3,6 @@ package outbox
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -234,12 +233,11 @@ func resyncVoids(ctx context.Context, tx pgx.Tx, tenant string, res *ResyncTenan
 	queued := make([]row, 0, len(voids))
 	var states entityStates
 	for _, v := range voids {
-		body, err := json.Marshal(VoidPayload{InvoiceID: v.ID, Number: v.Number})
+		void, err := voidRow(tenant, v.ID, v.Number, sourceResync)
 		if err != nil {
-			return fmt.Errorf("encode void of %s: %w", v.Number, err)
+			return err
 		}
-		queued = append(queued, row{tenant: tenant, entity: EntityInvoice, id: v.ID, action: ActionVoid,
-			dependsEntity: EntityInvoice, dependsID: v.ID, body: body, source: sourceResync})
+		queued = append(queued, void)
 		states.add(EntityInvoice, v.ID, tenant, true, true)
 	}
 	if err := writeRows(ctx, tx, queued); err != nil {
