@@ -23,6 +23,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/softbooq/xerosync/config"
+	"github.com/softbooq/xerosync/internal/simclock"
 	"github.com/softbooq/xerosync/internal/tenant"
 	"github.com/softbooq/xerosync/xero"
 	"github.com/softbooq/xerosync/xero/oauthcallback"
@@ -62,9 +63,10 @@ func xeroApp(cfg *config.Config) ([]byte, error) {
 	return key, nil
 }
 
-// xeroConfig is the Xero client's configuration from ours.
-func xeroConfig(cfg *config.Config, log *slog.Logger) xero.Config {
+// xeroConfig is the Xero client's configuration from ours, on clock.
+func xeroConfig(cfg *config.Config, log *slog.Logger, clock simclock.Clock) xero.Config {
 	return xero.Config{
+		Now:          clock.Now,
 		APIURL:       cfg.Xero.APIURL,
 		IdentityURL:  cfg.Xero.IdentityURL,
 		LoginURL:     cfg.Xero.LoginURL,
@@ -83,16 +85,16 @@ func openXero(ctx context.Context, inv *invocation) (*xeroSession, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openXeroWith(ctx, cfg, log)
+	return openXeroWith(ctx, cfg, log, inv.clock)
 }
 
 // openXeroWith is openXero with the configuration loaded already.
-func openXeroWith(ctx context.Context, cfg *config.Config, log *slog.Logger) (*xeroSession, error) {
+func openXeroWith(ctx context.Context, cfg *config.Config, log *slog.Logger, clock simclock.Clock) (*xeroSession, error) {
 	key, err := xeroApp(cfg)
 	if err != nil {
 		return nil, err
 	}
-	client, err := xero.New(xeroConfig(cfg, log))
+	client, err := xero.New(xeroConfig(cfg, log, clock))
 	if err != nil {
 		return nil, fmt.Errorf("xero client: %w", err)
 	}
@@ -100,7 +102,7 @@ func openXeroWith(ctx context.Context, cfg *config.Config, log *slog.Logger) (*x
 	if err != nil {
 		return nil, err
 	}
-	store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: pool, Key: key, KeyName: tokenKeyName(cfg), Refresher: client, Logger: log})
+	store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: pool, Key: key, KeyName: tokenKeyName(cfg), Refresher: client, Logger: log, Now: clock.Now})
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("token store: %w", err)
@@ -189,7 +191,7 @@ func runConnect(ctx context.Context, inv *invocation, p connectParams) error {
 	if err != nil {
 		return err
 	}
-	s, err := openXeroWith(ctx, cfg, log)
+	s, err := openXeroWith(ctx, cfg, log, inv.clock)
 	if err != nil {
 		return err
 	}

@@ -140,7 +140,7 @@ func (r *runner) newDispatcher() (*outbox.Dispatcher, *tenant.TokenStore, error)
 		r.log.Warn("no xero app configured: capturing into the outbox, delivering nothing", "missing", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return nil, nil, nil
 	}
-	xcfg := xeroConfig(r.cfg, r.log)
+	xcfg := xeroConfig(r.cfg, r.log, r.clock)
 	xcfg.OnCall = func(c xero.CallInfo) {
 		r.xeroCalls.WithLabelValues(c.Op, strconv.Itoa(c.Status)).Inc()
 	}
@@ -149,12 +149,12 @@ func (r *runner) newDispatcher() (*outbox.Dispatcher, *tenant.TokenStore, error)
 		return nil, nil, fmt.Errorf("xero client: %w", err)
 	}
 	r.xeroClient.Store(client)
-	store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: r.pool, Key: key, KeyName: tokenKeyName(r.cfg), Refresher: client, Logger: r.log})
+	store, err := tenant.NewTokenStore(tenant.TokenStoreConfig{DB: r.pool, Key: key, KeyName: tokenKeyName(r.cfg), Refresher: client, Logger: r.log, Now: r.clock.Now})
 	if err != nil {
 		return nil, nil, fmt.Errorf("token store: %w", err)
 	}
 	d, err := outbox.NewDispatcher(outbox.DispatcherConfig{DB: r.pool, Xero: client, Tokens: store, Logger: r.log,
-		LiveShare: r.cfg.Xero.LiveShare,
+		LiveShare: r.cfg.Xero.LiveShare, Now: r.clock.Now, TimeScale: r.clock.Scale,
 		OnOutcome: func(entity, state, code string) { r.deliveries.WithLabelValues(entity, state, code).Inc() },
 	})
 	if err != nil {

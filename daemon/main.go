@@ -12,6 +12,7 @@ import (
 
 	"github.com/softbooq/xerosync/cdc"
 	"github.com/softbooq/xerosync/config"
+	"github.com/softbooq/xerosync/internal/simclock"
 )
 
 // Exit codes, as documented in the operator interface (SPEC §4).
@@ -130,6 +131,7 @@ type invocation struct {
 	configPath   string
 	configForced bool
 	showVersion  bool
+	clock        simclock.Clock // the wall, unless a test run set simclock.Env (setup)
 }
 
 // globalFlags registers the flags every command accepts, before or after its name:
@@ -319,11 +321,19 @@ func (inv *invocation) loadConfig() (*config.Config, error) {
 }
 
 // setup loads the configuration and builds the logger: what every command that does work
-// needs first.
+// needs first. A test run's clock (testClock) is read here too, so that every command of
+// the run shares it.
 func (inv *invocation) setup() (*config.Config, *slog.Logger, error) {
 	cfg, err := inv.loadConfig()
 	if err != nil {
 		return nil, nil, err
 	}
-	return cfg, newLogger(inv.p.Stderr, inv.p.Env, cfg.Log), nil
+	if inv.clock, err = testClock(cfg, inv.p.Env); err != nil {
+		return nil, nil, err
+	}
+	log := newLogger(inv.p.Stderr, inv.p.Env, cfg.Log)
+	if inv.clock.Scale != 0 {
+		log.Warn("test clock: Xero's time runs faster than the wall (the simulator only)", "clock", inv.clock.String())
+	}
+	return cfg, log, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/softbooq/xerosync/config"
 	"github.com/softbooq/xerosync/internal/leader"
 	"github.com/softbooq/xerosync/internal/migrate"
+	"github.com/softbooq/xerosync/internal/simclock"
 	"github.com/softbooq/xerosync/xero"
 )
 
@@ -52,7 +53,7 @@ func runFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		r := &runner{cfg: cfg, log: log, notify: newNotifier(inv.p.Env), onListen: inv.p.OnListen}
+		r := &runner{cfg: cfg, log: log, clock: inv.clock, notify: newNotifier(inv.p.Env), onListen: inv.p.OnListen}
 		r.xeroCalls, r.deliveries = newCounters()
 		return r.run(ctx)
 	}
@@ -63,6 +64,7 @@ func runFlags(fs *flag.FlagSet, inv *invocation) func(context.Context) error {
 type runner struct {
 	cfg      *config.Config
 	log      *slog.Logger
+	clock    simclock.Clock // Xero's time: the wall, unless a test run set another (testClock)
 	notify   *notifier
 	onListen func(net.Addr)
 	pool     *pgxpool.Pool

@@ -56,6 +56,10 @@ type DispatcherConfig struct {
 	// Now is the dispatcher's clock: claims compare next_attempt_at with it and backoffs
 	// start from it. Default time.Now.
 	Now func() time.Time
+	// TimeScale is how many times as fast as the wall Now runs: a simulated day's run
+	// (internal/simclock) sets both, and the lanes' timers wait a TimeScale-th of what Now
+	// would. 0 or 1: the wall.
+	TimeScale float64
 	// BatchSize is the most elements per request (default and maximum 50).
 	BatchSize int
 	// PollInterval is the slow safety poll of an idle lane; wake-ups normally come from
@@ -121,12 +125,20 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 		return nil, fmt.Errorf("outbox dispatcher: LiveShare %v is not in [0, 1)", cfg.LiveShare)
 	}
 	cfg.LiveShare = cmp.Or(cfg.LiveShare, DefaultLiveShare)
+	if cfg.TimeScale < 1 {
+		cfg.TimeScale = 1
+	}
 	return &Dispatcher{
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "dispatcher"),
 		now:   cfg.Now,
 		lanes: map[string]*lane{},
 	}, nil
+}
+
+// wall is how long a wait of d on the dispatcher's clock lasts on the wall.
+func (d *Dispatcher) wall(w time.Duration) time.Duration {
+	return time.Duration(float64(w) / d.cfg.TimeScale)
 }
 
 // Run drains until ctx ends and returns nil on a clean stop. Every goroutine it starts has

@@ -147,7 +147,7 @@ func (l *lane) run() {
 		if l.pendingRecords() {
 			wait = min(wait, recordRetry)
 		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(l.d.wall(wait))
 		select {
 		case <-ctx.Done():
 		case <-l.wakeCh:

@@ -18,6 +18,7 @@ type simClock struct {
 	scale     float64
 	realStart time.Time
 	offset    time.Duration
+	shared    bool // clients read this clock too: Retry-After in simulated seconds
 }
 
 func newSimClock(real func() time.Time, scale float64) *simClock {
@@ -46,12 +47,24 @@ func (c *simClock) Advance(d time.Duration) {
 	c.offset += d
 }
 
-// realSeconds converts a simulated wait into whole real seconds for a
-// Retry-After header: rounded up, so a client that waits exactly that long
-// never arrives early, and at least 1, because Retry-After: 0 invites a
-// busy loop.
-func (c *simClock) realSeconds(simWait time.Duration) int {
-	secs := math.Ceil(simWait.Seconds() / c.scale)
+// reference is the real instant the clock started, the simulated time then
+// (with what Advance added), and the scale.
+func (c *simClock) reference() (real, sim time.Time, scale float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.realStart, c.realStart.Add(c.offset), c.scale
+}
+
+// retryAfterSeconds converts a simulated wait into whole seconds for a
+// Retry-After header: real seconds, or simulated ones when the clients share
+// the clock; rounded up, so a client that waits exactly that long never
+// arrives early, and at least 1, because Retry-After: 0 invites a busy loop.
+func (c *simClock) retryAfterSeconds(simWait time.Duration) int {
+	scale := c.scale
+	if c.shared {
+		scale = 1
+	}
+	secs := math.Ceil(simWait.Seconds() / scale)
 	if secs < 1 {
 		return 1
 	}

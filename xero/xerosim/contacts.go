@@ -10,6 +10,7 @@ import (
 
 // contact is a stored Xero contact (spec schema Contact).
 type contact struct {
+	created         time.Time // simulated; not a Xero field (Contact.Created)
 	id              string
 	number          string
 	accountNumber   string
@@ -298,8 +299,9 @@ func (s *Sim) saveContact(a *apiRequest, el obj, create bool) (*contact, []strin
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	c.updated = a.now
+	c.updated, c.created = a.now, a.now
 	if existing != nil {
+		c.created = existing.created
 		*existing = *c
 		return existing, nil
 	}

@@ -168,6 +168,7 @@ type Contact struct {
 	Addresses      json.RawMessage
 	IsCustomer     bool
 	UpdatedDateUTC time.Time
+	Created        time.Time // simulated time it was created (a test's measure; Xero shows none)
 }
 
 // Invoice is an invoice as a test sees it. Amounts are exact decimal text
@@ -191,6 +192,7 @@ type Invoice struct {
 	LineItems       []LineItem
 	PaymentIDs      []string
 	UpdatedDateUTC  time.Time
+	Created         time.Time // simulated time it was created (a test's measure; Xero shows none)
 }
 
 // LineItem is an invoice line as a test sees it; UnitAmount has 4 places.
@@ -217,6 +219,7 @@ type Payment struct {
 	Status        string
 	Amount        string
 	Date          time.Time
+	Created       time.Time // simulated time it was created (a test's measure)
 }
 
 // Connection is an app's link to an organisation, as /connections lists it.
@@ -264,7 +267,7 @@ func contactView(c *contact) Contact {
 		ContactID: c.id, ContactNumber: c.number, AccountNumber: c.accountNumber, Name: c.name,
 		FirstName: c.firstName, LastName: c.lastName, EmailAddress: c.email, TaxNumber: c.taxNumber,
 		ContactStatus: c.status, Phones: slices.Clone(c.phones), Addresses: slices.Clone(c.addresses),
-		IsCustomer: c.isCustomer, UpdatedDateUTC: c.updated,
+		IsCustomer: c.isCustomer, UpdatedDateUTC: c.updated, Created: c.created,
 	}
 }
 
@@ -278,7 +281,7 @@ func invoiceView(inv *invoice) Invoice {
 		LineAmountTypes: inv.lineAmountTypes, Date: inv.date, DueDate: inv.dueDate,
 		SubTotal: inv.subTotal.Text(2), TotalTax: inv.totalTax.Text(2), Total: inv.total.Text(2),
 		AmountPaid: inv.amountPaid.Text(2), AmountDue: inv.amountDue().Text(2),
-		PaymentIDs: slices.Clone(inv.paymentIDs), UpdatedDateUTC: inv.updated,
+		PaymentIDs: slices.Clone(inv.paymentIDs), UpdatedDateUTC: inv.updated, Created: inv.created,
 	}
 	for _, li := range inv.lines {
 		lv := LineItem{
@@ -300,7 +303,7 @@ func (s *Sim) Payments(tenantID string) []Payment { return orgViews(s, tenantID,
 func paymentView(o *org, p *payment) Payment {
 	v := Payment{
 		PaymentID: p.id, InvoiceID: p.invoiceID, AccountCode: p.accountCode, Reference: p.reference,
-		Status: p.status, Amount: p.amount.Text(2), Date: p.date,
+		Status: p.status, Amount: p.amount.Text(2), Date: p.date, Created: p.created,
 	}
 	if inv := o.invoiceByID(p.invoiceID); inv != nil {
 		v.InvoiceNumber = inv.number

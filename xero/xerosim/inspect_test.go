@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/softbooq/xerosync/xero/xerosim"
 )
@@ -38,6 +39,16 @@ func TestInspection(t *testing.T) {
 	}
 	if e.sim.ContactCreations(e.tenant, "S-1") != 1 || e.sim.InvoiceCreations(e.tenant, "S-INV") != 1 {
 		t.Error("creation counters")
+	}
+	// Created is when it was made (a benchmark's delay), and an update keeps it.
+	created := e.sim.Now()
+	if c := e.sim.Contacts(e.tenant)[0]; !c.Created.Equal(created) || !inv.Created.Equal(created) {
+		t.Errorf("created at %s: contact %s, invoice %s", created, c.Created, inv.Created)
+	}
+	e.clock.Advance(time.Minute)
+	e.call(http.MethodPost, "Contacts", map[string]any{"Contacts": []any{map[string]any{"ContactID": cid, "Name": "Seen Ltd (renamed)"}}}).mustOK(t)
+	if c := e.sim.Contacts(e.tenant)[0]; !c.Created.Equal(created) || !c.UpdatedDateUTC.After(created) {
+		t.Errorf("after an update: created %s, updated %s; want created %s", c.Created, c.UpdatedDateUTC, created)
 	}
 
 	e.sim.FailNext(xerosim.Endpoint("", "/api.xro/2.0/Organisation"), xerosim.FaultOffline)

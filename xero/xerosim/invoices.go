@@ -13,6 +13,7 @@ import (
 
 // invoice is a stored sales invoice or bill (spec schema Invoice).
 type invoice struct {
+	created         time.Time // simulated; not a Xero field (Invoice.Created)
 	id              string
 	typ             string // ACCREC or ACCPAY
 	number          string
@@ -609,7 +610,7 @@ func (inv *invoice) checkNumber(o *org, existing *invoice, msgs *messages) {
 // customer (or supplier).
 func (o *org) storeInvoice(a *apiRequest, existing, inv *invoice, newContact *contact) *invoice {
 	if newContact != nil {
-		newContact.updated = a.now
+		newContact.updated, newContact.created = a.now, a.now
 		o.contacts = append(o.contacts, newContact)
 		o.contactCreations[newContact.number]++
 	}
@@ -622,10 +623,12 @@ func (o *org) storeInvoice(a *apiRequest, existing, inv *invoice, newContact *co
 	}
 	if existing != nil {
 		oldNumber := existing.number
+		inv.created = existing.created
 		*existing = *inv
 		o.indexNumber(existing, oldNumber)
 		return existing
 	}
+	inv.created = a.now
 	o.invoices = append(o.invoices, inv)
 	o.indexNumber(inv, "")
 	o.invoiceCreations[inv.number]++

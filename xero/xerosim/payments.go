@@ -11,6 +11,7 @@ import (
 
 // payment is a stored payment against an invoice (spec schema Payment).
 type payment struct {
+	created      time.Time // simulated; not a Xero field (Payment.Created)
 	id           string
 	invoiceID    string
 	accountID    string
@@ -285,7 +286,7 @@ func (s *Sim) savePayment(a *apiRequest, el obj) (*payment, []string) {
 	p := &payment{
 		id: newGUID(), invoiceID: inv.id, accountID: acct.AccountID, accountCode: acct.Code,
 		reference: el.strOr("Reference"), status: statusAuthorised, date: date,
-		amount: amount, currencyRate: rate, isReconciled: reconciled, updated: a.now,
+		amount: amount, currencyRate: rate, isReconciled: reconciled, updated: a.now, created: a.now,
 		paymentType: "ACCRECPAYMENT",
 	}
 	if inv.typ == "ACCPAY" {

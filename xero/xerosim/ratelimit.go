@@ -16,9 +16,8 @@ type Limits struct {
 	Concurrent int // calls in flight per tenant; default 5
 	PerMinute  int // per tenant; default 60
 	// PerDay is per tenant; default 5,000. It applies to every
-	// organisation whatever its OrgConfig.Class: to model a plan with a
-	// lower limit (Xero's Starter tier has 1,000 since 2 March 2026,
-	// XERO.md §2), set it here.
+	// organisation without its own OrgConfig.DayLimit (Xero's Starter tier
+	// has 1,000 since 2 March 2026, XERO.md §2).
 	PerDay       int
 	AppPerMinute int // across all tenants of one app; default 10,000
 	// OmitHeaders names X-*Limit-Remaining headers to leave off every response. Xero's
@@ -120,7 +119,7 @@ type admission struct {
 // admit counts a tenant call against the concurrent, day, minute and
 // app-minute limits. Calls refused with 429 are not counted: "a 429 means
 // nothing ran" (XERO.md §3).
-func (l *limiter) admit(clientID, tenantID string, now time.Time, clock *simClock) admission {
+func (l *limiter) admit(clientID, tenantID string, perDay int, now time.Time, clock *simClock) admission {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	key := [2]string{clientID, tenantID}
@@ -135,7 +134,7 @@ func (l *limiter) admit(clientID, tenantID string, now time.Time, clock *simCloc
 
 	headers := func() http.Header {
 		h := http.Header{}
-		h.Set("X-DayLimit-Remaining", strconv.Itoa(max(0, l.limits.PerDay-u.day.count)))
+		h.Set("X-DayLimit-Remaining", strconv.Itoa(max(0, perDay-u.day.count)))
 		h.Set("X-MinLimit-Remaining", strconv.Itoa(max(0, l.limits.PerMinute-u.minute.count)))
 		h.Set("X-AppMinLimit-Remaining", strconv.Itoa(max(0, l.limits.AppPerMinute-app.count)))
 		return l.omit(h)
@@ -144,7 +143,7 @@ func (l *limiter) admit(clientID, tenantID string, now time.Time, clock *simCloc
 	case u.inFlight >= l.limits.Concurrent:
 		// No Retry-After for the concurrent limit (XERO.md §0 row 5).
 		return admission{res: l.tooMany(headers(), l.problems.Concurrent, 0, clock)}
-	case u.day.count >= l.limits.PerDay:
+	case u.day.count >= perDay:
 		return admission{res: l.tooMany(headers(), l.problems.Day, u.day.start.Add(24*time.Hour).Sub(now), clock)}
 	case u.minute.count >= l.limits.PerMinute:
 		return admission{res: l.tooMany(headers(), l.problems.Minute, u.minute.start.Add(time.Minute).Sub(now), clock)}
@@ -198,7 +197,7 @@ func (l *limiter) app(clientID string, now time.Time) *window {
 // exhaustMinute serves an injected 429 burst: the tenant's current minute
 // window is used up, so this call and the rest of the window get honest
 // minute-limit 429s with Retry-After.
-func (l *limiter) exhaustMinute(clientID, tenantID string, now time.Time, clock *simClock) *response {
+func (l *limiter) exhaustMinute(clientID, tenantID string, perDay int, now time.Time, clock *simClock) *response {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	u := l.tenants[[2]string{clientID, tenantID}]
@@ -206,7 +205,7 @@ func (l *limiter) exhaustMinute(clientID, tenantID string, now time.Time, clock 
 	u.minute.count = max(u.minute.count, l.limits.PerMinute)
 	app := l.app(clientID, now)
 	h := http.Header{}
-	h.Set("X-DayLimit-Remaining", strconv.Itoa(max(0, l.limits.PerDay-u.day.count)))
+	h.Set("X-DayLimit-Remaining", strconv.Itoa(max(0, perDay-u.day.count)))
 	h.Set("X-MinLimit-Remaining", "0")
 	h.Set("X-AppMinLimit-Remaining", strconv.Itoa(max(0, l.limits.AppPerMinute-app.count)))
 	return l.tooMany(l.omit(h), l.problems.Minute, u.minute.start.Add(time.Minute).Sub(now), clock)
@@ -220,13 +219,14 @@ func (l *limiter) omit(h http.Header) http.Header {
 	return h
 }
 
-// tooMany builds a 429. retryAfter is in simulated time and is sent in real
-// seconds; zero means the limit has no Retry-After. The caller holds l.mu.
+// tooMany builds a 429. retryAfter is in simulated time and is sent in the
+// clients' seconds (simClock.retryAfterSeconds); zero means the limit has no
+// Retry-After. The caller holds l.mu.
 func (l *limiter) tooMany(h http.Header, problem string, retryAfter time.Duration, clock *simClock) *response {
 	l.rejected[problem]++
 	h.Set("X-Rate-Limit-Problem", problem)
 	if retryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(clock.realSeconds(retryAfter)))
+		h.Set("Retry-After", strconv.Itoa(clock.retryAfterSeconds(retryAfter)))
 	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Xero-Correlation-Id", newGUID())
@@ -237,4 +237,9 @@ func (l *limiter) snapshot() (peak, rejected map[string]int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return maps.Clone(l.peak), maps.Clone(l.rejected)
+}
+
+// dayWindowStart is the start of the tenant's day window that contains now.
+func dayWindowStart(tenantID string, now time.Time) time.Time {
+	return windowStart(now, 24*time.Hour, tenantID)
 }

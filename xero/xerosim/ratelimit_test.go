@@ -247,3 +247,57 @@ func TestOmitRateHeaders(t *testing.T) {
 		t.Fatalf("over the limit: %d %v", r.Status, r.Header)
 	}
 }
+
+// TestOrgDayLimit: an organisation on Xero's Starter tier has its own day of 1,000 calls
+// (XERO.md §2); the others keep Config.Limits'. Headers and the 429 say the organisation's.
+func TestOrgDayLimit(t *testing.T) {
+	t.Parallel()
+	starter := xerosim.DefaultOrg("Starter Ltd")
+	starter.OrganisationID = "5f0c6f3a-9d1e-4b7a-8c2d-3e4f5a6b7c8d"
+	starter.Class, starter.DayLimit = "STARTER", 2
+	e := setup(t, withOrgs(starter), withConfig(func(c *xerosim.Config) { c.Limits = xerosim.Limits{PerDay: 10} }))
+	if got := header(t, e.call(http.MethodGet, "Organisation", nil, withTenant(starter.OrganisationID)).mustOK(t), "X-DayLimit-Remaining"); got != 1 {
+		t.Errorf("starter's first call: X-DayLimit-Remaining %d, want 1", got)
+	}
+	if got := header(t, e.call(http.MethodGet, "Organisation", nil).mustOK(t), "X-DayLimit-Remaining"); got != 9 {
+		t.Errorf("the other organisation's first call: X-DayLimit-Remaining %d, want 9", got)
+	}
+	e.call(http.MethodGet, "Organisation", nil, withTenant(starter.OrganisationID)).mustOK(t)
+	r := e.call(http.MethodGet, "Organisation", nil, withTenant(starter.OrganisationID))
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("X-Rate-Limit-Problem") != "day" {
+		t.Fatalf("starter's third call: %d %v", r.Status, r.Header)
+	}
+	e.call(http.MethodGet, "Organisation", nil).mustOK(t)
+}
+
+// TestClientsShareClock: when the clients run on the simulated clock (a simulated day's
+// run), Retry-After is in simulated seconds; Clock gives the reference they compute it from,
+// and DayWindowStart the organisation's day, which Advance can reach.
+func TestClientsShareClock(t *testing.T) {
+	t.Parallel()
+	e := setup(t, withConfig(func(c *xerosim.Config) {
+		c.TimeScale, c.ClientsShareClock = 60, true
+		c.Limits = xerosim.Limits{PerMinute: 1}
+	}))
+	e.call(http.MethodGet, "Organisation", nil).mustOK(t)
+	r := e.call(http.MethodGet, "Organisation", nil)
+	if wait := header(t, r, "Retry-After"); r.Status != http.StatusTooManyRequests || wait < 2 || wait > 60 {
+		t.Fatalf("minute limit at 60× with a shared clock: %d Retry-After=%d, want simulated seconds", r.Status, wait)
+	}
+	real, sim, scale := e.sim.Clock()
+	if scale != 60 || !sim.Equal(real) {
+		t.Errorf("Clock() = %s, %s, %v before any Advance", real, sim, scale)
+	}
+	now := e.sim.Now()
+	start := e.sim.DayWindowStart(e.tenant)
+	if start.After(now) || now.Sub(start) >= 24*time.Hour {
+		t.Fatalf("DayWindowStart %s is not the day window around %s", start, now)
+	}
+	e.sim.Advance(start.Add(24 * time.Hour).Sub(now))
+	if got := e.sim.DayWindowStart(e.tenant); !got.Equal(e.sim.Now()) {
+		t.Errorf("after advancing to the next day: window starts %s, now %s", got, e.sim.Now())
+	}
+	if _, sim2, _ := e.sim.Clock(); !sim2.Equal(sim.Add(start.Add(24 * time.Hour).Sub(now))) {
+		t.Errorf("Clock()'s sim after Advance = %s", sim2)
+	}
+}

@@ -23,8 +23,11 @@ type OrgConfig struct {
 	Timezone       string // default NEWZEALANDSTANDARDTIME
 	// Class is the plan Organisation reports, e.g. DEMO, STARTER,
 	// STANDARD, PREMIUM; default PREMIUM. DEMO also sets IsDemoCompany.
-	// It changes nothing else: rate limits come from Config.Limits.
-	Class     string
+	// It changes nothing else: the day limit is DayLimit.
+	Class string
+	// DayLimit is the organisation's calls a day (Xero's Starter tier: 1,000,
+	// XERO.md §2); 0 takes Config.Limits.PerDay.
+	DayLimit  int
 	ShortCode string
 
 	// Currencies are the currencies the organisation is subscribed to
@@ -133,6 +136,9 @@ type org struct {
 // normalizeOrg fills defaults and checks an OrgConfig, and returns its tax rates by type.
 func normalizeOrg(cfg OrgConfig) (OrgConfig, map[string]dec, error) {
 	cfg.OrganisationID = cmp.Or(cfg.OrganisationID, newGUID())
+	if cfg.DayLimit < 0 {
+		return cfg, nil, fmt.Errorf("organisation %q: DayLimit %d is negative", cfg.OrganisationID, cfg.DayLimit)
+	}
 	if !isGUID(cfg.OrganisationID) {
 		return cfg, nil, fmt.Errorf("organisation %q: OrganisationID must be a GUID", cfg.OrganisationID)
 	}

@@ -44,6 +44,11 @@ type Config struct {
 	// idempotency retention and rate windows all use simulated time, and
 	// Retry-After is converted back to real seconds.
 	TimeScale float64
+	// ClientsShareClock says that the clients run on this simulated clock too
+	// (a simulated day's run: internal/simclock), so Retry-After is sent in
+	// simulated seconds; by default it is converted back to real seconds,
+	// for clients on the wall clock.
+	ClientsShareClock bool
 	// Seed seeds the RNG that draws random faults, so a failing run can be
 	// replayed. IDs and tokens do not use it.
 	Seed int64
@@ -141,6 +146,7 @@ func New(cfg Config) *Sim {
 		cfg.Clients = []Client{DefaultClient()}
 	}
 	clock := newSimClock(cfg.Now, cfg.TimeScale)
+	clock.shared = cfg.ClientsShareClock
 	s := &Sim{
 		cfg:     cfg,
 		clock:   clock,
@@ -188,6 +194,20 @@ func (s *Sim) AddClient(c Client) {
 
 // Now is the simulated time.
 func (s *Sim) Now() time.Time { return s.clock.Now() }
+
+// Clock returns the simulated clock's reference: at the real instant real
+// it was sim, and it runs scale times as fast (Advance moves sim). A client
+// that shares the clock (Config.ClientsShareClock) computes the same time.
+func (s *Sim) Clock() (real, sim time.Time, scale float64) {
+	return s.clock.reference()
+}
+
+// DayWindowStart is the start of the organisation's current day window (each
+// organisation's windows are offset: XERO.md §2). A run that must fit one
+// day of an organisation's budget Advances the clock to a window's start.
+func (s *Sim) DayWindowStart(tenantID string) time.Time {
+	return dayWindowStart(strings.ToLower(tenantID), s.clock.Now())
+}
 
 // Advance moves the simulated clock forward, for example past a token's
 // 30 minutes or an idempotency key's 6.
@@ -439,6 +459,13 @@ func (a *apiRequest) unitDP() int {
 	return 2
 }
 
+// dayLimit is the organisation's calls a day: its own, or Config.Limits'.
+func (s *Sim) dayLimit(o *org) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return cmp.Or(o.cfg.DayLimit, s.cfg.Limits.PerDay)
+}
+
 // serveAccounting is the Accounting API pipeline, in Xero's order:
 // authentication, tenant, scope, rate limits, then idempotency, then the
 // work. A 429 therefore means nothing ran (XERO.md §3).
@@ -458,7 +485,8 @@ func (s *Sim) serveAccounting(r *http.Request, body []byte, rt route, out *outco
 		return res
 	}
 
-	admit := s.limiter.admit(tok.grant.clientID, o.id, now, s.clock)
+	perDay := s.dayLimit(o)
+	admit := s.limiter.admit(tok.grant.clientID, o.id, perDay, now, s.clock)
 	if admit.res != nil {
 		return admit.res
 	}
@@ -470,7 +498,7 @@ func (s *Sim) serveAccounting(r *http.Request, body []byte, rt route, out *outco
 	case Fault429:
 		// A burst exhausts the tenant's minute window, so the 429s that
 		// follow are the limiter's own, with honest headers.
-		return s.limiter.exhaustMinute(tok.grant.clientID, o.id, now, s.clock)
+		return s.limiter.exhaustMinute(tok.grant.clientID, o.id, perDay, now, s.clock)
 	case FaultOffline:
 		// Answered before the idempotency store, so it is not cached.
 		return withHeaders(faultResponse(kind), admit.headers)
