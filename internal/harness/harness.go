@@ -50,6 +50,9 @@ type Stack struct {
 	Tenants   []string // Softbooq tenants: Kiwi Kitchens Ltd, Tui Tours
 	Dir       string
 	Bin       string
+	// Env is added to the environment of every xerosync process the stack starts (a
+	// simulated day's clock: internal/simclock).
+	Env []string
 
 	out      io.Writer
 	client   xerosim.Client
@@ -222,7 +225,7 @@ func (s *Stack) StartDaemon(ctx context.Context, name string) (*Daemon, error) {
 	}
 	d := &Daemon{Name: name, Addr: addr, Config: cfg, exited: make(chan struct{})}
 	d.cmd = exec.Command(s.Bin, "--config", cfg, "run")
-	d.cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	d.cmd.Env = s.env("NO_COLOR=1")
 	w := Prefixed(s.out, "  ["+name+"] ")
 	d.cmd.Stdout, d.cmd.Stderr = w, w
 	if err := d.cmd.Start(); err != nil {
@@ -247,6 +250,11 @@ func (s *Stack) StartDaemon(ctx context.Context, name string) (*Daemon, error) {
 	}
 	d.Kill()
 	return nil, fmt.Errorf("%s did not answer /healthz within 60s", name)
+}
+
+// env is a xerosync process's environment: ours, extra, and Env.
+func (s *Stack) env(extra ...string) []string {
+	return append(append(os.Environ(), extra...), s.Env...)
 }
 
 // Kill sends SIGKILL and waits.
@@ -283,6 +291,7 @@ func (d *Daemon) Healthz() (int, string, error) {
 // authorisation URL; the simulator consents and redirects to connect's loopback listener.
 func (s *Stack) Connect(ctx context.Context, cfgFile, tenant, org string) error {
 	cmd := exec.CommandContext(ctx, s.Bin, "--config", cfgFile, "connect", "--tenant", tenant, "--org", org)
+	cmd.Env = s.env()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -319,6 +328,7 @@ func (s *Stack) Connect(ctx context.Context, cfgFile, tenant, org string) error 
 // Run runs one xerosync command with its output prefixed.
 func (s *Stack) Run(ctx context.Context, args ...string) error {
 	cmd := exec.CommandContext(ctx, s.Bin, args...)
+	cmd.Env = s.env()
 	w := Prefixed(s.out, "    ")
 	cmd.Stdout, cmd.Stderr = w, w
 	return cmd.Run()
