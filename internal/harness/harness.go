@@ -161,10 +161,19 @@ func (s *Stack) seed(ctx context.Context) error {
 		}
 		s.Tenants = append(s.Tenants, id)
 	}
+	// Both tenants map their categories, taxes and payment methods; the first has history.
+	for _, tenant := range s.Tenants {
+		for _, stmt := range []string{
+			`INSERT INTO integrations.xero_account_mappings VALUES ($1, 'catering', '200'), ($1, 'equipment', '200')`,
+			`INSERT INTO integrations.xero_tax_mappings VALUES ($1, 'GST15', 'OUTPUT2')`,
+			`INSERT INTO integrations.xero_payment_accounts VALUES ($1, 'bank_transfer', '090'), ($1, 'card', '090')`,
+		} {
+			if _, err := s.DB.Exec(ctx, stmt, tenant); err != nil {
+				return err
+			}
+		}
+	}
 	for _, stmt := range []string{
-		`INSERT INTO integrations.xero_account_mappings VALUES ($1, 'catering', '200'), ($1, 'equipment', '200')`,
-		`INSERT INTO integrations.xero_tax_mappings VALUES ($1, 'GST15', 'OUTPUT2')`,
-		`INSERT INTO integrations.xero_payment_accounts VALUES ($1, 'bank_transfer', '090'), ($1, 'card', '090')`,
 		`INSERT INTO crm.customers (tenant_id, name, first_name, last_name, email, phone, city, country_code)
 		 VALUES ($1, 'Aroha Events', 'Aroha', 'Ngata', 'aroha@events.example', '+64 9 555 0101', 'Auckland', 'NZ'),
 		        ($1, 'Harbour Café', NULL, NULL, 'hello@harbour.example', NULL, 'Wellington', 'NZ')`,

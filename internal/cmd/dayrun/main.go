@@ -24,10 +24,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -65,17 +63,10 @@ func main() {
 	flag.Uint64Var(&p.seed, "seed", 1, "seed of the workload")
 	flag.BoolVar(&p.verbose, "v", false, "show the daemon's logs")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, p); err != nil {
-		fmt.Fprintln(os.Stderr, "dayrun:", err)
-		os.Exit(1)
-	}
+	harness.Main("dayrun", func(ctx context.Context) error { return run(ctx, p) })
 }
 
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s dayrun: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
-}
+func logf(format string, args ...any) { harness.Logf(os.Stderr, format, args...) }
 
 // org is one organisation's side of the run.
 type org struct {
@@ -113,9 +104,6 @@ func run(ctx context.Context, p params) error {
 	starter.Class, starter.DayLimit = "STARTER", p.busyDay
 	quiet := &org{name: "quiet", orgName: "Kiwi Kitchens Ltd", tenant: st.Tenants[0], xeroID: st.Org, dayLimit: 5000}
 	busy := &org{name: "busy", orgName: starter.Name, tenant: st.Tenants[1], xeroID: st.Sim.MustAddOrg(starter), dayLimit: p.busyDay}
-	if err := seedMappings(ctx, st.DB, busy.tenant); err != nil {
-		return err
-	}
 	setClock(st)
 	addr, err := harness.FreeAddr()
 	if err != nil {
@@ -287,21 +275,6 @@ func writeInvoice(ctx context.Context, db *pgxpool.Pool, tenant, customer string
 		return err
 	}
 	return tx.Commit(ctx)
-}
-
-// seedMappings gives the second Softbooq tenant the account, tax and payment mappings the
-// harness gives the first.
-func seedMappings(ctx context.Context, db *pgxpool.Pool, tenant string) error {
-	for _, stmt := range []string{
-		`INSERT INTO integrations.xero_account_mappings VALUES ($1, 'catering', '200'), ($1, 'equipment', '200')`,
-		`INSERT INTO integrations.xero_tax_mappings VALUES ($1, 'GST15', 'OUTPUT2')`,
-		`INSERT INTO integrations.xero_payment_accounts VALUES ($1, 'bank_transfer', '090'), ($1, 'card', '090')`,
-	} {
-		if _, err := db.Exec(ctx, stmt, tenant); err != nil {
-			return fmt.Errorf("seed mappings: %w", err)
-		}
-	}
-	return nil
 }
 
 // outcome is what one organisation's run came to.

@@ -12,9 +12,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -29,17 +27,10 @@ func main() {
 	wait := flag.Duration("timeout", 2*time.Minute, "how long to wait for Xero to catch up")
 	metrics := flag.String("metrics", "", "write the daemon's last /metrics scrape to this `FILE` (CI lints it with promtool)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *bin, *changes, *wait, *metrics); err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
-	}
+	harness.Main("demo", func(ctx context.Context) error { return run(ctx, *bin, *changes, *wait, *metrics) })
 }
 
-func say(format string, args ...any) {
-	fmt.Printf("%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
-}
+func say(format string, args ...any) { harness.Logf(os.Stdout, format, args...) }
 
 func run(ctx context.Context, bin string, changes int, wait time.Duration, metricsFile string) error {
 	say("starting a throwaway PostgreSQL (wal_level=logical) and the Xero simulator…")

@@ -16,11 +16,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -65,17 +63,10 @@ func main() {
 	flag.IntVar(&p.dayLimit, "day-limit", 5000, "Xero's calls per organisation a day (0: lifted)")
 	flag.DurationVar(&p.deadline, "deadline", 0, "fail unless everything is in Xero within this long of the last write (0: report the time only)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, p); err != nil {
-		fmt.Fprintln(os.Stderr, "torture:", err)
-		os.Exit(1)
-	}
+	harness.Main("torture", func(ctx context.Context) error { return run(ctx, p) })
 }
 
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
-}
+func logf(format string, args ...any) { harness.Logf(os.Stderr, format, args...) }
 
 // expected is what Softbooq holds at the end, for the tenant that is connected.
 type expected struct {
