@@ -70,12 +70,14 @@ func (w *window) savedCount(now time.Time, allowance int) (int, time.Time) {
 	return max(0, w.remaining-w.inflight-allowance), w.resetAt()
 }
 
-func (w *window) restore(remaining int, resetAt, savedAt time.Time, exact bool, limit int, now time.Time) {
+// restore loads a saved count. slack is the most the save can have taken off (savedCount:
+// the allowance and the calls in flight).
+func (w *window) restore(remaining int, resetAt, savedAt time.Time, exact bool, limit, slack int, now time.Time) {
 	w.limit = max(w.limit, limit)
 	if remaining < 0 || !now.Before(resetAt) {
 		return
 	}
-	w.remaining, w.start, w.seenAt, w.exact = remaining, resetAt.Add(-w.span), savedAt, exact
+	w.remaining, w.start, w.seenAt, w.exact, w.slack = remaining, resetAt.Add(-w.span), savedAt, exact, slack
 }
 
 func (l *limiter) saveState() ([]BudgetState, func()) {
@@ -131,11 +133,12 @@ func (l *limiter) restore(states []BudgetState) {
 	l.unsavedMax, l.appUnsavedMax = DefaultUnsavedCalls, DefaultAppUnsavedCalls
 	for _, s := range states {
 		if s.XeroTenantID == "" {
-			l.app.restore(s.MinuteRemaining, s.MinuteResetAt, s.SavedAt, false, 0, now)
+			l.app.restore(s.MinuteRemaining, s.MinuteResetAt, s.SavedAt, false, 0, l.appUnsavedMax+l.maxConcurrent, now)
 			continue
 		}
 		tb := l.tenantLocked(s.XeroTenantID)
-		tb.minute.restore(s.MinuteRemaining, s.MinuteResetAt, s.SavedAt, false, 0, now)
-		tb.day.restore(s.DayRemaining, s.DayResetAt, s.SavedAt, s.DayResetExact, s.DayLimit, now)
+		slack := l.unsavedMax + l.maxConcurrent
+		tb.minute.restore(s.MinuteRemaining, s.MinuteResetAt, s.SavedAt, false, 0, slack, now)
+		tb.day.restore(s.DayRemaining, s.DayResetAt, s.SavedAt, s.DayResetExact, s.DayLimit, slack, now)
 	}
 }

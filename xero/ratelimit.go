@@ -69,6 +69,10 @@ type window struct {
 	// limit is the highest count seen plus the call that reported it: the window's size as
 	// far as we know (a Starter organisation's day is 1,000, not 5,000); 0 when unknown.
 	limit int
+	// slack: the count was restored from a save (budgetstate.go), which took off up to
+	// this many calls that may never have been made. Until the first answer, a count up
+	// to remaining+slack is that answer correcting the save, not a new window.
+	slack int
 }
 
 func newWindow(span time.Duration) window { return window{span: span, remaining: -1} }
@@ -103,9 +107,17 @@ func (w *window) observe(r int, now, sentAt time.Time) {
 		return
 	case !sentAt.After(w.seenAt):
 		return // stale: admitted before the lower count we already hold
+	case r <= w.remaining+w.slack:
+		// The first count after a restore, within what the save took off: the same window,
+		// so its start (and the day's reset, which pacing spreads the day over) is kept. Read
+		// as a new window, every restart would push the day's estimated reset to the
+		// restart, and the pacer would spread the rest of the day over a day too long.
+		w.remaining, w.seenAt, w.slack = r, now, 0
+		w.limit = max(w.limit, r+1)
+		return
 	}
 	// First count, or a sound rise: a new window began at or before now.
-	w.start, w.remaining, w.seenAt, w.exact = now, r, now, false
+	w.start, w.remaining, w.seenAt, w.exact, w.slack = now, r, now, false, 0
 	w.limit = max(w.limit, r+1)
 }
 

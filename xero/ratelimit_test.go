@@ -450,6 +450,51 @@ func TestLimiterSaveRestore(t *testing.T) {
 	}
 }
 
+// After a restart the saved count is short by what the save took off (the allowance and the
+// calls in flight), so the first answer shows more left: that is the same day corrected, and
+// the day's reset stays where it was. Read as a new day, each hourly kill of dayrun's busy
+// Starter organisation pushed the estimated reset to the restart, 12 hours past the true one
+// by midday, and the pacer spread the rest of the day over far too long.
+func TestLimiterRestoredCountCorrected(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	reset := clk.Now().Add(10 * time.Hour)
+	l := newLimiter(clk.Now, 5, 48*time.Hour)
+	l.restore([]BudgetState{{XeroTenantID: "t", MinuteRemaining: 40, MinuteResetAt: clk.Now().Add(30 * time.Second),
+		DayRemaining: 500, DayResetAt: reset, DayLimit: 1000, SavedAt: clk.Now().Add(-time.Second)}})
+	call := func(min, day int) BudgetSnapshot {
+		t.Helper()
+		rel, err := l.acquire(context.Background(), "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel(budgetHeaders(min, day, 9000))
+		return l.snapshot("t")
+	}
+	s := call(48, 512)
+	if s.DayRemaining != 512 || !s.DayResetAt.Equal(reset) || !s.MinuteResetAt.Equal(clk.Now().Add(30*time.Second)) {
+		t.Fatalf("the first answer after a restore: day %d left until %s, minute until %s; want 512 until %s, the minute's reset kept",
+			s.DayRemaining, s.DayResetAt, s.MinuteResetAt, reset)
+	}
+	// Once corrected, a rise is a new window again (the minute here, and a new day).
+	clk.Advance(time.Second)
+	s = call(59, 990)
+	if s.DayRemaining != 990 || !s.DayResetAt.Equal(clk.Now().Add(24*time.Hour)) || !s.MinuteResetAt.Equal(clk.Now().Add(time.Minute)) {
+		t.Fatalf("a new day after the correction: %d left until %s", s.DayRemaining, s.DayResetAt)
+	}
+	// A rise beyond the save's slack is a new window at once.
+	l2 := newLimiter(clk.Now, 5, 48*time.Hour)
+	l2.restore([]BudgetState{{XeroTenantID: "t", MinuteRemaining: -1, DayRemaining: 100, DayResetAt: reset, DayLimit: 1000, SavedAt: clk.Now().Add(-time.Second)}})
+	rel, err := l2.acquire(context.Background(), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel(budgetHeaders(59, 999, 9000))
+	if s := l2.snapshot("t"); s.DayRemaining != 999 || !s.DayResetAt.Equal(clk.Now().Add(24*time.Hour)) {
+		t.Fatalf("a new day after a restore: %d left until %s", s.DayRemaining, s.DayResetAt)
+	}
+}
+
 // A call without an answer (lost response, timeout) or without a count may have been counted
 // by Xero: it is taken off what is known to be left.
 func TestLimiterCallWithoutCountIsSpent(t *testing.T) {
