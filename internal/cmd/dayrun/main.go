@@ -280,13 +280,13 @@ func writeInvoice(ctx context.Context, db *pgxpool.Pool, tenant, customer string
 // outcome is what one organisation's run came to.
 type outcome struct {
 	delays           []time.Duration // simulated, commit → created in Xero
-	lost, twice      int
+	missing, twice   int
 	byDayEnd         int
 	lastIn           time.Time
 	calls, callsDay  int
 	tooMany          int
 	recordsByKind    map[string]int
-	firstLostExample string
+	firstMissing     string
 }
 
 func measure(st *harness.Stack, o *org, t0, dayEnd time.Time) outcome {
@@ -318,9 +318,9 @@ func measure(st *harness.Stack, o *org, t0, dayEnd time.Time) outcome {
 		at, ok := created[r.kind+" "+r.key]
 		switch {
 		case n == 0 || !ok:
-			res.lost++
-			if res.firstLostExample == "" {
-				res.firstLostExample = r.kind + " " + r.key
+			res.missing++
+			if res.firstMissing == "" {
+				res.firstMissing = r.kind + " " + r.key
 			}
 			continue
 		case n > 1:
@@ -394,11 +394,11 @@ func report(st *harness.Stack, p params, orgs []*org, t0, dayEnd time.Time, kill
 	row("in Xero by the day's end", func(o *org, r outcome) string {
 		return fmt.Sprintf("%d of %d (last %s after the day's start)", r.byDayEnd, len(o.plan), r.lastIn.Sub(t0).Round(time.Second))
 	})
-	row("lost / created twice", func(_ *org, r outcome) string { return fmt.Sprintf("%d / %d", r.lost, r.twice) })
+	row("not in Xero when the run ended / created twice", func(_ *org, r outcome) string { return fmt.Sprintf("%d / %d", r.missing, r.twice) })
 	var bad []string
 	for i, r := range res {
-		if r.lost > 0 || r.twice > 0 {
-			bad = append(bad, fmt.Sprintf("%s: %d lost (e.g. %s), %d twice", orgs[i].name, r.lost, r.firstLostExample, r.twice))
+		if r.missing > 0 || r.twice > 0 {
+			bad = append(bad, fmt.Sprintf("%s: %d not in Xero when the run ended (e.g. %s), %d created twice", orgs[i].name, r.missing, r.firstMissing, r.twice))
 		}
 	}
 	if len(bad) > 0 {
