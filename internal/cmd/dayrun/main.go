@@ -279,14 +279,14 @@ func writeInvoice(ctx context.Context, db *pgxpool.Pool, tenant, customer string
 
 // outcome is what one organisation's run came to.
 type outcome struct {
-	delays           []time.Duration // simulated, commit → created in Xero
-	missing, twice   int
-	byDayEnd         int
-	lastIn           time.Time
-	calls, callsDay  int
-	tooMany          int
-	recordsByKind    map[string]int
-	firstMissing     string
+	delays          []time.Duration // simulated, commit → created in Xero
+	missing, twice  int
+	byDayEnd        int
+	lastIn          time.Time
+	calls, callsDay int
+	tooMany         int
+	recordsByKind   map[string]int
+	firstMissing    string
 }
 
 func measure(st *harness.Stack, o *org, t0, dayEnd time.Time) outcome {
