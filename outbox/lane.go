@@ -44,14 +44,15 @@ type lane struct {
 	waiting    string    // why the lane waits on budget (pace.go); "" when it does not
 	paceSaved  pacer     // a copy of pace, for the saver (budget.go)
 
-	pace pacer // only the lane's own goroutine uses it
+	pace       pacer // only the lane's own goroutine uses it, as noBackfill
+	noBackfill bool  // the last claim that could take backfill found none (paceInput)
 }
 
 // decidePace reads the organisation's day budget and decides what this cycle may claim.
 func (l *lane) decidePace() paceDecision {
 	b := l.d.cfg.Xero.Budgets(l.xeroTenant)
 	return l.pace.decide(paceInput{now: l.d.now(), dayRemaining: b.DayRemaining, dayResetAt: b.DayResetAt,
-		dayLimit: b.DayLimit, inFlight: b.InFlight, liveShare: l.d.cfg.LiveShare})
+		dayLimit: b.DayLimit, inFlight: b.InFlight, liveShare: l.d.cfg.LiveShare, noBackfill: l.noBackfill})
 }
 
 // setWaiting records why the lane waits, and a copy of its bucket for the saver.
@@ -185,6 +186,9 @@ const contactStep = xero.MaxBatch
 // it claimed.
 func (l *lane) cycle(ctx context.Context, dec paceDecision) (int, error) {
 	rows, maps, err := l.claim(ctx, dec)
+	if err == nil && dec.backfill {
+		l.noBackfill = !slices.ContainsFunc(rows, func(r *claimedRow) bool { return r.source == sourceBackfill })
+	}
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}

@@ -48,6 +48,10 @@ type paceInput struct {
 	dayLimit     int       // the day's size as seen; 0: unknown
 	inFlight     int
 	liveShare    float64
+	// noBackfill: the lane's last claim that could take backfill found none, so a wait is
+	// for live pacing alone and is reported as that (backfill is still asked for, in case a
+	// backfill was queued since).
+	noBackfill bool
 }
 
 // paceDecision says what the lane does now.
@@ -139,14 +143,19 @@ func (p *pacer) decide(in paceInput) paceDecision {
 	}
 	wait := time.Duration((1 - p.tokens) / rate * float64(time.Second))
 	wait = min(max(wait, minPaceWait), maxPaceWait)
+	pacing := fmt.Sprintf(WaitPacing+": %d calls left until %s, about one call every %s",
+		r, in.dayResetAt.UTC().Format(time.RFC3339), (time.Duration(float64(time.Second) / rate)).Round(time.Second))
 	if backfill {
 		// Backfill goes on above the live reserve while live rows wait for their bucket:
 		// live traffic's pace is what the whole day sustains, and backfill spends only
 		// what that pace will not need. wait is for when backfill has nothing ready.
-		return paceDecision{wait: wait, batches: maxClaimBatches, backfill: true, reason: WaitLivePaced + ": live rows paced by the day budget; backfill uses the rest"}
+		reason := WaitLivePaced + ": live rows paced by the day budget; backfill uses the rest"
+		if in.noBackfill {
+			reason = pacing
+		}
+		return paceDecision{wait: wait, batches: maxClaimBatches, backfill: true, reason: reason}
 	}
-	return paceDecision{wait: wait, reason: fmt.Sprintf(WaitPacing+": %d calls left until %s, about one call every %s",
-		r, in.dayResetAt.UTC().Format(time.RFC3339), (time.Duration(float64(time.Second) / rate)).Round(time.Second))}
+	return paceDecision{wait: wait, reason: pacing}
 }
 
 // settle charges the bucket for a cycle: dayRemaining is the count after it, and liveFrac

@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/softbooq/xerosync/internal/pgtest"
+	"github.com/softbooq/xerosync/internal/simclock"
 	"github.com/softbooq/xerosync/xero/xerosim"
 )
 
@@ -259,6 +260,14 @@ func (s *Stack) StartDaemon(ctx context.Context, name string) (*Daemon, error) {
 	}
 	d.Kill()
 	return nil, fmt.Errorf("%s did not answer /healthz within 60s", name)
+}
+
+// ShareSimClock gives every xerosync process started from now on the simulator's clock
+// (internal/simclock), so that a run at a time scale keeps Xero's limits: the daemons pace by
+// the simulated minute and day. Call it again after Sim.Advance.
+func (s *Stack) ShareSimClock() {
+	real, sim, scale := s.Sim.Clock()
+	s.Env = []string{simclock.Env + "=" + simclock.Clock{Scale: scale, Real: real, Sim: sim}.String()}
 }
 
 // env is a xerosync process's environment: ours, extra, and Env.

@@ -31,7 +31,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/softbooq/xerosync/internal/harness"
-	"github.com/softbooq/xerosync/internal/simclock"
 	"github.com/softbooq/xerosync/xero/xerosim"
 )
 
@@ -104,7 +103,7 @@ func run(ctx context.Context, p params) error {
 	starter.Class, starter.DayLimit = "STARTER", p.busyDay
 	quiet := &org{name: "quiet", orgName: "Kiwi Kitchens Ltd", tenant: st.Tenants[0], xeroID: st.Org, dayLimit: 5000}
 	busy := &org{name: "busy", orgName: starter.Name, tenant: st.Tenants[1], xeroID: st.Sim.MustAddOrg(starter), dayLimit: p.busyDay}
-	setClock(st)
+	st.ShareSimClock()
 	addr, err := harness.FreeAddr()
 	if err != nil {
 		return err
@@ -122,7 +121,7 @@ func run(ctx context.Context, p params) error {
 	now := st.Sim.Now()
 	t0 := st.Sim.DayWindowStart(busy.xeroID).Add(24 * time.Hour)
 	st.Sim.Advance(t0.Sub(now))
-	setClock(st)
+	st.ShareSimClock()
 	dayEnd := t0.Add(24 * time.Hour)
 	logf("simulated day %s → %s at %g×; %d and %d records; a kill -9 every %s", t0.Format(time.RFC3339), dayEnd.Format(time.RFC3339),
 		p.scale, quiet.records(p), busy.records(p), p.killEvery)
@@ -186,12 +185,6 @@ func (o *org) records(p params) int {
 		return p.busy
 	}
 	return p.quiet
-}
-
-// setClock gives every xerosync process the simulator's clock.
-func setClock(st *harness.Stack) {
-	real, sim, scale := st.Sim.Clock()
-	st.Env = []string{simclock.Env + "=" + simclock.Clock{Scale: scale, Real: real, Sim: sim}.String()}
 }
 
 // wallUntil is the wall time until the simulator's clock reads t.

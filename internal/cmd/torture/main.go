@@ -51,7 +51,7 @@ func main() {
 	flag.IntVar(&p.restarts, "restarts", 3, "PostgreSQL restarts (immediate shutdown, as in a crash)")
 	flag.Uint64Var(&p.seed, "seed", 1, "seed of the workload, the kills and the simulator's faults")
 	flag.Float64Var(&p.rate, "rate", 30, "Softbooq changes per second: the workload is spread so that kills and restarts land in it")
-	flag.Float64Var(&p.timeScale, "time-scale", 1, "simulated Xero minutes per real minute")
+	flag.Float64Var(&p.timeScale, "time-scale", 1, "simulated Xero minutes per real minute; the daemons share the simulator's clock (internal/simclock)")
 	flag.DurationVar(&p.drainTimeout, "drain-timeout", 10*time.Minute, "how long quiescence may take")
 	flag.BoolVar(&p.verbose, "v", false, "show the daemons' logs")
 	flag.BoolVar(&p.failover, "failover", false, "add a synchronous standby and, halfway through the workload, crash the primary (immediate shutdown) and promote the standby (PostgreSQL 17+: failover slots)")
@@ -59,7 +59,7 @@ func main() {
 	flag.Float64Var(&p.faultLost, "fault-lost", 0.05, "share of calls applied whose response is lost")
 	flag.Float64Var(&p.faultLatency, "fault-latency", 0.03, "share of calls delayed")
 	flag.Float64Var(&p.fault429, "fault-429", 0.01, "share of calls answered with a 429 burst")
-	flag.IntVar(&p.minuteLimit, "minute-limit", 60, "Xero's calls per organisation a minute (0: lifted); at a -time-scale other than 1 the daemons, which pace by real minutes, are only slower")
+	flag.IntVar(&p.minuteLimit, "minute-limit", 60, "Xero's calls per organisation a minute (0: lifted)")
 	flag.IntVar(&p.dayLimit, "day-limit", 5000, "Xero's calls per organisation a day (0: lifted)")
 	flag.DurationVar(&p.deadline, "deadline", 0, "fail unless everything is in Xero within this long of the last write (0: report the time only)")
 	flag.Parse()
@@ -94,9 +94,7 @@ func run(ctx context.Context, p params) error {
 		out = os.Stderr
 	}
 	st, err := harness.Start(ctx, harness.Params{Bin: p.bin, Out: out, Standby: p.failover, Sim: xerosim.Config{
-		TimeScale: p.timeScale, Seed: int64(p.seed),
-		// Xero's own limits unless lifted (--short lifts them to stay short: the daemons pace
-		// by real minutes, so a time scale cannot speed a limited run up).
+		TimeScale: p.timeScale, ClientsShareClock: p.timeScale != 1, Seed: int64(p.seed),
 		Limits: xerosim.Limits{PerMinute: cmp.Or(p.minuteLimit, 1_000_000), PerDay: cmp.Or(p.dayLimit, 100_000_000)},
 		Faults: xerosim.Faults{Rate5xx: p.fault5xx, RateLostResponse: p.faultLost, RateLatency: p.faultLatency,
 			Latency: 300 * time.Millisecond, Rate429Burst: p.fault429},
@@ -106,6 +104,9 @@ func run(ctx context.Context, p params) error {
 	}
 	defer st.Close()
 	tenant := st.Tenants[0]
+	if p.timeScale != 1 {
+		st.ShareSimClock()
+	}
 
 	var mu sync.Mutex
 	daemons := map[string]*harness.Daemon{}
