@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -237,7 +239,7 @@ func (c *Client) do(ctx context.Context, tokens TokenSource, cl call, out any) (
 
 // send performs one HTTP exchange under the rate budgets.
 func (c *Client) send(ctx context.Context, cl call, u string, tok Secret, body []byte, write bool) (http.Header, int, []byte, error) {
-	rel, err := c.limits.acquire(ctx, cl.tenant)
+	res, err := c.limits.reserve(ctx, cl.tenant)
 	if err != nil {
 		var rl *RateLimitError
 		if errors.As(err, &rl) {
@@ -249,15 +251,29 @@ func (c *Client) send(ctx context.Context, cl call, u string, tok Secret, body [
 	if write {
 		timeout = c.cfg.WriteTimeout
 	}
+	budgetCtx := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// net/http itself resends a request that carries an Idempotency-Key, or a GET, when a
+	// reused keep-alive connection dies before any response byte arrives. The resend has the
+	// same key and body, so Xero replays the first answer instead of acting twice: it is safe,
+	// and it turns some unknown outcomes into known ones. But Xero counts it as a call, so
+	// each attempt after the first is admitted by the budgets before it goes (resend); it
+	// waits as long as the caller would wait for any call (budgetCtx), not only while this
+	// attempt's timeout runs, since it cannot be stopped once the hook returns (see resend).
+	var attempts atomic.Int32
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GetConn: func(string) {
+		if attempts.Add(1) > 1 && res.resend(budgetCtx) != nil {
+			cancel() // most likely not sent after all; counted as spent either way
+		}
+	}})
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, u, rd)
 	if err != nil {
-		rel(nil)
+		res.release(nil)
 		return nil, 0, nil, fmt.Errorf("%s: build request: %w: %w", cl.op, ErrInvalidRequest, err)
 	}
 	req.Header.Set("Accept", "application/json")
@@ -277,10 +293,6 @@ func (c *Client) send(ctx context.Context, cl call, u string, tok Secret, body [
 		req.Header.Set("If-Modified-Since", cl.modifiedSince.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 	}
 	start := time.Now()
-	// net/http itself resends a request that carries an Idempotency-Key when a reused
-	// keep-alive connection dies before any response byte arrives. That resend has the same
-	// key and body, so Xero replays the first answer instead of acting twice; it is safe,
-	// and it turns some unknown outcomes into known ones.
 	resp, err := c.hc.Do(req)
 	if c.cfg.OnCall != nil {
 		status := 0
@@ -290,12 +302,12 @@ func (c *Client) send(ctx context.Context, cl call, u string, tok Secret, body [
 		c.cfg.OnCall(CallInfo{Op: cl.op, XeroTenantID: cl.tenant, Status: status, Duration: time.Since(start)})
 	}
 	if err != nil {
-		rel(nil)
+		res.release(nil)
 		return nil, 0, nil, &TransportError{Op: cl.op, Err: scrubURLError(err), OutcomeUnknown: write && !neverSent(err)}
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
 	_ = resp.Body.Close()
-	rel(resp.Header)
+	res.release(resp.Header)
 	c.log.LogAttrs(ctx, slog.LevelDebug, "xero call",
 		slog.String("op", cl.op),
 		slog.String("xero_tenant_id", cl.tenant),

@@ -228,13 +228,21 @@ func (l *limiter) tenantLocked(id string) *tenantBudget {
 	return tb
 }
 
-// release is returned by acquire; call it exactly once with the response headers (nil when
-// there was no response).
-type release func(h http.Header)
+// A reservation is one call's hold on the budgets, from reserve until release: the tenant's
+// concurrency slot, and the attempt in flight counted against every budget. net/http may send
+// the request more than once (resend); each attempt is a call of its own to Xero.
+type reservation struct {
+	l  *limiter
+	tb *tenantBudget // nil for a tenantless call
 
-// acquire blocks until a call for tenantID (empty for tenantless calls such as /connections,
+	mu       sync.Mutex
+	sentAt   time.Time // when the attempt in flight was admitted
+	released bool
+}
+
+// reserve blocks until a call for tenantID (empty for tenantless calls such as /connections,
 // which count only against the app budget) fits every budget, then reserves it.
-func (l *limiter) acquire(ctx context.Context, tenantID string) (release, error) {
+func (l *limiter) reserve(ctx context.Context, tenantID string) (*reservation, error) {
 	var tb *tenantBudget
 	if tenantID != "" {
 		tb = l.tenant(tenantID)
@@ -244,44 +252,98 @@ func (l *limiter) acquire(ctx context.Context, tenantID string) (release, error)
 			return nil, ctx.Err()
 		}
 	}
-	unsem := func() {
+	sentAt, err := l.admit(ctx, tb)
+	if err != nil {
 		if tb != nil {
 			<-tb.sem
 		}
+		return nil, err
 	}
+	return &reservation{l: l, tb: tb, sentAt: sentAt}, nil
+}
+
+// admit waits until one more call fits every budget, then counts it in flight and returns
+// when. The caller holds tb's concurrency slot.
+func (l *limiter) admit(ctx context.Context, tb *tenantBudget) (time.Time, error) {
 	for {
 		l.mu.Lock()
 		now := l.now()
 		wait, limit := l.waitLocked(tb, now)
 		if wait <= 0 {
-			l.app.inflight++
-			l.appUnsaved++
-			if tb != nil {
-				tb.minute.inflight++
-				tb.day.inflight++
-				tb.unsaved++
-			}
+			l.countLocked(tb)
 			l.mu.Unlock()
-			var once sync.Once
-			return func(h http.Header) { once.Do(func() { l.finish(tb, h, now); unsem() }) }, nil
+			return now, nil
 		}
 		changed := l.changed
 		l.mu.Unlock()
 		if wait > l.maxWait {
-			unsem()
-			return nil, &RateLimitError{Limit: limit, RetryAfter: wait, Predicted: true}
+			return time.Time{}, &RateLimitError{Limit: limit, RetryAfter: wait, Predicted: true}
 		}
 		t := time.NewTimer(min(wait, pollInterval))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			unsem()
-			return nil, ctx.Err()
+			return time.Time{}, ctx.Err()
 		case <-changed:
 		case <-t.C:
 		}
 		t.Stop()
 	}
+}
+
+// countLocked counts one call in flight against every budget of tb (and the app's).
+func (l *limiter) countLocked(tb *tenantBudget) {
+	l.app.inflight++
+	l.appUnsaved++
+	if tb != nil {
+		tb.minute.inflight++
+		tb.day.inflight++
+		tb.unsaved++
+	}
+}
+
+// release ends the reservation with the headers of the answer to its last attempt (nil when
+// none arrived) and frees the concurrency slot. Calls after the first do nothing.
+func (r *reservation) release(h http.Header) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.released {
+		return
+	}
+	r.released = true
+	r.l.finish(r.tb, h, r.sentAt)
+	if r.tb != nil {
+		<-r.tb.sem
+	}
+}
+
+// resend admits one more attempt at the reserved call. net/http sends a request again by
+// itself when a reused keep-alive connection closes before any answer (a GET, or a write with
+// an Idempotency-Key: Client.send). The attempt before got no answer and Xero may have counted
+// it (a lost response is a call that ran), so it is finished as spent; the new attempt is a
+// call Xero counts too, so it waits for the budget like any call. Unadmitted, it was the 429
+// of the torture run (issue #12): the minute's last call lost its answer, and net/http resent
+// it at once into the spent minute.
+//
+// resend cannot stop the attempt: net/http sends it once resend returns. If ctx ends or the
+// wait would exceed Config.MaxBudgetWait (a spent day), the attempt is counted all the same
+// and the error returned, for the caller to cancel the request.
+func (r *reservation) resend(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.released {
+		return nil
+	}
+	r.l.finish(r.tb, nil, r.sentAt)
+	sentAt, err := r.l.admit(ctx, r.tb)
+	if err != nil {
+		r.l.mu.Lock()
+		sentAt = r.l.now()
+		r.l.countLocked(r.tb)
+		r.l.mu.Unlock()
+	}
+	r.sentAt = sentAt
+	return err
 }
 
 // waitLocked returns the longest wait any budget imposes, and which limit imposes it.

@@ -511,3 +511,43 @@ func TestLimiterCallWithoutCountIsSpent(t *testing.T) {
 		t.Fatalf("got %+v, want 8, 98 and 998 left", s)
 	}
 }
+
+// A resend is a call of its own: the lost attempt is spent and the new one is in flight, so
+// with two calls left in the minute and one resent, nothing more fits until the reset.
+func TestReservationResendIsACall(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		clk := newFakeClock()
+		l := newLimiter(clk.Now, 5, 2*time.Minute)
+		rel, _ := l.acquire(context.Background(), "t")
+		rel(budgetHeaders(2, 900, 9000))
+		r, err := l.reserve(context.Background(), "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.resend(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		next := acquireAsync(l, "t")
+		mustBlock(t, next)
+		r.release(nil) // the resend's answer was lost too
+		mustBlock(t, next)
+		if s := l.snapshot("t"); s.MinuteRemaining != 0 {
+			t.Errorf("minute remaining %d, want 0: both attempts spent", s.MinuteRemaining)
+		}
+		clk.Advance(61 * time.Second)
+		mustFinish(t, next)
+	})
+}
+
+// release ends a call acquired in a test: reservation.release.
+type release = func(h http.Header)
+
+// acquire is reserve for tests that need only the release.
+func (l *limiter) acquire(ctx context.Context, tenantID string) (release, error) {
+	r, err := l.reserve(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return r.release, nil
+}

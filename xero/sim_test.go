@@ -692,3 +692,79 @@ func TestSimDaySpentResumesOnRetryAfter(t *testing.T) {
 		t.Errorf("day 429s: %v, want the probe's one", st.RateLimited)
 	}
 }
+
+// A lost answer on a reused connection makes net/http send the request again by itself (a GET,
+// or a write with an Idempotency-Key). Xero counts both calls, so the resend must wait for the
+// budget like any call: in the torture run, the last call of a minute lost its answer and the
+// resend, sent at once under the same reservation, was a 429 (issue #12).
+func TestSimResendAfterLostResponseWaitsForBudget(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		call func(context.Context, *Org) error
+		path string
+	}{
+		{"GET", func(ctx context.Context, o *Org) error { _, err := o.Currencies(ctx); return err }, "GET /api.xro/2.0/Currencies"},
+		{"PUT with Idempotency-Key", func(ctx context.Context, o *Org) error {
+			_, err := o.CreateContacts(ctx, CreateContactsParams{Contacts: []Contact{simContact("1")}, IdempotencyKey: "c1"})
+			return err
+		}, "PUT /api.xro/2.0/Contacts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newSimEnv(t, xerosim.Config{Limits: xerosim.Limits{PerMinute: 3}}, nil)
+			ctx := context.Background()
+			// Calls on one keep-alive connection until one is left in this minute (more than
+			// two if the simulator's window turns meanwhile).
+			for i := 0; e.client.Budgets(e.tenant).MinuteRemaining != 1; i++ {
+				if i == 10 {
+					t.Fatalf("budgets: %+v", e.client.Budgets(e.tenant))
+				}
+				if _, err := e.org.Currencies(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			method, path, _ := strings.Cut(tc.path, " ")
+			e.sim.FailNext(xerosim.Endpoint(method, path), xerosim.FaultLostResponse)
+			done := make(chan error, 1)
+			go func() { done <- tc.call(ctx, e.org) }()
+			lost := func() bool {
+				for _, r := range e.sim.Requests() {
+					if r.Fault == xerosim.FaultLostResponse {
+						return true
+					}
+				}
+				return false
+			}
+			for !lost() {
+				time.Sleep(10 * time.Millisecond)
+			}
+			// The lost call spent the minute's last call: the resend waits for the next minute.
+			select {
+			case err := <-done:
+				t.Fatalf("the call whose answer was lost returned within the spent minute (%v); 429s: %v", err, e.sim.Stats().RateLimited)
+			case <-time.After(3 * pollInterval):
+			}
+			e.sim.Advance(time.Minute)
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("after the minute: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the resend still waits after the minute")
+			}
+			if st := e.sim.Stats(); st.TooManyRequests != 0 {
+				t.Errorf("%d 429s: %v", st.TooManyRequests, st.RateLimited)
+			}
+			reqs := e.sim.Requests()
+			if lost, last := reqs[len(reqs)-2], reqs[len(reqs)-1]; lost.Fault != xerosim.FaultLostResponse ||
+				last.Method != method || last.Path != path || last.Status != http.StatusOK {
+				t.Errorf("want the lost call and then its resend, answered; the log ends %d %s %s %v, %d %s %s", lost.Status, lost.Method, lost.Path, lost.Fault, last.Status, last.Method, last.Path)
+			}
+			if s := e.client.Budgets(e.tenant); s.InFlight != 0 {
+				t.Errorf("budgets after: %+v", s)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -77,6 +78,15 @@ func TestInjected429Burst(t *testing.T) {
 	}
 	e.sim.Advance(time.Duration(wait) * time.Second)
 	e.call(http.MethodGet, "Organisation", nil).mustOK(t)
+	// The log tells the burst's own 429 from the rest of its window's.
+	var got []string
+	reqs := e.sim.Requests()
+	for _, r := range reqs[len(reqs)-3:] {
+		got = append(got, fmt.Sprintf("%d %v %q", r.Status, r.Fault, r.RateLimitProblem))
+	}
+	if want := []string{`429 429_burst "minute"`, `429 none "minute"`, `200 none ""`}; !slices.Equal(got, want) {
+		t.Errorf("request log %q, want %q", got, want)
+	}
 }
 
 // TestScripted429OnConnections: /connections answers a scripted 429 like

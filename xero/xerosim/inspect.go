@@ -31,6 +31,10 @@ type RecordedRequest struct {
 	Status         int    // 0 when the response was dropped
 	Fault          FaultKind
 	Replayed       bool // answered from the idempotency store
+	// RateLimitProblem is the X-Rate-Limit-Problem of a 429 ("minute", "concurrent"…), so
+	// that a 429 can be told apart from the rest: an injected burst's own (Fault is
+	// Fault429), the rest of the window it used up, or one the client provoked.
+	RateLimitProblem string
 }
 
 // CallCount counts calls by method, endpoint template and status.
@@ -95,6 +99,7 @@ func (rc *recorder) finish(e *RecordedRequest, status int, res *response, out ou
 	rc.calls[callKey{e.Method, out.endpoint, status}]++
 	if res != nil && res.Status == http.StatusTooManyRequests {
 		rc.tooMany++
+		e.RateLimitProblem = res.Header.Get("X-Rate-Limit-Problem")
 	}
 	if out.replayed {
 		rc.replays++

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -575,8 +576,10 @@ func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kil
 	if p.dayLimit > 0 {
 		limits += fmt.Sprintf(", %d a day", p.dayLimit)
 	}
-	fmt.Printf("| Xero limits (time scale %g) | %s; %d requests; 429s served: %d (%s), %d bursts injected |\n", p.timeScale, limits,
-		stats.Requests, stats.TooManyRequests, problemList(stats.RateLimited), stats.Faults[xerosim.Fault429])
+	reqs := sim.Requests()
+	tm := sort429s(reqs)
+	fmt.Printf("| Xero limits (time scale %g) | %s; %d requests; 429s served: %d (%s): %d injected bursts, %d in the minutes they spent, %d not injected |\n",
+		p.timeScale, limits, stats.Requests, stats.TooManyRequests, problemList(stats.RateLimited), tm.injected, tm.burstWindow, len(tm.others))
 	fmt.Printf("| last write → everything in Xero | %s |\n", drained.Round(time.Second))
 	fmt.Printf("| outbox rows | %s |\n", strings.TrimSuffix(states, ", "))
 	fmt.Printf("| lost | %d |\n", lost)
@@ -586,6 +589,16 @@ func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kil
 	for _, pr := range problems {
 		fmt.Println("  - " + pr)
 	}
+	if len(reqs) < stats.Requests {
+		fmt.Printf("  - the simulator's request log holds the last %d of %d requests: 429s before it are not sorted above\n", len(reqs), stats.Requests)
+	}
+	for i, r := range tm.others {
+		if i == 10 {
+			fmt.Printf("  - and %d more 429s not injected\n", len(tm.others)-i)
+			break
+		}
+		fmt.Printf("  - 429 not injected: request %d at %s, %s %s, problem %q\n", r.Seq, r.Time.Format("15:04:05.000"), r.Method, r.Path, r.RateLimitProblem)
+	}
 	if lost != 0 || dup != 0 || order != 0 || unfinished+failedNoCode != 0 {
 		return errors.New("the run lost, duplicated or reordered something (above)")
 	}
@@ -593,6 +606,39 @@ func report(ctx context.Context, st *harness.Stack, exp *expected, p params, kil
 		return fmt.Errorf("everything reached Xero %s after the last write, over the deadline of %s", drained.Round(time.Second), p.deadline)
 	}
 	return nil
+}
+
+// tooMany sorts the 429s the simulator served. Issue #12 wants none but the injected: a burst's
+// own 429 and the rest of the minute it used up, which the client can only learn of from the
+// burst's answer (calls already sent meet it too). Every other 429 is one the client's budgets
+// should have prevented.
+type tooMany struct {
+	injected    int                       // a burst's own 429 (Fault429)
+	burstWindow int                       // a minute 429 in the window a burst used up
+	others      []xerosim.RecordedRequest // the rest
+}
+
+// sort429s sorts the 429s of reqs (the simulator's request log, in arrival order). A minute
+// 429 is in a burst's window when it comes after a burst for its organisation and before that
+// organisation's next call that Xero counted (answered 2xx or 5xx, or lost): the window that
+// follows admits at least one call before it can refuse one.
+func sort429s(reqs []xerosim.RecordedRequest) tooMany {
+	var tm tooMany
+	spent := map[string]bool{} // Xero tenant id → a burst spent its minute and no call was counted since
+	for _, r := range reqs {
+		switch {
+		case r.Fault == xerosim.Fault429:
+			tm.injected++
+			spent[r.TenantID] = true
+		case r.Status == http.StatusTooManyRequests && r.RateLimitProblem == "minute" && spent[r.TenantID]:
+			tm.burstWindow++
+		case r.Status == http.StatusTooManyRequests:
+			tm.others = append(tm.others, r)
+		case r.Status == 0 || r.Status >= 200 && r.Status < 300 || r.Status >= 500:
+			delete(spent, r.TenantID)
+		}
+	}
+	return tm
 }
 
 func problemList(m map[string]int) string {
