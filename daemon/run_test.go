@@ -50,7 +50,13 @@ func testLeaderStandbyTakeover(t *testing.T) {
 	if code, body := a.get(t, "/status", &st); code != http.StatusOK || !st.Slot.Exists || !st.Slot.Active {
 		t.Errorf("/status: %d %s", code, body)
 	}
-	_, metrics := a.get(t, "/metrics", nil)
+	// Capture's lag and heartbeat age exist once a heartbeat has come back through the slot,
+	// which a healthy leader need not have seen yet (on a loaded machine it had not).
+	var metrics string
+	waitFor(t, 30*time.Second, "the first heartbeat back through the slot", func() bool {
+		_, metrics = a.get(t, "/metrics", nil)
+		return strings.Contains(metrics, "xerosync_heartbeat_age_seconds") && strings.Contains(metrics, "xerosync_capture_lag_seconds")
+	}, nil)
 	for _, name := range []string{
 		`xerosync_outbox_rows{slot="` + db.Name + `",state="failed",tenant_id="` + tenantA + `"} 1`,
 		"xerosync_outbox_oldest_pending_age_seconds", "xerosync_capture_lag_seconds",
