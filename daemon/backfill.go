@@ -119,9 +119,9 @@ func backfillEstimateLine(e outbox.BackfillEstimate, b xero.BudgetSnapshot, live
 	}
 	d := e.Duration(limit, b.DayRemaining, liveShare)
 	return fmt.Sprintf("estimate: %s invoices, %s new contacts and %s payments cost about %s Xero calls "+
-		"(batches of 50, up to %d look-ups per new contact); at 60 calls a minute and %.0f %% of %s calls a day (%s) for backfill, about %s",
+		"(batches of 50, and a contact directory refresh per 50 contacts); at 60 calls a minute and %.0f %% of %s calls a day (%s) for backfill, about %s",
 		thousands(int64(e.Invoices)), thousands(int64(e.Contacts)), thousands(int64(e.Payments)), thousands(int64(e.Calls())),
-		2, 100*(1-liveShare), thousands(int64(limit)), seen, durationText(d))
+		100*(1-liveShare), thousands(int64(limit)), seen, durationText(d))
 }
 
 // durationText is a duration as a person reads it: "40s", "3m", "2h30m", "3 days".

@@ -1,6 +1,6 @@
 -- `backfill`: what a backfill from $2 would queue, for its cost estimate (printed before
 -- anything is queued): the invoices backfill_count.sql counts, their customers with no
--- contact in Xero or queued (each costs lookups before its create), and their payments.
+-- contact in Xero or queued (each is linked or created, in steps of 50), and their payments.
 WITH inv AS (
     SELECT i.id, i.customer_id
       FROM finance.invoices i
