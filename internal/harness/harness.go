@@ -51,9 +51,9 @@ type Stack struct {
 	Tenants   []string // Softbooq tenants: Kiwi Kitchens Ltd, Tui Tours
 	Dir       string
 	Bin       string
-	// Env is added to the environment of every xerosync process the stack starts (a
-	// simulated day's clock: internal/simclock).
-	Env []string
+	// shareClock: the simulator's clients share its clock (xerosim.Config.ClientsShareClock),
+	// so every xerosync process started gets it (env).
+	shareClock bool
 
 	out      io.Writer
 	client   xerosim.Client
@@ -67,7 +67,7 @@ func Start(ctx context.Context, p Params) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{Bin: bin, out: p.Out}
+	s := &Stack{Bin: bin, out: p.Out, shareClock: p.Sim.ClientsShareClock}
 	if s.out == nil {
 		s.out = io.Discard
 	}
@@ -262,17 +262,21 @@ func (s *Stack) StartDaemon(ctx context.Context, name string) (*Daemon, error) {
 	return nil, fmt.Errorf("%s did not answer /healthz within 60s", name)
 }
 
-// ShareSimClock gives every xerosync process started from now on the simulator's clock
-// (internal/simclock), so that a run at a time scale keeps Xero's limits: the daemons pace by
-// the simulated minute and day. Call it again after Sim.Advance.
-func (s *Stack) ShareSimClock() {
+// Clock is the simulator's clock as internal/simclock has it (after any Sim.Advance).
+func (s *Stack) Clock() simclock.Clock {
 	real, sim, scale := s.Sim.Clock()
-	s.Env = []string{simclock.Env + "=" + simclock.Clock{Scale: scale, Real: real, Sim: sim}.String()}
+	return simclock.Clock{Scale: scale, Real: real, Sim: sim}
 }
 
-// env is a xerosync process's environment: ours, extra, and Env.
+// env is a xerosync process's environment: ours and extra, and, when the simulator's clients
+// share its clock, that clock (so that a run at a time scale keeps Xero's limits: the daemons
+// pace by the simulated minute and day).
 func (s *Stack) env(extra ...string) []string {
-	return append(append(os.Environ(), extra...), s.Env...)
+	env := append(os.Environ(), extra...)
+	if s.shareClock {
+		env = append(env, simclock.Env+"="+s.Clock().String())
+	}
+	return env
 }
 
 // Kill sends SIGKILL and waits.

@@ -3,7 +3,9 @@
 // busy Starter organisation's day budget over 24 hours, with a kill -9 every hour) cannot
 // be run at the real pace in a benchmark. The simulator and every xerosync process of such a
 // run read the same clock, so a daemon paces by the simulated day exactly as it would by the
-// real one: its budgets, backoffs and token expiries read Now, and its timers wait Wall(d).
+// real one: its budgets, backoffs and token expiries read Now, and its dispatcher's timers
+// wait a Scale-th of what Now would (outbox.DispatcherConfig.TimeScale); the tooling waits
+// for simulated instants with Wall.
 //
 // The daemon takes it from the environment variable Env, which the test tooling sets; it is
 // refused unless Xero is the simulator on loopback (daemon: testClock). It is never set in

@@ -103,7 +103,6 @@ func run(ctx context.Context, p params) error {
 	starter.Class, starter.DayLimit = "STARTER", p.busyDay
 	quiet := &org{name: "quiet", orgName: "Kiwi Kitchens Ltd", tenant: st.Tenants[0], xeroID: st.Org, dayLimit: 5000}
 	busy := &org{name: "busy", orgName: starter.Name, tenant: st.Tenants[1], xeroID: st.Sim.MustAddOrg(starter), dayLimit: p.busyDay}
-	st.ShareSimClock()
 	addr, err := harness.FreeAddr()
 	if err != nil {
 		return err
@@ -121,7 +120,6 @@ func run(ctx context.Context, p params) error {
 	now := st.Sim.Now()
 	t0 := st.Sim.DayWindowStart(busy.xeroID).Add(24 * time.Hour)
 	st.Sim.Advance(t0.Sub(now))
-	st.ShareSimClock()
 	dayEnd := t0.Add(24 * time.Hour)
 	logf("simulated day %s → %s at %g×; %d and %d records; a kill -9 every %s", t0.Format(time.RFC3339), dayEnd.Format(time.RFC3339),
 		p.scale, quiet.records(p), busy.records(p), p.killEvery)
@@ -174,7 +172,7 @@ func run(ctx context.Context, p params) error {
 		}
 	}
 	logf("day over after %s of wall time; waiting for the outbox to drain (at most %s simulated)", time.Since(began).Round(time.Second), p.after)
-	if err := st.Drained(ctx, time.Duration(float64(p.after)/p.scale)); err != nil {
+	if err := st.Drained(ctx, st.Clock().Wall(p.after)); err != nil {
 		logf("%v", err)
 	}
 	return report(st, p, []*org{quiet, busy}, t0, dayEnd, kills, time.Since(began))
@@ -189,8 +187,7 @@ func (o *org) records(p params) int {
 
 // wallUntil is the wall time until the simulator's clock reads t.
 func wallUntil(st *harness.Stack, t time.Time) time.Duration {
-	_, _, scale := st.Sim.Clock()
-	return max(time.Duration(float64(t.Sub(st.Sim.Now()))/scale), 0)
+	return max(st.Clock().Wall(t.Sub(st.Sim.Now())), 0)
 }
 
 // makePlan spreads n records evenly over window from start: customers, invoices and
@@ -351,7 +348,7 @@ func report(st *harness.Stack, p params, orgs []*org, t0, dayEnd time.Time, kill
 	row := func(label string, f func(o *org, r outcome) string) {
 		fmt.Printf("| %s | %s | %s |\n", label, f(orgs[0], res[0]), f(orgs[1], res[1]))
 	}
-	wallOf := func(d time.Duration) time.Duration { return time.Duration(float64(d) / p.scale) }
+	wallOf := st.Clock().Wall
 	fmt.Printf("Simulated day at %g× (%s of wall time), one daemon, kill -9 every %s of simulated time: %d kills.\n\n", p.scale, wall.Round(time.Second), p.killEvery, kills)
 	fmt.Printf("| | quiet | busy |\n|---|---|---|\n")
 	row("organisation", func(o *org, _ outcome) string { return fmt.Sprintf("%s, %d calls a day", o.orgName, o.dayLimit) })

@@ -105,9 +105,6 @@ func run(ctx context.Context, p params) error {
 	}
 	defer st.Close()
 	tenant := st.Tenants[0]
-	if p.timeScale != 1 {
-		st.ShareSimClock()
-	}
 
 	var mu sync.Mutex
 	daemons := map[string]*harness.Daemon{}
@@ -461,7 +458,6 @@ func workload(ctx context.Context, db *pgxpool.Pool, tenant string, p params, ex
 	return nil
 }
 
-// retrying runs f until it succeeds, for as long as PostgreSQL is restarting.
 // retrying retries a Softbooq write while PostgreSQL restarts. A write whose commit landed
 // but whose answer was lost is retried too, so every write passed here is idempotent.
 func retrying(ctx context.Context, f func() error) error {
