@@ -3,7 +3,8 @@ package daemon_test
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,25 +75,26 @@ func waitDrained(t *testing.T, db *pgtest.DB, what string) {
 	}, func() string { return "unfinished rows: " + last })
 }
 
-// waitSlotInactive waits until no process holds the slot.
-func waitSlotInactive(t *testing.T, db *pgtest.DB, slot string) {
+// waitSlotInactive waits until no process holds the test database's slot.
+func waitSlotInactive(t *testing.T, db *pgtest.DB) {
 	t.Helper()
-	waitFor(t, 30*time.Second, "slot "+slot+" inactive", func() bool {
-		var active bool
-		if err := db.Pool.QueryRow(context.Background(), `SELECT active FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&active); err != nil {
-			t.Fatal(err)
-		}
-		return !active
-	}, nil)
+	waitFor(t, 30*time.Second, "slot "+db.Name+" inactive", func() bool { return !slotActive(t, db) }, nil)
 }
 
-func sortedKeys(m map[string]int) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
+// captureOneAndStop is the resync tests' opening: tenant connected, a daemon leads, one
+// customer (insert, with args) is captured into the outbox, and the daemon stops cleanly.
+func captureOneAndStop(t *testing.T, db *pgtest.DB, env map[string]string, tenant, insert string, args ...any) {
+	t.Helper()
+	db.Exec(t, `INSERT INTO core.tenants (id, name) VALUES ($1, 'acme')`, tenant)
+	db.Exec(t, `INSERT INTO xerosync.connections (tenant_id, state, org_name, queue_from_lsn, connected_at)
+		VALUES ($1, 'connected', 'Acme', pg_current_wal_lsn(), now())`, tenant)
+	a := startDaemon(t, "a", env)
+	a.waitHealth(t, 30*time.Second, "a to lead", isLeaderOK)
+	db.Exec(t, insert, args...)
+	waitFor(t, 30*time.Second, "the customer queued", func() bool { return outboxCounts(t, db)["contact/upsert"] == 1 }, nil)
+	if code := a.stop(t); code != 0 {
+		t.Fatalf("a exited with %d", code)
 	}
-	sort.Strings(ks)
-	return ks
 }
 
 // testResyncSlotLost is issue 11's slot loss on the default PostgreSQL (15): a daemon
@@ -152,7 +154,7 @@ func testResyncSlotLost(t *testing.T) {
 
 	// The slot is lost; Softbooq goes on. (The server ends the stopped daemon's walsender a
 	// moment after the daemon has gone.)
-	waitSlotInactive(t, db, db.Name)
+	waitSlotInactive(t, db)
 	db.Exec(t, `SELECT pg_drop_replication_slot($1)`, db.Name)
 	db.Exec(t, `UPDATE crm.customers SET email = 'one-new@example.com', updated_at = now() WHERE id = $1`, rc1)
 	db.Exec(t, `UPDATE crm.customers SET name = 'Temporary', updated_at = now() WHERE id = $1`, rc2)
@@ -187,7 +189,7 @@ func testResyncSlotLost(t *testing.T) {
 	}
 	after := outboxCounts(t, db)
 	delta := map[string]int{"contact/upsert": 2, "invoice/issue": 3, "invoice/void": 2, "payment/pay": 2}
-	for _, k := range sortedKeys(after) {
+	for _, k := range slices.Sorted(maps.Keys(after)) {
 		if after[k]-before[k] != delta[k] {
 			t.Errorf("%s: %d rows before resync, %d after; want %d more", k, before[k], after[k], delta[k])
 		}
@@ -277,7 +279,7 @@ func testResyncRefuses(t *testing.T) {
 	if code := a.stop(t); code != 0 {
 		t.Fatalf("a exited with %d", code)
 	}
-	waitSlotInactive(t, db, db.Name) // resync waits a few seconds too; this makes it certain
+	waitSlotInactive(t, db) // resync waits a few seconds too; this makes it certain
 	var before string
 	if err := db.Pool.QueryRow(context.Background(), `SELECT lsn::text FROM xerosync.checkpoint WHERE slot_name = $1`, db.Name).Scan(&before); err != nil {
 		t.Fatal(err)
@@ -321,17 +323,7 @@ func TestResyncInvalidatedSlot(t *testing.T) {
 	t.Cleanup(db.Pool.Close)
 	env := dbEnv(db, map[string]string{"XEROSYNC_DATABASE_SLOT": "xerosync"})
 	tenant := "7a1d9c2e-4b3f-4e8a-9c1d-2e3f4a5b6c7d"
-	db.Exec(t, `INSERT INTO core.tenants (id, name) VALUES ($1, 'acme')`, tenant)
-	db.Exec(t, `INSERT INTO xerosync.connections (tenant_id, state, org_name, queue_from_lsn, connected_at)
-		VALUES ($1, 'connected', 'Acme', pg_current_wal_lsn(), now())`, tenant)
-
-	a := startDaemon(t, "a", env)
-	a.waitHealth(t, 30*time.Second, "a to lead", isLeaderOK)
-	db.Exec(t, `INSERT INTO crm.customers (id, tenant_id, name, email) VALUES ($1, $2, 'Cust One', 'one@example.com')`, rc1, tenant)
-	waitFor(t, 30*time.Second, "the customer queued", func() bool { return outboxCounts(t, db)["contact/upsert"] == 1 }, nil)
-	if code := a.stop(t); code != 0 {
-		t.Fatalf("a exited with %d", code)
-	}
+	captureOneAndStop(t, db, env, tenant, `INSERT INTO crm.customers (id, tenant_id, name, email) VALUES ($1, $2, 'Cust One', 'one@example.com')`, rc1, tenant)
 
 	// While it is stopped: a change, then enough WAL that PostgreSQL gives up on the slot.
 	db.Exec(t, `UPDATE crm.customers SET email = 'one-new@example.com', updated_at = now() WHERE id = $1`, rc1)
@@ -398,17 +390,8 @@ func testResyncUnderWrites(t *testing.T) {
 	env := dbEnv(db, nil)
 	ctx := context.Background()
 	tenant := "3c9e1f2a-5d4b-4a6c-8e7f-9a0b1c2d3e4f"
-	db.Exec(t, `INSERT INTO core.tenants (id, name) VALUES ($1, 'acme')`, tenant)
-	db.Exec(t, `INSERT INTO xerosync.connections (tenant_id, state, org_name, queue_from_lsn, connected_at)
-		VALUES ($1, 'connected', 'Acme', pg_current_wal_lsn(), now())`, tenant)
-	a := startDaemon(t, "a", env)
-	a.waitHealth(t, 30*time.Second, "a to lead", isLeaderOK)
-	db.Exec(t, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, 'before')`, tenant)
-	waitFor(t, 30*time.Second, "the first customer queued", func() bool { return outboxCounts(t, db)["contact/upsert"] == 1 }, nil)
-	if code := a.stop(t); code != 0 {
-		t.Fatalf("a exited with %d", code)
-	}
-	waitSlotInactive(t, db, db.Name)
+	captureOneAndStop(t, db, env, tenant, `INSERT INTO crm.customers (tenant_id, name) VALUES ($1, 'before')`, tenant)
+	waitSlotInactive(t, db)
 	db.Exec(t, `SELECT pg_drop_replication_slot($1)`, db.Name)
 
 	// A writer inserting customers one transaction at a time, through resync and after it.
@@ -486,17 +469,8 @@ func testResyncOnSlotLost(t *testing.T) {
 	db := pgtest.New(t)
 	env := dbEnv(db, map[string]string{"XEROSYNC_DATABASE_ON_SLOT_LOST": "resync"})
 	tenant := "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
-	db.Exec(t, `INSERT INTO core.tenants (id, name) VALUES ($1, 'acme')`, tenant)
-	db.Exec(t, `INSERT INTO xerosync.connections (tenant_id, state, org_name, queue_from_lsn, connected_at)
-		VALUES ($1, 'connected', 'Acme', pg_current_wal_lsn(), now())`, tenant)
-	a := startDaemon(t, "a", env)
-	a.waitHealth(t, 30*time.Second, "a to lead", isLeaderOK)
-	db.Exec(t, `INSERT INTO crm.customers (id, tenant_id, name, email) VALUES ($1, $2, 'Cust One', 'one@example.com')`, rc1, tenant)
-	waitFor(t, 30*time.Second, "the customer queued", func() bool { return outboxCounts(t, db)["contact/upsert"] == 1 }, nil)
-	if code := a.stop(t); code != 0 {
-		t.Fatalf("a exited with %d", code)
-	}
-	waitSlotInactive(t, db, db.Name)
+	captureOneAndStop(t, db, env, tenant, `INSERT INTO crm.customers (id, tenant_id, name, email) VALUES ($1, $2, 'Cust One', 'one@example.com')`, rc1, tenant)
+	waitSlotInactive(t, db)
 	db.Exec(t, `SELECT pg_drop_replication_slot($1)`, db.Name)
 	db.Exec(t, `UPDATE crm.customers SET email = 'one-new@example.com', updated_at = now() WHERE id = $1`, rc1)
 	db.Exec(t, `UPDATE crm.customers SET notes = 'not for Xero', updated_at = now() WHERE id = $1`, rc1)

@@ -102,7 +102,11 @@ func (d *Dispatcher) keepBudgets(ctx context.Context) {
 		case <-t.C:
 		case <-d.cfg.Xero.BudgetSaveWanted():
 		}
-		err := d.saveBudgets(ctx)
+		// Bounded like an outcome's write: a budget row an operator's transaction holds
+		// must show as a failing save (and its warning), not hang every lane silently.
+		sctx, cancel := context.WithTimeout(ctx, d.cfg.RecordTimeout)
+		err := d.saveBudgets(sctx)
+		cancel()
 		switch {
 		case err != nil && !failing && ctx.Err() == nil:
 			// Calls beyond the bound wait meanwhile: spending budget that a restart could

@@ -89,10 +89,8 @@ func (l *lane) claim(ctx context.Context, dec paceDecision) ([]*claimedRow, *map
 	var rows []*claimedRow
 	m := &mappings{accounts: map[string]string{}, taxes: map[string]string{}, payments: map[string]string{}}
 	err := pgx.BeginFunc(ctx, l.d.cfg.DB, func(tx pgx.Tx) error {
-		// Live rows first; backfill fills what room is left, when the pace allows it.
-		if !dec.live && !dec.backfill {
-			return nil
-		}
+		// Live rows first; backfill fills what room is left, when the pace allows it (the
+		// lane claims only when one of them may go).
 		var err error
 		if rows, err = claimReady(ctx, tx, l.tenant, now, limit, dec.live, dec.backfill); err != nil {
 			return err

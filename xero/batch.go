@@ -132,8 +132,8 @@ func batchQuery() url.Values { return url.Values{"summarizeErrors": {"false"}} }
 const pageSize = 100
 
 // numbersPerLookup bounds the numbers asked for in one lookup by number
-// (FindContactsByNumbers, FindInvoicesByNumber), and so the length of its URL (up to about
-// 60 bytes a number, once encoded).
+// (FindContactsByNumbers), and so the length of its URL (up to about 60 bytes a number, once
+// encoded); invoices go by chunkList.
 const numbersPerLookup = 25
 
 // listPerLookup and listChars bound a lookup by a comma list (InvoiceNumbers=…, IDs=…): as

@@ -10,7 +10,7 @@ import (
 // outbox) saves what the limiter knows every second or so and restores it before the first
 // call, and the limiter makes the saved state safe to trust after a kill -9 without a write
 // per call: from the first restore on, it admits at most a few calls per tenant
-// (Config.UnsavedCalls) beyond what the last completed save accounted for, and every saved
+// (DefaultUnsavedCalls) beyond what the last completed save accounted for, and every saved
 // count already has those calls, and the calls in flight, taken off. Whatever the process did
 // after its last save, Xero's true remaining count is at least the saved one.
 //

@@ -13,7 +13,7 @@
 //     that leaves the result of a write unknown (network error or timeout after sending,
 //     5xx, a batch response that does not match the request) satisfies
 //     errors.Is(err, ErrOutcomeUnknown): the caller reconciles by reading (FindInvoicesByNumber,
-//     FindContactsByNumbers/FindContactsByEmail, FindPaymentsByInvoice) before sending again
+//     FindInvoicesByID, ListContacts for its contact directory) before sending again
 //     under a new key, because Xero keeps keys for 6 minutes and caches errors under them.
 //   - Exact money: amounts are Decimal, kept as text from request to response, never float64.
 //   - Batches: every batch write sends summarizeErrors=false and returns one ElementResult per

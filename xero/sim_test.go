@@ -736,8 +736,10 @@ func TestSimResendAfterLostResponseWaitsForBudget(t *testing.T) {
 				}
 				return false
 			}
-			for !lost() {
-				time.Sleep(10 * time.Millisecond)
+			for deadline := time.Now().Add(10 * time.Second); !lost(); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("no answer was lost within 10 s")
+				}
 			}
 			// The lost call spent the minute's last call: the resend waits for the next minute.
 			select {

@@ -206,7 +206,13 @@ func (s *Sim) Clock() (real, sim time.Time, scale float64) {
 // organisation's windows are offset: XERO.md §2). A run that must fit one
 // day of an organisation's budget Advances the clock to a window's start.
 func (s *Sim) DayWindowStart(tenantID string) time.Time {
-	return dayWindowStart(strings.ToLower(tenantID), s.clock.Now())
+	s.mu.Lock()
+	id := tenantID
+	if o := s.org(tenantID); o != nil {
+		id = o.id // the limiter's windows are offset by the id as the organisation has it
+	}
+	s.mu.Unlock()
+	return dayWindowStart(id, s.clock.Now())
 }
 
 // Advance moves the simulated clock forward, for example past a token's
