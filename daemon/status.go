@@ -134,15 +134,16 @@ func ReadStatus(ctx context.Context, db DBTX, slot, tenant string, history bool)
 	for rows.Next() {
 		t := &TenantStatus{}
 		b := &BudgetStatus{}
-		var hasBudget bool
+		var savedAt *time.Time // NULL: no budget saved for the organisation
 		if err := rows.Scan(&t.TenantID, &t.Connection, &t.Organisation, &t.XeroTenantID,
 			&t.AccessTokenExpiresAt, &t.RefreshTokenExpiresAt, &t.ConnectionError,
-			&hasBudget, &b.MinuteRemaining, &b.MinuteResetAt, &b.DayRemaining, &b.DayResetAt, &b.DayLimit,
-			&t.Waiting, &b.SavedAt); err != nil {
+			&b.MinuteRemaining, &b.MinuteResetAt, &b.DayRemaining, &b.DayResetAt, &b.DayLimit,
+			&t.Waiting, &savedAt); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read connections: %w", err)
 		}
-		if hasBudget {
+		if savedAt != nil {
+			b.SavedAt = *savedAt
 			t.Budget = b
 		}
 		byID[t.TenantID] = t

@@ -12,10 +12,9 @@ SELECT c.tenant_id::text,
        -- Xero refresh tokens die after 60 days unused.
        c.refresh_obtained_at + interval '60 days',
        coalesce(c.last_error, ''),
-       b.saved_at IS NOT NULL,
        b.minute_remaining, b.minute_reset_at, b.day_remaining, b.day_reset_at, b.day_limit,
        CASE WHEN b.saved_at > now() - interval '10 seconds' THEN coalesce(b.waiting, '') ELSE '' END,
-       coalesce(b.saved_at, 'epoch')
+       b.saved_at
   FROM xerosync.connections c
   LEFT JOIN xerosync.xero_budget b ON b.xero_tenant_id = c.xero_tenant_id AND b.xero_tenant_id <> ''
  WHERE $1::uuid IS NULL OR c.tenant_id = $1::uuid

@@ -194,11 +194,7 @@ func (e *Elector) session(ctx context.Context) error {
 func (e *Elector) tryLock(ctx context.Context, conn *pgx.Conn) (bool, error) {
 	qctx, cancel := context.WithTimeout(ctx, e.cfg.QueryTimeout)
 	defer cancel()
-	var got bool
-	if err := conn.QueryRow(qctx, tryLockSQL, e.cfg.Key).Scan(&got); err != nil {
-		return false, fmt.Errorf("poll leadership lock: %w", err)
-	}
-	return got, nil
+	return TryLock(qctx, conn, e.cfg.Key)
 }
 
 // lead runs Lead while the lock's connection lives. Lead and the watcher share an errgroup:
