@@ -61,10 +61,10 @@ func countContactCalls(t *testing.T, s *dsetup, before int) contactCalls {
 	return c
 }
 
-// seedContacts makes n contacts in Xero as an organisation's own, 50 a call.
-func seedContacts(t *testing.T, s *dsetup, cs []xero.Contact) []string {
+// seedContacts makes contacts in Xero through org, 50 a call: the accountant's
+// (dsetup.accountant) for an organisation's own, ours for what a crashed run made.
+func seedContacts(t *testing.T, org *xero.Org, cs []xero.Contact) []string {
 	t.Helper()
-	org := s.client.Org(s.org, s.store.Source(s.tenant))
 	var ids []string
 	for start := 0; start < len(cs); start += 50 {
 		res, err := org.CreateContacts(context.Background(), xero.CreateContactsParams{
@@ -93,7 +93,7 @@ func TestDirectoryFillPagedWithArchived(t *testing.T) {
 		seed = append(seed, xero.Contact{Name: fmt.Sprintf("Seed %04d", i), EmailAddress: fmt.Sprintf("seed%04d@example.com", i)})
 	}
 	seed = append(seed, xero.Contact{Name: "Old Client", EmailAddress: "Archived@Example.com", ContactStatus: "ARCHIVED"})
-	ids := seedContacts(t, s, seed)
+	ids := seedContacts(t, s.accountant(), seed)
 	archived := ids[len(ids)-1]
 
 	_, aRow := s.contact("Returning Client", "archived@example.com")
@@ -132,7 +132,8 @@ func TestDirectoryFillPagedWithArchived(t *testing.T) {
 func TestDirectoryRefreshSeesEditsInXero(t *testing.T) {
 	t.Parallel()
 	s := newDispatchSetup(t, dsetupConfig{})
-	ids := seedContacts(t, s, []xero.Contact{
+	acct := s.accountant()
+	ids := seedContacts(t, acct, []xero.Contact{
 		{Name: "Xavier", EmailAddress: "x@old.example.com"},
 		{Name: "Zed", EmailAddress: "z@example.com"},
 		{Name: "Mo (old card)", EmailAddress: "mo@example.com"},
@@ -144,15 +145,14 @@ func TestDirectoryRefreshSeesEditsInXero(t *testing.T) {
 	s.wait(outbox.StateDone, first)
 
 	// The accountant, in Xero.
-	org := s.client.Org(s.org, s.store.Source(s.tenant))
-	res, err := org.UpdateContacts(context.Background(), xero.UpdateContactsParams{IdempotencyKey: "accountant-edit", Contacts: []xero.Contact{
+	res, err := acct.UpdateContacts(context.Background(), xero.UpdateContactsParams{IdempotencyKey: "accountant-edit", Contacts: []xero.Contact{
 		{ContactID: x, Name: "Xavier", EmailAddress: "Yvonne@Example.com"},
 		{ContactID: z, Name: "Zed", EmailAddress: "z@example.com", ContactStatus: "ARCHIVED"},
 	}})
 	if err != nil || !res[0].OK() || !res[1].OK() {
 		t.Fatalf("accountant edit: %v %+v", err, res)
 	}
-	w := seedContacts(t, s, []xero.Contact{{Name: "Walter", EmailAddress: "v@example.com"}})[0]
+	w := seedContacts(t, acct, []xero.Contact{{Name: "Walter", EmailAddress: "v@example.com"}})[0]
 	if err := s.sim.MergeContact(s.org, moOld, mo); err != nil { // in Xero's UI
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestReconcileInBatches(t *testing.T) {
 		contactRows = append(contactRows, r)
 		made = append(made, xero.Contact{Name: fmt.Sprintf("Lost Contact %d", i), EmailAddress: fmt.Sprintf("lost%d@example.com", i), ContactNumber: id})
 	}
-	seedContacts(t, s, made)
+	seedContacts(t, org, made)
 
 	// Sixty invoices and a payment of each, in Xero before the crash.
 	date, _ := xero.ParseDate("2026-03-02")
