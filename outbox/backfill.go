@@ -15,8 +15,6 @@ import (
 )
 
 var (
-	//go:embed sql/backfill_count.sql
-	backfillCountSQL string
 	//go:embed sql/backfill_candidates.sql
 	backfillCandidatesSQL string
 	//go:embed sql/backfill_lock.sql
@@ -117,10 +115,13 @@ func (b *backfill) progress(pass string, done, total int64, finished bool) {
 
 // queueInvoices claims and queues the invoices in batches, one transaction each.
 func (b *backfill) queueInvoices(ctx context.Context) error {
-	var total int64
-	if err := b.p.DB.QueryRow(ctx, backfillCountSQL, b.p.Tenant, b.p.Since.String()).Scan(&total); err != nil {
+	// The total, for progress, is the estimate's: one statement holds the candidates' rule
+	// besides backfill_candidates.sql.
+	est, err := EstimateBackfill(ctx, b.p.DB, b.p.Tenant, b.p.Since)
+	if err != nil {
 		return fmt.Errorf("count invoices: %w", err)
 	}
+	total := int64(est.Invoices)
 	var afterDate, afterID *string
 	done := int64(0)
 	for {

@@ -1,6 +1,7 @@
 -- `backfill`: what a backfill from $2 would queue, for its cost estimate (printed before
--- anything is queued): the invoices backfill_count.sql counts, their customers with no
--- contact in Xero or queued (each is linked or created, in steps of 50), and their payments.
+-- anything is queued) and its progress: the invoices backfill_candidates.sql will return in
+-- all, their customers with no contact in Xero or queued (each is linked or created, in steps
+-- of 50), and their payments.
 WITH inv AS (
     SELECT i.id, i.customer_id
       FROM finance.invoices i
